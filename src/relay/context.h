@@ -96,6 +96,11 @@ class Context {
 
   // sl module: a stateless reply to a SIP request (no-op returning -1 for MSRP frames).
   virtual int sl_send_reply(int code, std::string_view reason) = 0;
+
+  // The auth module verified this AUTH's Digest credentials. `authentication_info` is the value of
+  // the Authentication-Info header that RFC 4976 §9.1 requires in every 200 to an AUTH: the engine
+  // adds it to the 200 that msrp_cmap_save or msrp_reply sends for this frame.
+  virtual void auth_succeeded(std::string_view authentication_info) {}
 };
 
 }  // namespace msrpd::relay

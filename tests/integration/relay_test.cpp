@@ -1,0 +1,286 @@
+// The relay end to end: the real msrpd binary on loopback running the seed's Example 1.18 route
+// (examples/kamailio-1.18.cfg), driven by MSRP clients over TCP. Exact bytes on the wire.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "harness.h"
+
+namespace msrpd::itest {
+namespace {
+
+using client::Client;
+using client::ReceivedFrame;
+
+const std::string kExample18 = source_path("examples/kamailio-1.18.cfg");
+
+class Relay18 : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(d_.start(kExample18, {"-n", "2"})) << d_.log(); }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "--- msrpd log ---\n%s\n", d_.log().c_str());
+  }
+
+  // A receiver that AUTHed: its client, its own URI and the relay's Use-Path URI for it.
+  struct Receiver {
+    Client c;
+    std::string uri;
+    std::string use_path;
+  };
+  Receiver auth_receiver(const std::string& name = "bob") {
+    Receiver r;
+    r.c = d_.connect();
+    r.uri = "msrp://127.0.0.1:" + std::to_string(r.c.local_port()) + "/" + name + ";tcp";
+    auto a = client::authenticate(r.c, d_.uri(), r.uri, name, "xyz123");
+    EXPECT_TRUE(a) << (a ? "" : a.error().message);
+    if (!a) return r;
+    EXPECT_EQ(a->answer.code, 200) << a->answer.raw;
+    EXPECT_EQ(a->use_path.size(), 1u) << a->answer.raw;
+    if (!a->use_path.empty()) r.use_path = a->use_path[0];
+    return r;
+  }
+
+  Msrpd d_;
+};
+
+TEST_F(Relay18, AuthWithoutCredentialsIsChallengedWith401) {
+  Client c = d_.connect();
+  std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
+  ASSERT_TRUE(c.send(client::make_request("a1b2c3d4", "AUTH", d_.uri(), me)));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->code, 401);
+  EXPECT_EQ(f->comment, "Unauthorized");
+  EXPECT_EQ(f->tid, "a1b2c3d4");
+  // RFC 4975 §7.2: a non-SEND request's response goes to the whole From-Path; From-Path = the relay.
+  EXPECT_EQ(f->header("To-Path"), me);
+  EXPECT_EQ(f->header("From-Path"), d_.uri());
+  std::string www = f->header("WWW-Authenticate");
+  EXPECT_EQ(www.rfind("Digest ", 0), 0u) << www;
+  EXPECT_EQ(client::digest_param(www, "realm"), "myrealm");
+  EXPECT_EQ(client::digest_param(www, "qop"), "auth");
+  EXPECT_FALSE(client::digest_param(www, "nonce").empty());
+  EXPECT_EQ(f->flag, '$');
+}
+
+TEST_F(Relay18, AuthWithDigestGets200WithUsePathAndExpires) {
+  Client c = d_.connect();
+  std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
+  auto a = client::authenticate(c, d_.uri(), me, "alice", "xyz123");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->challenge.code, 401);
+  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
+  EXPECT_EQ(a->answer.comment, "OK");
+  // use_path_addr "msrp://127.0.0.1:5060" (the seed's value) is taken with its scheme, not doubled.
+  std::string up = a->answer.header("Use-Path");
+  ASSERT_EQ(up.rfind("msrp://127.0.0.1:5060/", 0), 0u) << up;
+  std::string session = up.substr(22, up.size() - 22 - 4);
+  EXPECT_EQ(up.substr(up.size() - 4), ";tcp");
+  EXPECT_GE(session.size(), 14u) << "session id must carry at least 80 random bits: " << session;
+  EXPECT_EQ(a->answer.header("Expires"), "3600");
+  EXPECT_TRUE(a->answer.has_header("Authentication-Info")) << a->answer.raw;
+}
+
+TEST_F(Relay18, AuthWithWrongPasswordNeverGets200) {
+  Client c = d_.connect();
+  std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/mallory;tcp";
+  auto a = client::authenticate(c, d_.uri(), me, "mallory", "wrong");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->answer.code, 401) << a->answer.raw;
+}
+
+TEST_F(Relay18, SendIsRelayedToTheAuthedReceiverWithRewrittenPaths) {
+  Receiver bob = auth_receiver();
+  ASSERT_FALSE(bob.use_path.empty());
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  std::string frame = client::make_send("tx0001", bob.use_path + " " + bob.uri, alice_uri, "msg1", "Hello Bob!");
+  ASSERT_TRUE(alice.send(frame));
+
+  // The sender gets the relay's 200: To-Path = first From-Path URI, From-Path = the relay's URI.
+  auto ok = alice.read_frame();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->raw, "MSRP tx0001 200 OK\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " + bob.use_path +
+                         "\r\nMessage-ID: msg1\r\n-------tx0001$\r\n");
+
+  // The receiver gets the SEND with the relay's URI moved from To-Path to From-Path.
+  auto got = bob.c.read_frame();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->raw, "MSRP tx0001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " +
+                          alice_uri + "\r\nMessage-ID: msg1\r\nContent-Type: text/plain\r\n\r\nHello Bob!\r\n"
+                          "-------tx0001$\r\n");
+
+  // The receiver's 200 goes to the relay (the first From-Path URI) and stops there.
+  ASSERT_TRUE(bob.c.send(client::make_response("tx0001", 200, "OK", bob.use_path, bob.uri)));
+  auto extra = alice.read_frame(500);
+  EXPECT_FALSE(extra) << "the receiver's 200 must be consumed by the relay: " << extra->raw;
+}
+
+TEST_F(Relay18, SendToUnknownSessionGets481) {
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  ASSERT_TRUE(alice.send(client::make_send("tx481a", d_.uri("nosuchsession") + " msrp://127.0.0.1:9/bob;tcp",
+                                           alice_uri, "m481", "hi")));
+  auto f = alice.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, "MSRP tx481a 481 Session-does-not-exist\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " +
+                        d_.uri("nosuchsession") + "\r\nMessage-ID: m481\r\n-------tx481a$\r\n");
+}
+
+TEST_F(Relay18, UnknownMethodGets501) {
+  Client c = d_.connect();
+  std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
+  ASSERT_TRUE(c.send(client::make_request("tx501a", "FOO", d_.uri(), me)));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, "MSRP tx501a 501 Request-method-not-understood\r\nTo-Path: " + me + "\r\nFrom-Path: " +
+                        d_.uri() + "\r\n-------tx501a$\r\n");
+}
+
+TEST_F(Relay18, ReportIsRelayedAndNotAnswered) {
+  Receiver bob = auth_receiver();
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  std::string report = client::make_request("rep001", "REPORT", bob.use_path + " " + bob.uri, alice_uri,
+                                            "Message-ID: msg9\r\nByte-Range: 1-10/10\r\nStatus: 000 200 OK\r\n");
+  ASSERT_TRUE(alice.send(report));
+  auto got = bob.c.read_frame();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->raw, "MSRP rep001 REPORT\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " +
+                          alice_uri + "\r\nMessage-ID: msg9\r\nByte-Range: 1-10/10\r\nStatus: 000 200 OK\r\n"
+                          "-------rep001$\r\n");
+  auto none = alice.read_frame(500);
+  EXPECT_FALSE(none) << "RFC 4975 §7.1.2: a REPORT is never answered: " << none->raw;
+}
+
+TEST_F(Relay18, MalformedFrameGets400AndOthersKeepBeingServed) {
+  Client bad = d_.connect();
+  // From-Path before To-Path: RFC 4975 §9 wants To-Path first.
+  ASSERT_TRUE(bad.send("MSRP bad00001 SEND\r\nFrom-Path: msrp://127.0.0.1:9/a;tcp\r\nTo-Path: " + d_.uri() +
+                       "\r\nMessage-ID: x\r\n-------bad00001$\r\n"));
+  auto f = bad.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->code, 400);
+  EXPECT_EQ(f->tid, "bad00001");
+  EXPECT_TRUE(bad.wait_closed(3000));
+
+  Client good = d_.connect();
+  std::string me = "msrp://127.0.0.1:" + std::to_string(good.local_port()) + "/ok;tcp";
+  ASSERT_TRUE(good.send(client::make_request("good0001", "FOO", d_.uri(), me)));
+  auto g = good.read_frame();
+  ASSERT_TRUE(g) << g.error().message;
+  EXPECT_EQ(g->code, 501);
+}
+
+TEST_F(Relay18, GarbageThatIsNotMsrpClosesTheConnection) {
+  Client bad = d_.connect();
+  ASSERT_TRUE(bad.send("GARBAGE\r\n\r\n"));
+  EXPECT_TRUE(bad.wait_closed(3000));
+}
+
+// Chunks of several sizes relayed byte-exact, sent in pieces.
+class Relay18Chunks : public Relay18, public ::testing::WithParamInterface<size_t> {};
+
+TEST_P(Relay18Chunks, BodyIsRelayedByteExact) {
+  Receiver bob = auth_receiver();
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  std::string body(GetParam(), '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>("abcdefghij\r\n-#$+"[i % 17]);
+  std::string frame = client::make_send("chunk001", bob.use_path + " " + bob.uri, alice_uri, "big1", body,
+                                        "application/octet-stream", '$', "Byte-Range: 1-*/*\r\n");
+  std::thread sender([&] { EXPECT_TRUE(alice.send(frame, 30000)); });
+  auto got = bob.c.read_frame(30000);
+  sender.join();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->body.size(), body.size());
+  EXPECT_TRUE(got->body == body);
+  EXPECT_EQ(got->flag, '$');
+  auto ok = alice.read_frame();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->code, 200);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, Relay18Chunks, ::testing::Values(1, 14 * 1024, 64 * 1024, 1024 * 1024));
+
+TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
+  Receiver bob = auth_receiver();
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  const size_t total = 100u * 1024 * 1024;
+  std::string head = "MSRP huge0001 SEND\r\nTo-Path: " + bob.use_path + " " + bob.uri + "\r\nFrom-Path: " +
+                     alice_uri + "\r\nMessage-ID: huge\r\nByte-Range: 1-" + std::to_string(total) + "/" +
+                     std::to_string(total) + "\r\nContent-Type: application/octet-stream\r\n\r\n";
+  long rss_before = d_.rss_kib();
+  long rss_peak = rss_before;
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    std::string piece(1 << 20, 'z');
+    EXPECT_TRUE(alice.send(head, 30000));
+    for (size_t sent = 0; sent < total; sent += piece.size()) EXPECT_TRUE(alice.send(piece, 30000));
+    EXPECT_TRUE(alice.send("\r\n-------huge0001$\r\n", 30000));
+  });
+  std::thread watcher([&] {
+    while (!done) {
+      rss_peak = std::max(rss_peak, d_.rss_kib());
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  // Read the relayed frame without keeping it: count body bytes with the raw socket.
+  size_t received = 0;
+  std::string tail;
+  char buf[1 << 16];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  const std::string end = "\r\n-------huge0001$\r\n";
+  while (std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::recv(bob.c.fd(), buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    received += static_cast<size_t>(n);
+    tail.append(buf, static_cast<size_t>(n));
+    if (tail.size() > 64) tail.erase(0, tail.size() - 64);
+    if (tail.size() >= end.size() && tail.compare(tail.size() - end.size(), end.size(), end) == 0) break;
+  }
+  done = true;
+  sender.join();
+  watcher.join();
+  EXPECT_GT(received, total);
+  EXPECT_EQ(tail.substr(tail.size() - end.size()), end);
+  EXPECT_LT(rss_peak - rss_before, 32 * 1024) << "RSS grew by " << (rss_peak - rss_before) << " KiB";
+  std::fprintf(stderr, "100 MB chunk: RSS before %ld KiB, peak %ld KiB\n", rss_before, rss_peak);
+}
+
+TEST_F(Relay18, ThousandPairsEachMessageReachesItsOwnReceiverOnly) {
+  constexpr int kPairs = 1000;
+  std::vector<Receiver> receivers;
+  receivers.reserve(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    receivers.push_back(auth_receiver("r" + std::to_string(i)));
+    ASSERT_FALSE(receivers.back().use_path.empty()) << "receiver " << i;
+  }
+  std::vector<Client> senders;
+  senders.reserve(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    senders.push_back(d_.connect());
+    ASSERT_GE(senders.back().fd(), 0);
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    std::string from = "msrp://127.0.0.1:" + std::to_string(senders[i].local_port()) + "/s" + std::to_string(i) + ";tcp";
+    std::string tid = "pair" + std::to_string(i);
+    ASSERT_TRUE(senders[i].send(client::make_send(tid, receivers[i].use_path + " " + receivers[i].uri, from,
+                                                  "mid-" + std::to_string(i), "to r" + std::to_string(i))));
+  }
+  for (int i = 0; i < kPairs; ++i) {
+    auto f = receivers[i].c.read_frame(10000);
+    ASSERT_TRUE(f) << "receiver " << i << ": " << f.error().message;
+    EXPECT_EQ(f->header("Message-ID"), "mid-" + std::to_string(i));
+    EXPECT_EQ(f->body, "to r" + std::to_string(i));
+    auto ok = senders[i].read_frame(10000);
+    ASSERT_TRUE(ok) << "sender " << i << ": " << ok.error().message;
+    EXPECT_EQ(ok->code, 200);
+  }
+  // Nobody got a second frame.
+  for (int i = 0; i < kPairs; i += 97) EXPECT_EQ(receivers[i].c.pending(), 0u);
+}
+
+}  // namespace
+}  // namespace msrpd::itest
