@@ -1,0 +1,240 @@
+#pragma once
+// Connection: one non-blocking stream socket (TCP now, TLS later through the same API), owned by
+// the EventLoop of one worker and touched only on that loop's thread. Other threads hold its id
+// and post to the owning worker (Workers::post_to(Connection::worker_of(id), ...)).
+//
+// Life: a Connection is created by a Listener (accept) or a Connector (connect), lives in its
+// loop's ConnectionRegistry, and ends with exactly one ConnectionHandler::on_close call. After
+// on_close returns the Connection& stays valid until the end of the current loop iteration, then
+// it is destroyed: never keep a Connection* past on_close (keep the id and call find()).
+//
+// Reading: received bytes are appended to a per-connection buffer and handed to
+// ConnectionHandler::on_data as one view of everything not yet consumed. The handler returns how
+// many bytes it consumed (from the front); the rest stays at the buffer start and the next read
+// extends it. The buffer grows up to ConnectionSettings::read_buffer_limit and no further: when it
+// is full and the handler consumed nothing, reading stops (read_buffer_full()) until
+// resume_reading(). pause_reading()/resume_reading() are the backpressure switch; resume
+// redelivers the bytes still buffered (on the next loop iteration, never re-entrantly).
+//
+// Writing: send() writes at once when the socket can take it and queues the rest in fixed blocks
+// (no big-buffer reallocation). When queued_bytes() goes above write_high_watermark,
+// above_high_watermark() is true; when it then falls to write_low_watermark or below,
+// on_drained() is called (the engine resumes the source feeding this connection there).
+// send() never fails because of the watermark: the caller decides when to stop feeding.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "net/address.h"
+#include "net/event_loop.h"
+
+namespace msrpd::net {
+
+class Connection;
+class Stream;
+
+enum class CloseReason : uint8_t {
+  local,         // close() or close_after_flush() by the owner
+  peer_closed,   // EOF from the peer
+  error,         // socket error (detail has the text)
+  idle_timeout,  // no bytes either way for idle_timeout_ms
+  lifetime,      // lifetime_ms since creation elapsed
+  probation,     // the probation timer fired (RFC 4976 §6.1)
+  shutdown,      // the loop is being destroyed
+};
+std::string_view close_reason_name(CloseReason r);  // "local", "peer_closed", ...
+
+// Implemented by the user of a connection (the relay engine: one per connection).
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // All unconsumed received bytes; return how many were consumed (0..data.size()). The view is
+  // valid only during the call. The handler may send, pause, close... during the call.
+  virtual size_t on_data(Connection& c, std::string_view data) = 0;
+  // The write queue fell to the low watermark after having been above the high watermark.
+  virtual void on_drained(Connection& c) {}
+  // Called once, when the connection is closed for any reason (including close() by the owner).
+  virtual void on_close(Connection& c, CloseReason reason, std::string_view detail) {}
+};
+
+struct ConnectionSettings {
+  size_t read_buffer_initial = 16384;           // grows (doubling) while the consumer keeps bytes
+  size_t read_buffer_limit = 64 * 1024 + 4096;  // reading pauses when this much is unconsumed
+  size_t write_high_watermark = 256 * 1024;
+  size_t write_low_watermark = 64 * 1024;
+  uint32_t idle_timeout_ms = 0;   // 0 = none; no bytes read or written for this long -> close
+  uint32_t lifetime_ms = 0;       // 0 = none; absolute limit from creation -> close
+  uint32_t probation_ms = 30000;  // RFC 4976 §6.1 default, used by arm_probation()
+  uint32_t linger_ms = 2000;      // close_after_flush: wait this long for the peer's EOF
+};
+
+class Connection final : private IoHandler {
+ public:
+  ~Connection() override;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Ids are unique in the process; the top 16 bits are the owning worker's index.
+  uint64_t id() const { return id_; }
+  static unsigned worker_of(uint64_t id) { return static_cast<unsigned>(id >> 48); }
+
+  EventLoop& loop() const { return loop_; }
+  Transport transport() const { return transport_; }
+  bool outbound() const { return outbound_; }
+  const std::string& local_ip() const { return local_ip_; }
+  uint16_t local_port() const { return local_addr_.port(); }
+  const std::string& peer_ip() const { return peer_ip_; }
+  uint16_t peer_port() const { return peer_addr_.port(); }
+  const SockAddr& local_addr() const { return local_addr_; }
+  const SockAddr& peer_addr() const { return peer_addr_; }
+  const ConnectionSettings& settings() const { return settings_; }
+
+  // Set by the accept/connect callback; reading starts once a handler is set.
+  void set_handler(ConnectionHandler* h);
+  ConnectionHandler* handler() const { return handler_; }
+
+  // ---- reading ----
+  void pause_reading();
+  void resume_reading();
+  bool reading_paused() const { return paused_; }
+  bool read_buffer_full() const { return read_full_; }
+  size_t buffered_bytes() const { return rlen_; }
+  size_t read_buffer_capacity() const { return rcap_; }
+
+  // ---- writing ----
+  // Error if the connection is closed or closing, or on a socket error (the connection is then
+  // closed with CloseReason::error on the next loop iteration, never inside send()).
+  Result<void> send(std::string_view data);
+  size_t queued_bytes() const { return queued_; }
+  bool above_high_watermark() const { return over_high_; }
+
+  // ---- closing ----
+  // Immediate: queued bytes are dropped, on_close(reason) is called now.
+  void close(CloseReason reason = CloseReason::local, std::string_view detail = {});
+  // Same, without calling on_close (the owner is going away).
+  void close_silently(CloseReason reason = CloseReason::shutdown);
+  // Send flag 2: stop reading, write what is queued, end the write side, then close (on_close is
+  // called with CloseReason::local once closed). send() fails from now on.
+  void close_after_flush();
+  bool is_open() const { return state_ == State::open; }  // false once closing or closed
+  bool is_closed() const { return state_ == State::closed; }
+
+  // ---- timers ----
+  // RFC 4976 §6.1: a connection must make a successful request within 30 s; the engine arms this
+  // at accept and disarms it on the first success. ms = 0 uses settings().probation_ms.
+  void arm_probation(uint32_t ms = 0);
+  void disarm_probation();
+  bool probation_armed() const { return probation_timer_.armed(); }
+  int64_t created_at() const { return created_; }
+  int64_t last_activity() const { return last_activity_; }
+
+ private:
+  friend class ConnectionRegistry;
+  enum class State : uint8_t { open, flushing, lingering, closed };
+  struct Block;
+
+  Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> stream, const ConnectionSettings& s,
+             bool outbound);
+  void on_io(uint32_t events) override;
+  void on_readable();
+  void deliver();
+  void flush();
+  void update_interest();
+  void after_flush_progress();
+  void on_idle_timer();
+  void on_kick();
+  void fail(int err);
+  Block* new_block();
+  void free_block(Block* b);
+
+  EventLoop& loop_;
+  uint64_t id_;
+  std::unique_ptr<Stream> stream_;
+  int fd_;
+  ConnectionSettings settings_;
+  Transport transport_;
+  bool outbound_;
+  State state_ = State::open;
+  bool paused_ = false;
+  bool read_full_ = false;
+  bool over_high_ = false;
+  bool redeliver_ = false;
+  int pending_error_ = 0;
+  uint32_t interest_ = 0;
+  ConnectionHandler* handler_ = nullptr;
+
+  SockAddr local_addr_, peer_addr_;
+  std::string local_ip_, peer_ip_;
+
+  std::unique_ptr<char[]> rbuf_;
+  size_t rcap_ = 0, rlen_ = 0;
+
+  Block* whead_ = nullptr;
+  Block* wtail_ = nullptr;
+  Block* wfree_ = nullptr;
+  size_t nfree_ = 0;
+  size_t queued_ = 0;
+
+  int64_t created_ = 0, last_activity_ = 0;
+  Timer idle_timer_;
+  Timer lifetime_timer_;
+  Timer probation_timer_;
+  Timer kick_timer_;  // deferred work: redelivery after resume, close after a send error
+
+  // Reuse pool chain (same transport + peer address).
+  Connection* pool_prev_ = nullptr;
+  Connection* pool_next_ = nullptr;
+};
+
+// The connections of one loop: id -> Connection in O(1), and the reuse pool keyed by
+// (transport, peer ip, peer port) for RFC 4975 §5.4 connection reuse.
+class ConnectionRegistry {
+ public:
+  explicit ConnectionRegistry(EventLoop& loop);
+  ~ConnectionRegistry();
+
+  Connection* find(uint64_t id) const;
+  // An open connection (inbound or outbound) to that peer, or nullptr. With send flag 1
+  // ("never open a new connection") nullptr means: fail, do not connect.
+  Connection* find_reusable(Transport t, const SockAddr& peer) const;
+  Connection* find_reusable(Transport t, std::string_view ip, uint16_t port) const;
+  size_t size() const { return by_id_.size(); }
+
+  // Takes a connected non-blocking stream; used by Listener, Connector (and tests).
+  Connection& adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s, bool outbound);
+
+  // Closes every connection (on the loop's thread). notify: call on_close(shutdown) on each
+  // handler; an orderly shutdown does this before destroying the handlers. The EventLoop's
+  // destructor closes what is left without notifying (handlers may already be gone).
+  void close_all(bool notify = true);
+
+  // Loop internals: destroys the connections closed during this iteration.
+  void collect();
+
+ private:
+  friend class Connection;
+  struct PoolKey {
+    uint8_t transport = 0;
+    uint8_t family = 0;
+    uint16_t port = 0;
+    uint8_t addr[16] = {};
+    bool operator==(const PoolKey& o) const;
+  };
+  struct PoolKeyHash {
+    size_t operator()(const PoolKey& k) const;
+  };
+  static PoolKey key_of(Transport t, const SockAddr& a);
+  void closed(Connection* c);  // unlink from the pool, move to the graveyard
+
+  EventLoop& loop_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> by_id_;
+  std::unordered_map<PoolKey, Connection*, PoolKeyHash> pool_;
+  std::vector<std::unique_ptr<Connection>> graveyard_;
+};
+
+}  // namespace msrpd::net

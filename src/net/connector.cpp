@@ -1,0 +1,163 @@
+#include "net/connector.h"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/resolver.h"
+#include "net/stream.h"
+
+namespace msrpd::net {
+
+namespace {
+std::string where(std::string_view ip, uint16_t port) {
+  std::string s(ip);
+  if (s.find(':') != std::string::npos && s.front() != '[') s = "[" + s + "]";
+  return s + ":" + std::to_string(port);
+}
+}  // namespace
+
+struct Connector::Attempt final : IoHandler {
+  Connector& owner;
+  uint64_t id;
+  int fd = -1;
+  std::string target;
+  ConnectFn fn;
+  ConnectOptions opts;
+  Timer timer;
+
+  Attempt(Connector& o, uint64_t i, std::string t, ConnectFn f, const ConnectOptions& op)
+      : owner(o), id(i), target(std::move(t)), fn(std::move(f)), opts(op), timer(o.loop_, [this] {
+          owner.finish(this, make_error(0, "connect " + target + ": timeout"));
+        }) {}
+  ~Attempt() override {
+    if (fd >= 0) {
+      owner.loop_.remove(fd);
+      ::close(fd);
+    }
+  }
+
+  void on_io(uint32_t) override {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err == EINPROGRESS) return;
+    if (err) {
+      owner.finish(this, make_error(0, "connect " + target + ": " + std::strerror(err)));
+      return;
+    }
+    owner.loop_.remove(fd);
+    int cfd = fd;
+    fd = -1;  // now owned by the stream
+    Connection& c = owner.loop_.connections().adopt(make_tcp_stream(cfd), opts.settings, true);
+    owner.finish(this, &c);
+  }
+};
+
+Connector::Connector(EventLoop& loop, Resolver* resolver)
+    : loop_(loop), resolver_(resolver), alive_(std::make_shared<bool>(true)) {}
+
+Connector::~Connector() {
+  *alive_ = false;
+  attempts_.clear();
+}
+
+void Connector::fail_soon(ConnectFn fn, std::string msg) {
+  loop_.post([alive = alive_, fn = std::move(fn), msg = std::move(msg)] {
+    if (*alive) fn(make_error(0, msg));
+  });
+}
+
+void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const ConnectOptions& opts) {
+  auto addr = SockAddr::parse(ip, port);
+  if (!addr) return fail_soon(std::move(fn), addr.error().message);
+  std::string target = where(addr->ip(), port);
+  int fd = ::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail_soon(std::move(fn), "connect " + target + ": " + std::strerror(errno));
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  int rc;
+  do rc = ::connect(fd, addr->sa(), addr->len);
+  while (rc < 0 && errno == EINTR);
+  if (rc < 0 && errno != EINPROGRESS) {
+    int e = errno;
+    ::close(fd);
+    return fail_soon(std::move(fn), "connect " + target + ": " + std::strerror(e));
+  }
+  uint64_t id = next_attempt_++;
+  auto a = std::make_unique<Attempt>(*this, id, std::move(target), std::move(fn), opts);
+  // Writable (or error) when the connect completes, also when it already did.
+  if (auto r = loop_.add(fd, EPOLLOUT, a.get()); !r) {
+    ::close(fd);
+    return fail_soon(std::move(a->fn), r.error().message);
+  }
+  a->fd = fd;
+  a->timer.start(opts.timeout_ms);
+  attempts_.emplace(id, std::move(a));
+}
+
+void Connector::finish(Attempt* a, Result<Connection*> r) {
+  auto it = attempts_.find(a->id);
+  if (it == attempts_.end()) return;
+  std::unique_ptr<Attempt> owned = std::move(it->second);
+  attempts_.erase(it);
+  ConnectFn fn = std::move(owned->fn);
+  owned.reset();  // closes the socket of a failed attempt, cancels its timer
+  uint64_t id = r ? (*r)->id() : 0;
+  fn(std::move(r));
+  if (id) {
+    Connection* c = loop_.connections().find(id);
+    if (c && !c->handler()) c->close(CloseReason::local);
+  }
+}
+
+void Connector::connect_host(std::string_view host, uint16_t port, ConnectFn fn, const ConnectOptions& opts) {
+  if (SockAddr::is_numeric(host)) return connect(host, port, std::move(fn), opts);
+  if (!resolver_) return fail_soon(std::move(fn), "connect " + std::string(host) + ": no resolver");
+  struct Walk {
+    Connector* self;
+    std::vector<std::string> ips;
+    size_t next = 0;
+    uint16_t port;
+    ConnectFn fn;
+    ConnectOptions opts;
+    int64_t deadline;
+    std::string last_error;
+  };
+  auto w =
+      std::make_shared<Walk>(Walk{this, {}, 0, port, std::move(fn), opts, loop_.now() + opts.timeout_ms, {}});
+  auto alive = alive_;
+  // Tries the addresses one after the other; each gets what is left of the timeout.
+  auto try_next = std::make_shared<std::function<void()>>();
+  *try_next = [w, try_next_weak = std::weak_ptr<std::function<void()>>(try_next)] {
+    Connector* self = w->self;
+    int64_t left = w->deadline - self->loop_.now();
+    if (w->next >= w->ips.size() || left <= 0) {
+      w->fn(make_error(0, left <= 0 && w->next < w->ips.size() ? "connect: timeout" : w->last_error));
+      return;
+    }
+    ConnectOptions o = w->opts;
+    o.timeout_ms = static_cast<uint32_t>(left);
+    const std::string& ip = w->ips[w->next++];
+    auto again = try_next_weak.lock();
+    self->connect(
+        ip, w->port,
+        [w, again](Result<Connection*> r) {
+          if (r) return w->fn(std::move(r));
+          w->last_error = r.error().message;
+          (*again)();
+        },
+        o);
+  };
+  resolver_->resolve(host, [w, alive, try_next](Result<std::vector<std::string>> r) {
+    if (!*alive) return;
+    if (!r) return w->fn(r.error());
+    w->ips = std::move(*r);
+    (*try_next)();
+  });
+}
+
+}  // namespace msrpd::net

@@ -1,0 +1,64 @@
+#pragma once
+// Listener: a listening TCP socket on one loop. With SO_REUSEPORT every worker opens its own
+// Listener on the same ip:port and the kernel spreads the incoming connections between them.
+// Port 0 binds an ephemeral port: open the first listener with port 0, read port(), then open the
+// others with that port.
+//
+//   auto l = Listener::open(loop, {"127.0.0.1", 0}, [&](Connection& c) { c.set_handler(&h); });
+//   if (!l) die(l.error().message);
+//   uint16_t port = (*l)->port();
+//
+// The accept callback runs on the loop's thread with the new Connection, already registered in
+// loop.connections(). It must set a handler (reading starts then) or close it; a connection
+// left without a handler is closed after the callback returns.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "net/address.h"
+#include "net/connection.h"
+#include "net/event_loop.h"
+
+namespace msrpd::net {
+
+struct ListenOptions {
+  std::string ip = "0.0.0.0";  // numeric IPv4 or IPv6 ("::1", "::", "0.0.0.0")
+  uint16_t port = 0;           // 0 = ephemeral
+  bool reuse_port = true;      // SO_REUSEPORT: one accepting socket per worker
+  int backlog = 1024;
+  ConnectionSettings settings;  // for the accepted connections
+};
+
+class Listener final : private IoHandler {
+ public:
+  using AcceptFn = std::function<void(Connection&)>;
+
+  // Binds and listens (start-up; returns an error such as "bind 127.0.0.1:5060: Address in use").
+  static Result<std::unique_ptr<Listener>> open(EventLoop& loop, const ListenOptions& opts,
+                                                AcceptFn on_accept);
+  ~Listener() override;  // on the loop's thread (or when the loop is not running)
+
+  const std::string& ip() const { return ip_; }
+  uint16_t port() const { return port_; }
+  int fd() const { return fd_; }
+  EventLoop& loop() const { return loop_; }
+  uint64_t accepted() const { return accepted_; }
+
+ private:
+  Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn fn);
+  void on_io(uint32_t events) override;
+
+  EventLoop& loop_;
+  int fd_;
+  std::string ip_;
+  uint16_t port_ = 0;
+  ConnectionSettings settings_;
+  AcceptFn on_accept_;
+  uint64_t accepted_ = 0;
+  Timer backoff_;  // out of fds: stop accepting for a moment instead of spinning
+};
+
+}  // namespace msrpd::net

@@ -1,0 +1,36 @@
+#include "net/workers.h"
+
+namespace msrpd::net {
+
+Workers::Workers(unsigned count) {
+  if (count == 0) count = 1;
+  loops_.reserve(count);
+  for (unsigned i = 0; i < count; ++i) loops_.push_back(std::make_unique<EventLoop>(i));
+}
+
+Workers::~Workers() {
+  stop();
+  // Each loop closes its connections on its own (now joined) thread's behalf, in order.
+  loops_.clear();
+}
+
+void Workers::start() {
+  if (!threads_.empty()) return;
+  threads_.reserve(loops_.size());
+  for (auto& l : loops_) threads_.emplace_back([loop = l.get()] { loop->run(); });
+}
+
+void Workers::stop() {
+  if (threads_.empty()) return;
+  for (auto& l : loops_) l->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+bool Workers::post_to(unsigned index, std::function<void()> fn) {
+  if (index >= loops_.size()) return false;
+  loops_[index]->post(std::move(fn));
+  return true;
+}
+
+}  // namespace msrpd::net

@@ -1,0 +1,47 @@
+#pragma once
+// Workers: N threads, each running its own EventLoop for life. A connection belongs to the
+// worker whose loop accepted or connected it; its id says which (Connection::worker_of), so any
+// thread can route work to it with post_to(). Each worker's loop has the per-worker registry
+// (loop(i).connections(): id -> Connection* and the reuse pool), touched only on that thread.
+//
+//   Workers w(4);
+//   for (unsigned i = 0; i < w.size(); ++i) listeners.push_back(*Listener::open(w.loop(i), ...));
+//   w.start();
+//   w.post_to(Workers::worker_of(conid), [conid, &w] { ... w.loop(...).connections().find(conid) ... });
+//   w.stop();  // joins
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "net/connection.h"
+#include "net/event_loop.h"
+
+namespace msrpd::net {
+
+class Workers {
+ public:
+  explicit Workers(unsigned count);  // creates the loops (start-up: may throw std::system_error)
+  ~Workers();                        // stop() + join
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  unsigned size() const { return static_cast<unsigned>(loops_.size()); }
+  EventLoop& loop(unsigned index) { return *loops_[index]; }
+
+  void start();  // one thread per loop, each calls run()
+  void stop();   // asks every loop to stop and joins the threads; loops (and connections) remain
+  bool running() const { return !threads_.empty(); }
+
+  // Runs fn on worker `index`'s thread. False if index is out of range.
+  bool post_to(unsigned index, std::function<void()> fn);
+  static unsigned worker_of(uint64_t conid) { return Connection::worker_of(conid); }
+
+ private:
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace msrpd::net
