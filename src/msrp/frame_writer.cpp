@@ -1,0 +1,167 @@
+#include "msrp/frame_writer.h"
+
+#include <sys/random.h>
+
+#include <cstring>
+#include <random>
+
+namespace msrpd::msrp {
+namespace {
+
+void append_path_line(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+bool last_line_is_content_type(std::string_view headers) {
+  if (headers.size() < 2 || !headers.ends_with("\r\n")) return false;
+  std::string_view lines = headers.substr(0, headers.size() - 2);
+  size_t nl = lines.rfind('\n');
+  std::string_view last = nl == std::string_view::npos ? lines : lines.substr(nl + 1);
+  size_t colon = last.find(':');
+  return colon != std::string_view::npos && header_id(last.substr(0, colon)) == HeaderId::content_type;
+}
+
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+}  // namespace
+
+std::string_view relay_popped_uri(const Frame& f) {
+  auto to = f.to_path();
+  return to.empty() ? std::string_view{} : to[0];
+}
+
+Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid) {
+  auto to = f.to_path();
+  auto headers = f.headers();
+  if (to.size() < 2 || headers.size() < 2) return make_error(400, "To-Path has no next hop");
+  std::string_view tid = new_tid.empty() ? f.transaction_id() : new_tid;
+  // The start line after the transaction id: " SEND" or " 200 OK".
+  std::string_view tail = f.start_line().substr(5 + f.transaction_id().size());
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.append(tail);
+  out.append("\r\n", 2);
+  // RFC 4976 §6.4.1: remove our URI from To-Path and insert it first in From-Path. The parser split
+  // To-Path on single spaces, so the rest of the list is the value after the first URI and its space.
+  std::string_view to_value = headers[0].value;
+  append_path_line(out, "To-Path", to_value.substr(to[0].size() + 1));
+  out.append("From-Path: ", 11);
+  out.append(to[0]);
+  out.push_back(' ');
+  out.append(headers[1].value);
+  out.append("\r\n", 2);
+  // Every other header is copied as received, not re-serialised (RFC 4976 §6.4.1 changes only paths).
+  for (size_t i = 2; i < headers.size(); ++i) out.append(headers[i].line);
+  if (f.has_body()) out.append("\r\n", 2);
+  return {};
+}
+
+void write_end_line(std::string& out, std::string_view tid, char flag, EndLine where) {
+  if (where == EndLine::after_body) out.append("\r\n", 2);
+  out.append("-------", 7);
+  out.append(tid);
+  out.push_back(flag);
+  out.append("\r\n", 2);
+}
+
+void write_response(std::string& out, std::string_view tid, uint16_t code, std::string_view comment,
+                    std::string_view to_path, std::string_view from_path, std::string_view extra_headers) {
+  char digits[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                    static_cast<char>('0' + code % 10)};
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.push_back(' ');
+  out.append(digits, 3);
+  if (!comment.empty()) {
+    out.push_back(' ');
+    out.append(comment);
+  }
+  out.append("\r\n", 2);
+  append_path_line(out, "To-Path", to_path);
+  append_path_line(out, "From-Path", from_path);
+  out.append(extra_headers);
+  // RFC 4975 §7.2: responses carry no body and always end with '$'.
+  write_end_line(out, tid, '$', EndLine::after_headers);
+}
+
+Result<void> write_request(std::string& out, std::string_view tid, std::string_view method,
+                           std::string_view to_path, std::string_view from_path, std::string_view headers,
+                           std::string_view body, char flag) {
+  const bool has_body = last_line_is_content_type(headers);
+  if (!body.empty() && !has_body) return make_error(400, "a body needs Content-Type as the last header");
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.push_back(' ');
+  out.append(method);
+  out.append("\r\n", 2);
+  append_path_line(out, "To-Path", to_path);
+  append_path_line(out, "From-Path", from_path);
+  out.append(headers);
+  if (has_body) {
+    // RFC 4975 §9: Content-Type 2CRLF data CRLF end-line.
+    out.append("\r\n", 2);
+    out.append(body);
+    write_end_line(out, tid, flag, EndLine::after_body);
+  } else {
+    write_end_line(out, tid, flag, EndLine::after_headers);
+  }
+  return {};
+}
+
+TransactionIdGenerator::TransactionIdGenerator() {
+  uint64_t seed[4] = {0, 0, 0, 0};
+  ssize_t got = getrandom(seed, sizeof seed, 0);
+  if (got != static_cast<ssize_t>(sizeof seed)) {
+    std::random_device rd;
+    for (auto& s : seed) s = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }
+  std::memcpy(s_, seed, sizeof s_);
+  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // xoshiro must not start at all-zero
+}
+
+TransactionIdGenerator::TransactionIdGenerator(uint64_t seed) {
+  for (auto& s : s_) s = splitmix64(seed);
+}
+
+uint64_t TransactionIdGenerator::next64() {
+  // xoshiro256** (Blackman, Vigna).
+  auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
+  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  const uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+std::string_view TransactionIdGenerator::next(Buffer& buf) {
+  // Two 64-bit draws, 8 base-62 digits each (62^8 < 2^64): about 95 bits per id.
+  for (size_t half = 0; half < 2; ++half) {
+    uint64_t r = next64();
+    for (size_t i = 0; i < 8; ++i) {
+      buf[half * 8 + i] = kAlphabet[r % 62];
+      r /= 62;
+    }
+  }
+  return {buf.data(), buf.size()};
+}
+
+void TransactionIdGenerator::append(std::string& out) {
+  Buffer buf;
+  out.append(next(buf));
+}
+
+}  // namespace msrpd::msrp

@@ -1,0 +1,73 @@
+#pragma once
+// Writing MSRP frames (RFC 4975 §7, §9; RFC 4976 §6.4). Every function appends to the caller's
+// std::string, which the caller reuses: once its capacity is warm, writing allocates nothing.
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "msrp/frame.h"
+
+namespace msrpd::msrp {
+
+// RFC 4976 §3, §6.4.1: the URI a relay removes from the front of To-Path (its own) and puts at the
+// front of From-Path when it forwards a frame. Empty if the frame has no To-Path.
+std::string_view relay_popped_uri(const Frame& f);
+
+// Writes the head of `f` as a relay forwards it (RFC 4976 §6.4.1 requests, §6.4.3 responses):
+//   the start line, with the transaction id replaced by new_tid when it is not empty
+//   (RFC 4976 §6.4: a relay generally needs its own transaction ids on the next hop);
+//   "To-Path: " + To-Path without its first URI;
+//   "From-Path: " + that URI + " " + the original From-Path;
+//   every other header line byte-for-byte; then the blank line when the frame has a body.
+// The body (if any) and the end-line follow with write_end_line(..., EndLine::after_body).
+// 400 error (nothing written) when To-Path has a single URI: there is no next hop.
+Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid = {});
+
+// Where an end-line goes: right after the headers (no body), or after body bytes, in which case the
+// CRLF that terminates the body is written first (RFC 4975 §7.1: that CRLF is not part of the body).
+enum class EndLine : uint8_t { after_headers, after_body };
+
+// Appends ["\r\n"] "-------" tid flag "\r\n"; flag is '$', '+' or '#'.
+void write_end_line(std::string& out, std::string_view tid, char flag, EndLine where);
+
+// RFC 4975 §7.2: a response. "MSRP tid code[ comment]", To-Path (the caller chooses: the first
+// From-Path URI of a SEND, the whole From-Path for other methods), From-Path, the extra header
+// lines as given (each ending in CRLF), and the end-line with '$'. No body.
+void write_response(std::string& out, std::string_view tid, uint16_t code, std::string_view comment,
+                    std::string_view to_path, std::string_view from_path,
+                    std::string_view extra_headers = {});
+
+// A request (REPORTs the relay originates, test clients). `headers` are complete lines ending in CRLF
+// after To-Path/From-Path. A body is written when the last header line is Content-Type (RFC 4975
+// §7.1: Content-Type announces a body and is the last header); it is followed by the end-line with
+// `flag`. 400 error (nothing written) when `body` is not empty and there is no Content-Type last.
+Result<void> write_request(std::string& out, std::string_view tid, std::string_view method,
+                           std::string_view to_path, std::string_view from_path, std::string_view headers,
+                           std::string_view body, char flag = '$');
+
+// Random transaction ids (RFC 4975 §7.1: at least 64 bits of randomness so concurrent transactions
+// never collide): 16 characters of [A-Za-z0-9], about 95 bits. A xoshiro256** generator seeded from
+// the kernel's CSPRNG (getrandom): fast, unique in practice, but not meant for secrets (session ids
+// and nonces must come from a CSPRNG directly). Not thread-safe: one per worker.
+class TransactionIdGenerator {
+ public:
+  static constexpr size_t kLength = 16;
+  using Buffer = std::array<char, kLength>;
+
+  TransactionIdGenerator();                        // seeded from getrandom()
+  explicit TransactionIdGenerator(uint64_t seed);  // deterministic, for tests
+
+  // Writes a new id into `buf` and returns a view of it.
+  std::string_view next(Buffer& buf);
+  void append(std::string& out);
+
+ private:
+  uint64_t next64();
+  uint64_t s_[4] = {0, 0, 0, 0};
+};
+
+}  // namespace msrpd::msrp
