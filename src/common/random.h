@@ -3,9 +3,9 @@
 //
 // Two sources, both cryptographically strong:
 //  - random_bytes(): straight from the kernel (getrandom(2)); for keys and secrets, a syscall per call.
-//  - the per-thread generator behind random_u64(), fast_random_bytes() and the token functions: a
-//    ChaCha20 keystream keyed from getrandom(2), re-keyed periodically and after fork(); no lock, no
-//    syscall on the common path, fast enough for one transaction id per relayed frame.
+//  - the per-thread buffer behind random_u64(), fast_random_bytes() and the token functions, filled
+//    256 bytes at a time from OpenSSL's DRBG (RAND_bytes; refilled after fork()): no syscall and
+//    no library call on the common path, fast enough for one transaction id per relayed frame.
 //
 // RFC 4975 §7.1: transaction ids need >= 64 bits of randomness; RFC 4975 §14.1 / RFC 4976 §6.3:
 // session ids >= 80 bits of cryptographically random material. A token of n characters from the
@@ -25,7 +25,7 @@ inline constexpr size_t kTokenAlphabetSize = 62;
 // provide them (there is no safe way to continue without randomness).
 void random_bytes(void* out, size_t n);
 
-// The calling thread's fast generator (ChaCha20, seeded from the kernel).
+// The calling thread's buffered generator (OpenSSL's DRBG).
 uint64_t random_u64();
 void fast_random_bytes(void* out, size_t n);
 // A uniform value in [0, bound) without modulo bias; bound > 0.
@@ -38,11 +38,5 @@ void append_random_token(std::string& out, size_t chars);
 // Writes `chars` token characters at `out` (no terminator); returns out + chars.
 char* write_random_token(char* out, size_t chars);
 
-namespace detail {
-// One ChaCha20 block (RFC 8439 §2.3): key words, then the 4 words counter/nonce; exposed for tests.
-void chacha20_block(const uint32_t key[8], const uint32_t counter_nonce[4], unsigned char out[64]);
-// Four consecutive blocks (counters counter..counter+3, zero nonce) computed side by side.
-void chacha20_blocks4(const uint32_t key[8], uint32_t counter, unsigned char out[256]);
-}  // namespace detail
 
 }  // namespace msrpd::common

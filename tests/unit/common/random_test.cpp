@@ -27,31 +27,6 @@ std::string hex(const unsigned char* p, size_t n) {
   return s;
 }
 
-TEST(ChaCha20, BlockMatchesRfc8439TestVector) {
-  // RFC 8439 §2.3.2: key 00..1f, block counter 1, nonce 00:00:00:09:00:00:00:4a:00:00:00:00.
-  uint32_t key[8];
-  for (uint32_t i = 0; i < 8; ++i)
-    key[i] = (4 * i) | (4 * i + 1) << 8 | (4 * i + 2) << 16 | (4 * i + 3) << 24;
-  const uint32_t counter_nonce[4] = {1, 0x09000000, 0x4a000000, 0};
-  unsigned char out[64];
-  detail::chacha20_block(key, counter_nonce, out);
-  EXPECT_EQ(hex(out, 64),
-            "10f1e7e4d13b5915500fdd1fa32071c4c7d1f4c733c068030422aa9ac3d46c4e"
-            "d2826446079faa0914c2d705d98b02a2b5129cd1de164eb9cbd083e8a2503c4e");
-}
-
-TEST(ChaCha20, FourBlocksAtOnceEqualFourSingleBlocks) {
-  uint32_t key[8] = {0x01234567, 0x89abcdef, 0xdeadbeef, 0, 1, 2, 0xffffffff, 42};
-  unsigned char four[256];
-  detail::chacha20_blocks4(key, 0xfffffffe, four);  // also crosses the 32-bit counter wrap
-  for (uint32_t b = 0; b < 4; ++b) {
-    const uint32_t counter_nonce[4] = {0xfffffffe + b, 0, 0, 0};
-    unsigned char one[64];
-    detail::chacha20_block(key, counter_nonce, one);
-    EXPECT_EQ(hex(one, 64), hex(four + 64 * b, 64)) << "block " << b;
-  }
-}
-
 TEST(RandomBytes, FillsTheWholeBufferWithDifferentValuesEachCall) {
   std::array<unsigned char, 64> a{}, b{};
   random_bytes(a.data(), a.size());
