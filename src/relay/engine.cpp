@@ -1,0 +1,704 @@
+#include "relay/engine.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "common/log.h"
+#include "msrp/status.h"
+#include "net/workers.h"
+#include "relay/engine_internal.h"
+
+namespace msrpd::relay {
+
+namespace {
+
+constexpr std::string_view kMsrpPrefix = "MSRP ";
+
+void append_port(std::string& out, uint16_t port) {
+  char buf[8];
+  auto r = std::to_chars(buf, buf + sizeof buf, port);
+  out.append(buf, r.ptr);
+}
+
+void append_host(std::string& out, std::string_view ip) {
+  bool v6 = ip.find(':') != std::string_view::npos;
+  if (v6) out.push_back('[');
+  out.append(ip);
+  if (v6) out.push_back(']');
+}
+
+// The value of the first header line `name` in a raw head (best effort, for error replies to
+// frames the parser rejected).
+std::string_view raw_header(std::string_view head, std::string_view name) {
+  size_t p = 0;
+  while (true) {
+    size_t nl = head.find("\r\n", p);
+    if (nl == std::string_view::npos || nl == p) return {};
+    std::string_view line = head.substr(p, nl - p);
+    if (line.size() > name.size() + 1 && line[name.size()] == ':' &&
+        msrp::equals_ignore_case(line.substr(0, name.size()), name)) {
+      std::string_view v = line.substr(name.size() + 1);
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      return v;
+    }
+    p = nl + 2;
+  }
+}
+
+std::string_view first_uri(std::string_view list) {
+  return list.substr(0, list.find(' '));
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Link
+
+Link::Link(Worker& w, net::Connection& c, bool outbound)
+    : w_(w), conn_(&c), id_(c.id()), outbound_(outbound), parser_(w.config().limits) {
+  secure_ = c.transport() == net::Transport::tls;
+  peer_ip_ = c.peer_ip();
+  local_ip_ = c.local_ip();
+  proto_name_ = std::string(net::transport_name(c.transport()));
+  srcaddr_ = secure_ ? "msrps://" : "msrp://";
+  append_host(srcaddr_, peer_ip_);
+  srcaddr_.push_back(':');
+  append_port(srcaddr_, c.peer_port());
+  srcsock_ = proto_name_ + ":";
+  append_host(srcsock_, local_ip_);
+  srcsock_.push_back(':');
+  append_port(srcsock_, c.local_port());
+  source_.ip = peer_ip_;
+  source_.port = c.peer_port();
+  source_.local_ip = local_ip_;
+  source_.local_port = c.local_port();
+  source_.proto = proto_name_;
+  source_.conid = id_;
+  if (outbound_) proto_ = Proto::msrp;  // we speak first, and only MSRP
+}
+
+bool Link::send(std::string_view bytes, bool close_after) {
+  if (!conn_ || !conn_->is_open()) return false;
+  bool ok = conn_->send(bytes).ok();
+  if (close_after) conn_->close_after_flush();
+  return ok;
+}
+
+void Link::succeeded() {
+  if (conn_ && conn_->probation_armed()) conn_->disarm_probation();
+}
+
+void Link::pause(unsigned bit) {
+  if (paused_ == 0 && conn_) conn_->pause_reading();
+  paused_ |= bit;
+}
+
+void Link::unpause(unsigned bit) {
+  if (!(paused_ & bit)) return;
+  paused_ &= ~bit;
+  if (paused_ == 0 && conn_ && conn_->is_open()) conn_->resume_reading();
+}
+
+void Link::credit(size_t n) {
+  inflight_ -= std::min(n, inflight_);
+  if ((paused_ & kPauseInflight) && inflight_ <= w_.config().max_inflight_bytes / 2) unpause(kPauseInflight);
+}
+
+size_t Link::on_data(net::Connection& c, std::string_view data) {
+  if (proto_ == Proto::unknown) {
+    size_t n = std::min(data.size(), kMsrpPrefix.size());
+    if (data.substr(0, n) != kMsrpPrefix.substr(0, n)) {
+      // SIP on the MSRP port is not handled by the engine yet: close.
+      LM_INFO("engine: connection %s does not speak MSRP, closing", srcaddr_.c_str());
+      c.close();
+      return 0;
+    }
+    if (n < kMsrpPrefix.size()) return 0;
+    proto_ = Proto::msrp;
+  }
+  if (proto_ != Proto::msrp) return data.size();
+  size_t used = on_msrp(data);
+  Stats::bump(w_.stats().bytes_in, used);
+  return used;
+}
+
+size_t Link::on_msrp(std::string_view data) {
+  const EngineConfig& cfg = w_.config();
+  size_t pos = 0;
+  while (pos < data.size() && paused_ == 0 && conn_ && conn_->is_open()) {
+    if (streaming_) {
+      msrp::Step s = parser_.feed(data.substr(pos));
+      if (s.event == msrp::Event::body) {
+        out_.report.received += s.body.size();
+        write_out(s.body);
+        pos += s.consumed;
+      } else if (s.event == msrp::Event::end) {
+        streaming_ = false;
+        pos += s.consumed;
+        std::string& e = w_.scratch();
+        e.clear();
+        msrp::write_end_line(e, out_.tid, s.flag,
+                             stream_has_body_ ? msrp::EndLine::after_body : msrp::EndLine::after_headers);
+        out_.finished = true;
+        track_out();
+        write_out(e);
+      } else if (s.event == msrp::Event::error) {
+        return handle_error(s, data, pos);
+      } else {
+        break;
+      }
+      continue;
+    }
+    size_t start = pos;
+    msrp::Step s = parser_.feed(data.substr(pos));
+    if (s.event == msrp::Event::need_more) break;
+    if (s.event == msrp::Event::error) return handle_error(s, data, start);
+    if (s.event != msrp::Event::head) {
+      LM_ERR("engine: unexpected parser event on %s", srcaddr_.c_str());
+      conn_->close(net::CloseReason::error, "parser state");
+      return data.size();
+    }
+    // The head, plus the body bytes already here (up to route_body_preview), so that ordinary
+    // IM frames are routed with their whole body.
+    size_t q = pos + s.consumed;
+    size_t body_start = q, body_len = 0;
+    FrameBytes fb;
+    while (!fb.complete && body_len < cfg.route_body_preview && q < data.size()) {
+      msrp::Step b = parser_.feed(data.substr(q));
+      if (b.event == msrp::Event::body) {
+        body_len += b.body.size();
+        q += b.consumed;
+      } else if (b.event == msrp::Event::end) {
+        fb.complete = true;
+        fb.flag = b.flag;
+        q += b.consumed;
+      } else if (b.event == msrp::Event::error) {
+        return handle_error(b, data, start);
+      } else {
+        break;
+      }
+    }
+    fb.buf = data.substr(start, q - start);
+    fb.body = data.substr(body_start, body_len);
+    const msrp::Frame& f = parser_.frame();
+    streaming_ = !fb.complete;
+    stream_has_body_ = f.has_body();
+    route(f, fb);
+    pos = q;
+  }
+  return pos;
+}
+
+size_t Link::handle_error(const msrp::Step& s, std::string_view data, size_t frame_start) {
+  Stats::bump(w_.stats().parse_errors);
+  LM_INFO("engine: bad frame from %s: %u %.*s", srcaddr_.c_str(), s.status,
+          static_cast<int>(s.message.size()), s.message.data());
+  if (streaming_) {
+    // The frame was being relayed: tell the next hop it ends here (RFC 4975 §7.1: '#' aborts).
+    std::string& e = w_.scratch();
+    e.clear();
+    msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);
+    write_out(e);
+    streaming_ = false;
+  } else if (parser_.current_is_request() && !parser_.transaction_id().empty()) {
+    // RFC 4975 §7.2: answer what we could not understand, then close (the stream cannot be
+    // resynchronised). The head may be broken: take the paths from the raw bytes, best effort.
+    std::string_view head =
+        data.substr(frame_start, std::min(data.size() - frame_start, w_.config().limits.max_head));
+    std::string_view to = raw_header(head, "To-Path");
+    std::string_view from = raw_header(head, "From-Path");
+    std::string_view tid = parser_.transaction_id();
+    std::string& out = w_.scratch();
+    out.clear();
+    out.append("MSRP ").append(tid).push_back(' ');
+    out.append(std::to_string(s.status)).push_back(' ');
+    out.append(msrp::reason_phrase(s.status));
+    out.append("\r\n");
+    bool is_send = head.substr(5 + tid.size()).starts_with(" SEND\r\n");
+    if (!from.empty()) out.append("To-Path: ").append(is_send ? first_uri(from) : from).append("\r\n");
+    if (!to.empty()) out.append("From-Path: ").append(first_uri(to)).append("\r\n");
+    msrp::write_end_line(out, tid, '$', msrp::EndLine::after_headers);
+    Stats::bump(w_.stats().replies_sent[s.status < 1000 ? s.status : 0]);
+    (void)conn_->send(out);
+  }
+  conn_->close_after_flush();
+  return data.size();
+}
+
+void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
+  Stats& st = w_.stats();
+  if (f.is_request())
+    Stats::bump(st.requests_in[static_cast<int>(f.method_id())]);
+  else
+    Stats::bump(st.responses_in);
+  dst_.clear();
+  out_.state = RelayOut::State::none;
+  if (f.is_response()) {
+    // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the
+    // request came from, and a failure to a SEND becomes a REPORT.
+    if (auto t = w_.transactions().take(id_, f.transaction_id())) {
+      dst_.conid = t->source;
+      dst_.set = true;
+      w_.transaction_answered(*t, f.status_code(), f.comment());
+    }
+  }
+  FrameContext ctx(*this, f, fb);
+  w_.engine().router().msrp_frame(ctx, w_.index());
+  if (ctx.relay_requested() && conn_) start_relay(ctx);
+}
+
+void Link::relay_undeliverable(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {
+  Stats::bump(w_.stats().relay_failures);
+  LM_WARN("engine: %s %.*s from %s cannot be delivered (%u)", f.is_request() ? "request" : "response",
+          static_cast<int>(f.transaction_id().size()), f.transaction_id().data(), srcaddr_.c_str(), code);
+  ReportInfo info;
+  if (!info.assign(f)) return;
+  info.received = fb.body.size();
+  w_.send_report(id_, info, code, {});
+}
+
+void Link::start_relay(FrameContext& ctx) {
+  const msrp::Frame& f = ctx.frame();
+  const FrameBytes& fb = ctx.bytes();
+  out_.seq = next_seq_++;
+  out_.pending.clear();
+  out_.finished = fb.complete;
+  out_.close_after = (ctx.relay_flags() & 2) != 0;
+  out_.tid.assign(f.transaction_id());
+  out_.method = f.method_id();
+  out_.has_report = out_.report.assign(f);
+  out_.report.received = fb.body.size();
+  // A response is expected for every request but REPORT, and for a SEND unless Failure-Report: no.
+  out_.track = f.is_request() && f.method_id() != msrp::Method::report &&
+               !(f.method_id() == msrp::Method::send && !out_.has_report);
+
+  std::string& s = w_.scratch();
+  s.clear();
+  if (auto r = msrp::write_relayed_head(f, s); !r) {
+    relay_undeliverable(f, fb, 400);
+    return;
+  }
+  s.append(fb.body);
+  if (fb.complete) {
+    msrp::write_end_line(s, f.transaction_id(), fb.flag,
+                         f.has_body() ? msrp::EndLine::after_body : msrp::EndLine::after_headers);
+  }
+  Stats& st = w_.stats();
+  if (f.is_request())
+    Stats::bump(st.requests_out[static_cast<int>(f.method_id())]);
+  else
+    Stats::bump(st.responses_out);
+  if (f.is_request()) succeeded();
+
+  Destination& d = dst_;
+  if (d.conid != 0) {
+    out_.dest = d.conid;
+    out_.dest_worker = net::Workers::worker_of(d.conid);
+    out_.state = out_.dest_worker == w_.index() ? RelayOut::State::local : RelayOut::State::remote;
+    if (out_.state == RelayOut::State::local && !w_.link(d.conid)) {
+      out_.state = RelayOut::State::none;
+      // The rest of the frame (if any) is read and dropped.
+      relay_undeliverable(f, fb, 481);
+      return;
+    }
+    if (fb.complete) track_out();
+    write_out(s);
+    return;
+  }
+  // A new connection (RFC 4975 §6.2: numeric addresses directly, names through the resolver).
+  out_.state = RelayOut::State::connecting;
+  out_.pending.assign(s);
+  pause(kPauseConnecting);
+  Worker& w = w_;
+  uint64_t src = id_, seq = out_.seq;
+  net::ConnectOptions o;
+  o.timeout_ms = w.config().connect_timeout_ms;
+  o.settings = w.outbound_settings();
+  auto cb = [&w, src, seq](Result<net::Connection*> r) {
+    if (r) {
+      w.adopt(**r, true);
+      Stats::bump(w.stats().connections_opened);
+    } else {
+      Stats::bump(w.stats().connect_failures);
+    }
+    Link* l = w.link(src);
+    if (!l) return;
+    if (r) {
+      l->connected(seq, **r);
+    } else {
+      bool timeout = r.error().message.find("timeout") != std::string::npos;
+      l->relay_failed(seq, r.error().message, timeout ? 408 : 481);
+    }
+  };
+  if (net::SockAddr::is_numeric(d.host))
+    w.connector().connect(d.host, d.port, cb, o);
+  else
+    w.connector().connect_host(d.host, d.port, cb, o);
+}
+
+void Link::connected(uint64_t seq, net::Connection& dest) {
+  if (seq != out_.seq || out_.state != RelayOut::State::connecting) return;
+  out_.state = RelayOut::State::local;
+  out_.dest = dest.id();
+  out_.dest_worker = w_.index();
+  if (out_.finished) track_out();
+  std::string p;
+  p.swap(out_.pending);
+  write_out(p);
+  p.clear();
+  out_.pending.swap(p);  // keep the capacity
+  unpause(kPauseConnecting);
+}
+
+void Link::relay_failed(uint64_t seq, std::string_view why, uint16_t code) {
+  if (seq != out_.seq) return;
+  if (out_.state == RelayOut::State::none || out_.state == RelayOut::State::failed) return;
+  abort_out(why, code);
+}
+
+void Link::abort_out(std::string_view why, uint16_t report_code) {
+  Stats::bump(w_.stats().relay_failures);
+  LM_WARN("engine: relaying %s from %s failed: %.*s", out_.tid.c_str(), srcaddr_.c_str(),
+          static_cast<int>(why.size()), why.data());
+  out_.state = RelayOut::State::failed;
+  out_.pending.clear();
+  // RFC 4976 §6.4.1: a SEND that cannot be delivered is reported to its sender when it asked.
+  if (out_.has_report) {
+    out_.has_report = false;
+    w_.send_report(id_, out_.report, report_code, {});
+  }
+  unpause(kPauseConnecting | kPauseDestination | kPauseInflight);
+}
+
+void Link::track_out() {
+  if (!out_.track) return;
+  if (out_.state != RelayOut::State::local && out_.state != RelayOut::State::remote) return;
+  out_.track = false;
+  auto t = std::make_unique<Transaction>();
+  t->dest = out_.dest;
+  t->tid = out_.tid;
+  t->source = id_;
+  t->method = out_.method;
+  t->has_report = out_.has_report;
+  if (out_.has_report) t->report = out_.report;
+  if (out_.state == RelayOut::State::local) {
+    w_.transactions().add(std::move(t));
+    return;
+  }
+  auto shared = std::make_shared<Transaction>(std::move(*t));
+  Engine& e = w_.engine();
+  unsigned dw = out_.dest_worker;
+  e.post_to(
+      dw, [&e, dw, shared] { e.worker(dw).remote_track(std::make_unique<Transaction>(std::move(*shared))); });
+}
+
+void Link::write_out(std::string_view bytes) {
+  if (bytes.empty()) return;
+  switch (out_.state) {
+    case RelayOut::State::none:
+    case RelayOut::State::failed:
+      return;
+    case RelayOut::State::connecting:
+      out_.pending.append(bytes);
+      return;
+    case RelayOut::State::local: {
+      Link* d = w_.link(out_.dest);
+      net::Connection* c = d ? d->connection() : nullptr;
+      if (!c || !c->is_open() || !c->send(bytes).ok()) {
+        abort_out("the next hop's connection is gone", 481);
+        return;
+      }
+      Stats::bump(w_.stats().bytes_relayed, bytes.size());
+      if (out_.finished && !streaming_ && out_.close_after) c->close_after_flush();
+      if (c->above_high_watermark() && d != this) {
+        d->add_waiter(id_);
+        pause(kPauseDestination);
+      }
+      return;
+    }
+    case RelayOut::State::remote: {
+      // Another worker owns the destination: the bytes are copied into its inbox, and the source
+      // stops reading while too many are in flight.
+      inflight_ += bytes.size();
+      Engine& e = w_.engine();
+      unsigned dw = out_.dest_worker, sw = w_.index();
+      uint64_t dest = out_.dest, src = id_, seq = out_.seq;
+      bool close_after = out_.finished && !streaming_ && out_.close_after;
+      auto copy = std::make_shared<std::string>(bytes);
+      e.post_to(dw, [&e, dw, dest, src, sw, seq, copy, close_after] {
+        e.worker(dw).remote_write(dest, src, sw, seq, *copy);
+        if (close_after) {
+          if (Link* l = e.worker(dw).link(dest))
+            if (l->connection()) l->connection()->close_after_flush();
+        }
+      });
+      if (inflight_ > w_.config().max_inflight_bytes) pause(kPauseInflight);
+      return;
+    }
+  }
+}
+
+void Link::on_drained(net::Connection& c) {
+  std::vector<uint64_t> waiters;
+  waiters.swap(waiters_);
+  for (uint64_t id : waiters)
+    if (Link* l = w_.link(id)) l->unpause(kPauseDestination);
+  std::vector<Credit> credits;
+  credits.swap(credits_);
+  Engine& e = w_.engine();
+  for (const Credit& cr : credits) {
+    unsigned sw = cr.worker;
+    uint64_t src = cr.src;
+    size_t n = cr.bytes;
+    e.post_to(sw, [&e, sw, src, n] {
+      if (Link* l = e.worker(sw).link(src)) l->credit(n);
+    });
+  }
+}
+
+void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) {
+  Stats::bump(w_.stats().connections_closed);
+  LM_DBG("engine: connection %s closed (%.*s)", srcaddr_.c_str(),
+         static_cast<int>(net::close_reason_name(reason).size()), net::close_reason_name(reason).data());
+  if (streaming_ && (out_.state == RelayOut::State::local || out_.state == RelayOut::State::remote)) {
+    // The sender went away mid-frame: end the relayed frame as aborted so the next hop's parser
+    // stays in step (RFC 4975 §7.1: '#').
+    std::string& e = w_.scratch();
+    e.clear();
+    msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);
+    out_.finished = true;
+    conn_ = nullptr;  // no pausing a closed connection
+    write_out(e);
+  }
+  streaming_ = false;
+  conn_ = nullptr;
+  proto_ = Proto::closed;
+  // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
+  if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
+  // Whoever waits on this connection must not wait forever.
+  on_drained(c);
+  w_.drop(id_);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker
+
+namespace {
+std::unique_ptr<net::Resolver> make_resolver(net::EventLoop& loop) {
+  auto r = net::Resolver::create(loop);
+  if (!r) {
+    LM_WARN("engine: no DNS resolver: %s", r.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*r);
+}
+}  // namespace
+
+Worker::Worker(Engine& e, unsigned index, net::EventLoop& loop)
+    : engine_(e),
+      index_(index),
+      loop_(loop),
+      resolver_(make_resolver(loop)),
+      connector_(loop, resolver_.get()),
+      txns_(loop, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
+  const EngineConfig& cfg = e.config();
+  inbound_.read_buffer_limit = std::max(cfg.read_buffer_limit, cfg.limits.max_head + 4096);
+  inbound_.idle_timeout_ms = cfg.tcp_connection_lifetime * 1000;
+  inbound_.lifetime_ms = cfg.tcp_connection_max_lifetime * 1000;
+  inbound_.probation_ms = cfg.probation_seconds * 1000;
+  outbound_ = inbound_;
+}
+
+Worker::~Worker() = default;
+
+Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound) {
+  net::ListenOptions o;
+  o.ip = a.ip;
+  o.port = port;
+  o.settings = inbound_;
+  auto l = net::Listener::open(loop_, o, [this](net::Connection& c) {
+    Stats::bump(stats().connections_accepted);
+    adopt(c, false);
+    // RFC 4976 §6.1: a connection must succeed with a request within the probation time.
+    if (config().probation_seconds > 0) c.arm_probation();
+  });
+  if (!l) return l.error();
+  if (bound) *bound = (*l)->port();
+  listeners_.push_back(std::move(*l));
+  return {};
+}
+
+void Worker::on_start() {
+  common::log_set_thread_label("worker " + std::to_string(index_));
+  if (index_ == 0 && engine_.cmap()) {
+    unsigned s = config().timer_interval ? config().timer_interval : 60;
+    clean_timer_ = std::make_unique<net::Timer>(loop_, [this] {
+      if (ConnectionMap* m = engine_.cmap()) m->clean(CmapItem::Clock::now());
+    });
+    clean_timer_->start(s * 1000, s * 1000);
+  }
+  engine_.router().on_worker_start(index_);
+}
+
+Link* Worker::link(uint64_t id) {
+  auto it = links_.find(id);
+  return it == links_.end() ? nullptr : it->second.get();
+}
+
+Link& Worker::adopt(net::Connection& c, bool outbound) {
+  auto l = std::make_unique<Link>(*this, c, outbound);
+  Link& ref = *l;
+  links_[c.id()] = std::move(l);
+  c.set_handler(&ref);
+  return ref;
+}
+
+void Worker::drop(uint64_t id) {
+  loop_.post([this, id] {
+    auto it = links_.find(id);
+    if (it != links_.end() && !it->second->connection()) links_.erase(it);
+  });
+}
+
+void Worker::close_all() {
+  loop_.connections().close_all(true);
+  clean_timer_.reset();
+}
+
+void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
+                          const std::string& bytes) {
+  Link* d = link(dest);
+  net::Connection* c = d ? d->connection() : nullptr;
+  bool ok = c && c->is_open() && c->send(bytes).ok();
+  if (ok) Stats::bump(stats().bytes_relayed, bytes.size());
+  size_t n = bytes.size();
+  if (ok && c->above_high_watermark()) {
+    d->hold_credit({src_worker, src, n});
+    return;
+  }
+  Engine& e = engine_;
+  e.post_to(src_worker, [&e, src_worker, src, seq, n, ok] {
+    Link* l = e.worker(src_worker).link(src);
+    if (!l) return;
+    l->credit(n);
+    if (!ok) l->relay_failed(seq, "the next hop's connection is gone", 481);
+  });
+}
+
+void Worker::remote_track(std::unique_ptr<Transaction> t) {
+  if (!link(t->dest)) {
+    // The destination is gone already: the REPORT goes now rather than in 30 s.
+    transaction_timed_out(*t);
+    return;
+  }
+  txns_.add(std::move(t));
+}
+
+void Worker::send_on(uint64_t conid, std::string_view bytes) {
+  Link* l = link(conid);
+  if (!l || !l->send(bytes))
+    LM_INFO("engine: connection %llu gone, dropping %zu bytes", (unsigned long long)conid, bytes.size());
+}
+
+void Worker::send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment) {
+  std::string out;
+  write_report(out, info, code, comment, tids_);
+  Stats::bump(stats().reports_sent);
+  unsigned sw = net::Workers::worker_of(src);
+  if (sw == index_) {
+    send_on(src, out);
+    return;
+  }
+  Engine& e = engine_;
+  auto copy = std::make_shared<std::string>(std::move(out));
+  e.post_to(sw, [&e, sw, src, copy] { e.worker(sw).send_on(src, *copy); });
+}
+
+void Worker::transaction_answered(Transaction& t, uint16_t code, std::string_view comment) {
+  // RFC 4976 §6.4.3: a non-200 response to a SEND that asked for failure reports becomes a REPORT.
+  if (code != 200 && t.has_report) send_report(t.source, t.report, code, comment);
+}
+
+void Worker::transaction_timed_out(Transaction& t) {
+  // RFC 4976 §6.4.1: no response 30 s after the last byte: REPORT 408 when Failure-Report is yes.
+  if (t.has_report && t.report.on_timeout) {
+    LM_INFO("engine: no response to %s within the transaction timeout", t.tid.c_str());
+    send_report(t.source, t.report, 408, {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine
+
+struct Engine::Threads {
+  explicit Threads(unsigned n) : workers(n) {}
+  net::Workers workers;
+};
+
+Engine::Engine(EngineConfig cfg, Router& router) : cfg_(std::move(cfg)), router_(router) {
+  if (cfg_.children == 0) cfg_.children = 1;
+  if (cfg_.cmap_size > 0) cmap_ = std::make_unique<ConnectionMap>(cfg_.cmap_size);
+}
+
+Engine::~Engine() {
+  stop();
+}
+
+bool Engine::post_to(unsigned worker, std::function<void()> fn) {
+  if (!threads_) return false;
+  return threads_->workers.post_to(worker, std::move(fn));
+}
+
+Result<void> Engine::start() {
+  if (started_) return make_error(0, "engine already started");
+  try {
+    threads_ = std::make_unique<Threads>(cfg_.children);
+  } catch (const std::exception& e) {
+    return make_error(0, e.what());
+  }
+  for (unsigned i = 0; i < cfg_.children; ++i)
+    workers_.push_back(std::make_unique<Worker>(*this, i, threads_->workers.loop(i)));
+  ports_.clear();
+  for (const ListenAddr& a : cfg_.listen) {
+    if (a.proto != "tcp") {
+      workers_.clear();
+      threads_.reset();
+      return make_error(0, "listen " + a.proto + ":" + a.ip + ": only tcp is supported");
+    }
+    uint16_t port = a.port;
+    for (unsigned i = 0; i < workers_.size(); ++i) {
+      uint16_t bound = 0;
+      if (auto r = workers_[i]->listen(a, port, &bound); !r) {
+        workers_.clear();
+        threads_.reset();
+        return r;
+      }
+      port = bound;
+    }
+    ports_.push_back(port);
+  }
+  for (unsigned i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    threads_->workers.loop(i).post([w] { w->on_start(); });
+  }
+  threads_->workers.start();
+  started_ = true;
+  return {};
+}
+
+void Engine::stop() {
+  if (!threads_) return;
+  threads_->workers.stop();
+  // The loops have stopped: close the connections while their handlers still exist.
+  for (auto& w : workers_) w->close_all();
+  workers_.clear();
+  threads_.reset();
+  started_ = false;
+}
+
+std::vector<uint16_t> Engine::bound_ports() const {
+  return ports_;
+}
+
+}  // namespace msrpd::relay

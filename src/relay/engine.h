@@ -1,0 +1,97 @@
+#pragma once
+// The relay engine (DESIGN.md "How a frame flows", "Threads"): workers accept MSRP connections,
+// parse frames incrementally, run the route (a Router) on each frame's head, and carry out its
+// decisions: replies on the source connection, relaying to the next hop with the body forwarded
+// as it arrives (cut-through), connection map, REPORTs for frames that cannot be delivered.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "msrp/frame_parser.h"
+#include "relay/cmap.h"
+#include "relay/context.h"
+#include "relay/stats.h"
+
+namespace msrpd::relay {
+
+// What runs the route: the routing script (src/script) or a C++ route (tests, benchmarks).
+// Called on the worker threads, concurrently: an implementation keeps per-worker state by index.
+class Router {
+ public:
+  virtual ~Router() = default;
+  virtual void on_worker_start(unsigned worker) {}
+  virtual void msrp_frame(Context& ctx, unsigned worker) = 0;  // event_route[msrp:frame-in]
+  virtual void sip_request(Context& ctx, unsigned worker) {}   // request_route (SIP on the same port)
+};
+
+struct ListenAddr {
+  std::string proto = "tcp";
+  std::string ip;
+  uint16_t port = 0;
+};
+
+struct EngineConfig {
+  std::vector<ListenAddr> listen;  // several; port 0 = ephemeral (tests)
+  unsigned children = 4;           // worker threads
+  unsigned cmap_size = 0;          // msrp modparams (seed §3)
+  unsigned timer_interval = 60;
+  uint32_t auth_min_expires = 60, auth_max_expires = 3600;
+  std::string use_path_addr;  // "host:port" or "msrp://host:port" (both accepted; Kamailio doubles the
+                              // scheme, we do not)
+  bool sipmsg = true;
+  uint32_t tcp_connection_lifetime =
+      0;                            // seconds, 0 = none (idle limit: closes after this long without traffic)
+  uint32_t probation_seconds = 30;  // RFC 4976 §6.1
+  msrp::Limits limits;
+  size_t route_body_preview = 16384;  // body bytes available to $msrp(body) when routing
+
+  // Additions.
+  uint32_t tcp_connection_max_lifetime = 0;  // seconds, 0 = none: absolute limit from creation
+  uint32_t connect_timeout_ms = 5000;        // outbound connects (resolution included)
+  uint32_t transaction_timeout_ms = 30000;   // RFC 4976 §6.4.1: 30 s after the last byte
+  size_t max_inflight_bytes = 1024 * 1024;   // per source, bytes handed to another worker
+  size_t read_buffer_limit = 80 * 1024;      // per connection (>= limits.max_head)
+};
+
+class Worker;
+
+class Engine {
+ public:
+  Engine(EngineConfig cfg, Router& router);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Binds every listen address on every worker (SO_REUSEPORT), starts the workers.
+  Result<void> start();
+  // Closes everything, joins. Idempotent.
+  void stop();
+  std::vector<uint16_t> bound_ports() const;  // one per listen entry, in order
+  ConnectionMap* cmap() { return cmap_.get(); }
+  const Stats& stats() const { return stats_; }
+  const EngineConfig& config() const { return cfg_; }
+
+  // Internal (used by the workers).
+  Stats& mutable_stats() { return stats_; }
+  Router& router() { return router_; }
+  Worker& worker(unsigned i) { return *workers_[i]; }
+  unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  bool post_to(unsigned worker, std::function<void()> fn);
+
+ private:
+  struct Threads;
+  EngineConfig cfg_;
+  Router& router_;
+  Stats stats_;
+  std::unique_ptr<ConnectionMap> cmap_;
+  std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)
+  std::vector<std::unique_ptr<Worker>> workers_;  // per-worker engine state
+  std::vector<uint16_t> ports_;
+  bool started_ = false;
+};
+
+}  // namespace msrpd::relay

@@ -1,0 +1,167 @@
+#pragma once
+// The engine's per-worker state and per-connection handler (internal to src/relay).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "msrp/frame_parser.h"
+#include "msrp/frame_writer.h"
+#include "net/connection.h"
+#include "net/connector.h"
+#include "net/event_loop.h"
+#include "net/listener.h"
+#include "net/resolver.h"
+#include "relay/cmap.h"
+#include "relay/engine.h"
+#include "relay/frame_context.h"
+#include "relay/transactions.h"
+
+namespace msrpd::relay {
+
+class Worker;
+
+// The outgoing side of the frame a Link is relaying.
+struct RelayOut {
+  enum class State : uint8_t { none, local, remote, connecting, failed };
+  State state = State::none;
+  uint64_t dest = 0;  // destination connection id (local, remote)
+  unsigned dest_worker = 0;
+  uint64_t seq = 0;          // which relayed frame (late notifications about older frames are ignored)
+  std::string pending;       // bytes written while connecting
+  bool finished = false;     // the end-line was written
+  bool close_after = false;  // send flag 2: close the destination once the frame is written
+  bool track = false;        // register a transaction when finished (a response is expected)
+  bool has_report = false;   // a REPORT goes upstream on failure (SEND, Failure-Report yes/partial)
+  ReportInfo report;
+  std::string tid;
+  msrp::Method method = msrp::Method::other;
+};
+
+// One per connection (inbound or outbound): parses frames, routes them, relays them.
+class Link final : public net::ConnectionHandler {
+ public:
+  Link(Worker& w, net::Connection& c, bool outbound);
+
+  size_t on_data(net::Connection& c, std::string_view data) override;
+  void on_drained(net::Connection& c) override;
+  void on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) override;
+
+  Worker& worker() { return w_; }
+  net::Connection* connection() { return conn_; }
+  uint64_t id() const { return id_; }
+  const Source& source() const { return source_; }
+  std::string_view srcaddr() const { return srcaddr_; }
+  std::string_view srcsock() const { return srcsock_; }
+  bool secure() const { return secure_; }
+  Destination& destination() { return dst_; }
+
+  // Sends bytes on this connection (replies, REPORTs); honours reply flag 2 (close after send).
+  bool send(std::string_view bytes, bool close_after = false);
+  void succeeded();  // RFC 4976 §6.1: a request succeeded; probation ends
+  // msrp_relay found no way to deliver the frame: logged, and a REPORT upstream for a SEND that
+  // wants one (RFC 4976 §6.4.1).
+  void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code);
+
+  // Backpressure bits (reading stops while any is set).
+  static constexpr unsigned kPauseDestination = 1;  // a same-worker destination is above its watermark
+  static constexpr unsigned kPauseInflight = 2;     // too many bytes handed to another worker
+  static constexpr unsigned kPauseConnecting = 4;   // the destination is being connected
+  void pause(unsigned bit);
+  void unpause(unsigned bit);
+
+  // Notifications from the destination side.
+  void credit(size_t n);
+  void relay_failed(uint64_t seq, std::string_view why, uint16_t code);
+  void connected(uint64_t seq, net::Connection& dest);
+  void add_waiter(uint64_t src) { waiters_.push_back(src); }
+  struct Credit {
+    unsigned worker;
+    uint64_t src;
+    size_t bytes;
+  };
+  void hold_credit(const Credit& c) { credits_.push_back(c); }
+
+ private:
+  size_t on_msrp(std::string_view data);
+  size_t handle_error(const msrp::Step& s, std::string_view data, size_t frame_start);
+  void route(const msrp::Frame& f, const FrameBytes& bytes);
+  void start_relay(FrameContext& ctx);
+  void write_out(std::string_view bytes);
+  void track_out();
+  void abort_out(std::string_view why, uint16_t report_code);
+
+  Worker& w_;
+  net::Connection* conn_;
+  uint64_t id_;
+  bool outbound_;
+  bool secure_ = false;
+  enum class Proto : uint8_t { unknown, msrp, closed } proto_ = Proto::unknown;
+  msrp::FrameParser parser_;
+  bool streaming_ = false;  // body pieces of a routed frame are still arriving
+  bool stream_has_body_ = false;
+  Destination dst_;
+  RelayOut out_;
+  uint64_t next_seq_ = 1;
+  unsigned paused_ = 0;
+  size_t inflight_ = 0;
+  std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
+  std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
+  std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
+  Source source_;
+};
+
+class Worker {
+ public:
+  Worker(Engine& e, unsigned index, net::EventLoop& loop);
+  ~Worker();
+
+  Engine& engine() { return engine_; }
+  const EngineConfig& config() const { return engine_.config(); }
+  Stats& stats() { return engine_.mutable_stats(); }
+  unsigned index() const { return index_; }
+  net::EventLoop& loop() { return loop_; }
+  net::Connector& connector() { return connector_; }
+  Transactions& transactions() { return txns_; }
+  msrp::TransactionIdGenerator& tids() { return tids_; }
+  std::string& scratch() { return scratch_; }
+  std::string& scratch2() { return scratch2_; }
+  CmapItem& lookup_item() { return lookup_item_; }
+  const net::ConnectionSettings& outbound_settings() const { return outbound_; }
+
+  Result<void> listen(const ListenAddr& a, uint16_t port, uint16_t* bound);
+  void on_start();
+  Link* link(uint64_t id);
+  Link& adopt(net::Connection& c, bool outbound);
+  void drop(uint64_t id);  // after on_close
+  void close_all();
+
+  // Cross-worker: bytes for `dest` (owned here) from `src` on `src_worker`.
+  void remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq, const std::string& bytes);
+  void remote_track(std::unique_ptr<Transaction> t);
+  // Sends bytes (a REPORT, a relayed response) on a connection owned by this worker.
+  void send_on(uint64_t conid, std::string_view bytes);
+  // A response arrived for a transaction: REPORT upstream when needed.
+  void transaction_answered(Transaction& t, uint16_t code, std::string_view comment);
+  void transaction_timed_out(Transaction& t);
+  void send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment);
+
+ private:
+  Engine& engine_;
+  unsigned index_;
+  net::EventLoop& loop_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unique_ptr<net::Resolver> resolver_;
+  net::Connector connector_;
+  Transactions txns_;
+  msrp::TransactionIdGenerator tids_;
+  std::unordered_map<uint64_t, std::unique_ptr<Link>> links_;
+  std::unique_ptr<net::Timer> clean_timer_;
+  net::ConnectionSettings inbound_, outbound_;
+  std::string scratch_, scratch2_;
+  CmapItem lookup_item_;
+};
+
+}  // namespace msrpd::relay

@@ -1,0 +1,344 @@
+#include "relay/frame_context.h"
+
+#include <charconv>
+#include <cstdio>
+
+#include "common/log.h"
+#include "msrp/frame_writer.h"
+#include "msrp/headers.h"
+#include "msrp/status.h"
+#include "msrp/uri.h"
+#include "net/address.h"
+#include "relay/cmap.h"
+#include "relay/engine_internal.h"
+
+namespace msrpd::relay {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Kamailio's method ids of $msrp(method): SEND=1, AUTH=2, REPORT=3, other=0.
+int64_t kamailio_method_id(msrp::Method m) {
+  switch (m) {
+    case msrp::Method::send:
+      return 1;
+    case msrp::Method::auth:
+      return 2;
+    case msrp::Method::report:
+      return 3;
+    default:
+      return 0;
+  }
+}
+
+// The session part of an MSRP URI (Kamailio's lenient splitting), empty if none.
+std::string_view session_of(std::string_view uri) {
+  auto parts = msrp::split_msrpuri(uri);
+  if (!parts) return {};
+  return trim(parts->session);
+}
+
+// host (brackets removed) and port of an MSRP URI; RFC 4976 §8: port 2855 when absent.
+bool host_port_of(std::string_view uri, Destination& d) {
+  auto parts = msrp::split_msrpuri(uri);
+  if (!parts || parts->host.empty()) return false;
+  std::string_view host = parts->host;
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  uint16_t port = 2855;
+  if (!parts->port.empty()) {
+    unsigned p = 0;
+    auto r = std::from_chars(parts->port.data(), parts->port.data() + parts->port.size(), p);
+    if (r.ec != std::errc() || r.ptr != parts->port.data() + parts->port.size() || p == 0 || p > 65535)
+      return false;
+    port = static_cast<uint16_t>(p);
+  }
+  d.host.assign(host);
+  d.port = port;
+  d.secure = parts->scheme.size() == 5;  // "msrps"
+  d.set = true;
+  return true;
+}
+
+}  // namespace
+
+FrameContext::FrameContext(Link& link, const msrp::Frame& frame, const FrameBytes& bytes)
+    : link_(link), frame_(frame), bytes_(bytes), dst_(link.destination()) {}
+
+MessageKind FrameContext::kind() const {
+  return frame_.is_request() ? MessageKind::msrp_request : MessageKind::msrp_reply;
+}
+
+const Source& FrameContext::source() const {
+  return link_.source();
+}
+
+Value FrameContext::msrp(MsrpKey key) {
+  auto to = frame_.to_path();
+  auto from = frame_.from_path();
+  switch (key) {
+    case MsrpKey::buf:
+      return Value::of_str(bytes_.buf);
+    case MsrpKey::body:
+      if (!frame_.has_body()) return Value::null_value();
+      // Kamailio's body keeps the CRLF that precedes the end-line.
+      if (bytes_.complete) return Value::of_str({bytes_.body.data(), bytes_.body.size() + 2});
+      return Value::of_str(bytes_.body);
+    case MsrpKey::code: {
+      if (frame_.is_request()) return Value::null_value();
+      std::string_view sl = frame_.start_line();
+      std::string_view digits = sl.substr(5 + frame_.transaction_id().size() + 1, 3);
+      return Value{Value::Kind::string, frame_.status_code(), digits};
+    }
+    case MsrpKey::hdrs: {
+      std::string_view h = frame_.head();
+      size_t start = frame_.start_line().size() + 2;
+      size_t end = h.size() - (frame_.has_body() ? 2 : 0);
+      return Value::of_str(start <= end ? h.substr(start, end - start) : std::string_view());
+    }
+    case MsrpKey::msgid: {
+      auto v = frame_.header(msrp::HeaderId::message_id);
+      return v ? Value::of_str(trim(*v)) : Value::null_value();
+    }
+    case MsrpKey::method:
+      if (!frame_.is_request()) return Value::null_value();
+      return Value{Value::Kind::string, kamailio_method_id(frame_.method_id()), frame_.method()};
+    case MsrpKey::buflen:
+      return Value::of_int(static_cast<int64_t>(bytes_.buf.size()));
+    case MsrpKey::sessid: {
+      std::string_view s = to.empty() ? std::string_view() : session_of(to[0]);
+      return s.empty() ? Value::null_value() : Value::of_str(s);
+    }
+    case MsrpKey::reason:
+      if (frame_.is_request()) return Value::null_value();
+      return Value::of_str(trim(frame_.comment()));
+    case MsrpKey::crthop:
+      return to.empty() ? Value::null_value() : Value::of_str(to[0]);
+    case MsrpKey::bodylen:
+      // Kamailio counts the CRLF before the end-line as body.
+      return Value::of_int(frame_.has_body() ? static_cast<int64_t>(bytes_.body.size()) + 2 : 0);
+    case MsrpKey::transid:
+      return Value::of_str(frame_.transaction_id());
+    case MsrpKey::prevhop:
+      return from.empty() ? Value::null_value() : Value::of_str(from[0]);
+    case MsrpKey::nexthop:
+      return to.size() < 2 ? Value::null_value() : Value::of_str(to[1]);
+    case MsrpKey::lasthop:
+      return to.empty() ? Value::null_value() : Value::of_str(to.back());
+    case MsrpKey::firsthop:
+      return from.empty() ? Value::null_value() : Value::of_str(from.back());
+    case MsrpKey::prevhops:
+      return Value::of_int(static_cast<int64_t>(from.size()));
+    case MsrpKey::nexthops:
+      return Value::of_int(to.empty() ? 0 : static_cast<int64_t>(to.size()) - 1);
+    case MsrpKey::srcaddr:
+      return Value::of_str(link_.srcaddr());
+    case MsrpKey::srcsock:
+      return Value::of_str(link_.srcsock());
+    case MsrpKey::conid:
+      return Value::of_int(static_cast<int64_t>(link_.id()));
+  }
+  return Value::null_value();
+}
+
+std::string_view FrameContext::method() const {
+  return frame_.is_request() ? frame_.method() : std::string_view();
+}
+
+std::optional<std::string_view> FrameContext::header(std::string_view name) const {
+  if (msrp::equals_ignore_case(name, "MSRP-First-Line")) return frame_.start_line();
+  auto v = frame_.header(name);
+  if (!v) return std::nullopt;
+  return trim(*v);
+}
+
+int FrameContext::reply(uint16_t code, std::string_view text, std::string_view extra_headers) {
+  // RFC 4975 §7.2: responses answer requests only; RFC 4975 §7.1.2: a REPORT is never answered.
+  if (!frame_.is_request() || frame_.method_id() == msrp::Method::report) return 1;
+  // RFC 4975 §7.2: Failure-Report "no": no response at all; "partial": only failures.
+  auto fr = frame_.failure_report();
+  msrp::FailureReport mode = fr ? *fr : msrp::FailureReport::yes;
+  if (mode == msrp::FailureReport::no) return 1;
+  if (mode == msrp::FailureReport::partial && code == 200) return 1;
+  if (code < 100 || code > 999) return -1;
+  if (text.empty()) text = msrp::reason_phrase(code);
+
+  Worker& w = link_.worker();
+  std::string& extra = w.scratch2();
+  extra.clear();
+  if (const msrp::Header* mid = frame_.find(msrp::HeaderId::message_id)) extra.append(mid->line);
+  extra.append(extra_headers);
+  if (!extra_headers.empty() && extra_headers.back() != '\n') extra.append("\r\n");
+  // RFC 4976 §9.1: every 200 to an AUTH carries Authentication-Info.
+  if (code == 200 && frame_.method_id() == msrp::Method::auth && !auth_info_.empty()) {
+    extra.append("Authentication-Info: ").append(auth_info_).append("\r\n");
+  }
+  // RFC 4975 §7.2: the response's To-Path is the first From-Path URI for a SEND, the whole
+  // From-Path otherwise; its From-Path is the receiving hop's own URI (the first To-Path URI).
+  const msrp::Header* fp = frame_.find(msrp::HeaderId::from_path);
+  std::string_view to_path = frame_.method_id() == msrp::Method::send ? frame_.from_path()[0]
+                                                                      : (fp ? fp->value : std::string_view());
+  std::string& out = w.scratch();
+  out.clear();
+  msrp::write_response(out, frame_.transaction_id(), code, text, to_path, frame_.to_path()[0], extra);
+  // Counted before sending, so that whoever reads the reply also sees the counters.
+  Stats::bump(w.stats().replies_sent[code]);
+  if (code == 401 && frame_.method_id() == msrp::Method::auth) Stats::bump(w.stats().auth_failures);
+  if (!link_.send(out, (reply_flags_ & 2) != 0)) return -1;
+  reply_code_ = code;
+  if (code / 100 == 2) link_.succeeded();
+  return 1;
+}
+
+int FrameContext::msrp_reply(std::string_view code, std::string_view text, std::string_view hdrs) {
+  code = trim(code);
+  unsigned c = 0;
+  auto r = std::from_chars(code.data(), code.data() + code.size(), c);
+  if (code.size() != 3 || r.ec != std::errc() || r.ptr != code.data() + code.size() || c < 100) {
+    LM_ERR("msrp_reply: bad status code '%.*s'", static_cast<int>(code.size()), code.data());
+    return -1;
+  }
+  return reply(static_cast<uint16_t>(c), text, hdrs);
+}
+
+int FrameContext::msrp_set_dst(std::string_view addr, std::string_view sock) {
+  Destination d;
+  if (!host_port_of(trim(addr), d)) {
+    LM_ERR("msrp_set_dst: bad address '%.*s'", static_cast<int>(addr.size()), addr.data());
+    return -1;
+  }
+  dst_.clear();
+  dst_.host = std::move(d.host);
+  dst_.port = d.port;
+  dst_.secure = d.secure;
+  dst_.set = true;
+  return 1;
+}
+
+int FrameContext::msrp_relay_flags(int flags) {
+  relay_flags_ |= flags & 3;
+  return 1;
+}
+
+int FrameContext::msrp_reply_flags(int flags) {
+  reply_flags_ |= flags & 3;
+  return 1;
+}
+
+void FrameContext::auth_succeeded(std::string_view authentication_info) {
+  auth_info_.assign(authentication_info);
+}
+
+int FrameContext::msrp_relay() {
+  if (relay_) return 1;
+  auto to = frame_.to_path();
+  if (to.size() < 2) {
+    // RFC 4976 §6.4.3: a response addressed to this relay only ends here.
+    if (frame_.is_request()) LM_INFO("msrp_relay: To-Path has only one URI, nowhere to forward");
+    return -1;
+  }
+  Worker& w = link_.worker();
+  // Where: msrp_set_dst / msrp_cmap_lookup / the matched transaction, else the next To-Path URI.
+  if (!dst_.set) {
+    if (!host_port_of(to[1], dst_)) {
+      LM_WARN("msrp_relay: cannot route to '%.*s'", static_cast<int>(to[1].size()), to[1].data());
+      link_.relay_undeliverable(frame_, bytes_, 400);
+      return -1;
+    }
+  }
+  if (dst_.conid == 0 && net::SockAddr::is_numeric(dst_.host)) {
+    net::Transport t = dst_.secure ? net::Transport::tls : net::Transport::tcp;
+    if (net::Connection* c = w.loop().connections().find_reusable(t, dst_.host, dst_.port))
+      dst_.conid = c->id();
+  }
+  // Send flag 1: never open a new connection.
+  if (dst_.conid == 0 && (relay_flags_ & 1)) {
+    LM_WARN("msrp_relay: no connection to %s:%u (flag 1)", dst_.host.c_str(), dst_.port);
+    link_.relay_undeliverable(frame_, bytes_, 481);
+    return -1;
+  }
+  relay_ = true;
+  return 1;
+}
+
+int FrameContext::msrp_cmap_save() {
+  if (!frame_.is_request() || frame_.method_id() != msrp::Method::auth) return -2;
+  Worker& w = link_.worker();
+  ConnectionMap* map = w.engine().cmap();
+  if (!map) return -1;
+  const EngineConfig& cfg = w.config();
+  auto ex = frame_.expires();
+  if (!ex) {
+    reply(400, {}, {});
+    return -1;
+  }
+  uint32_t expires = ex->value_or(cfg.auth_max_expires);
+  char line[64];
+  // RFC 4976 §6.3, §4.6: an Expires outside policy gets 423 with the bound it broke.
+  if (expires < cfg.auth_min_expires) {
+    std::snprintf(line, sizeof line, "Min-Expires: %u\r\n", cfg.auth_min_expires);
+    reply(423, "Interval Out Of Bounds", line);
+    return -1;
+  }
+  if (expires > cfg.auth_max_expires) {
+    std::snprintf(line, sizeof line, "Max-Expires: %u\r\n", cfg.auth_max_expires);
+    reply(423, "Interval Out Of Bounds", line);
+    return -1;
+  }
+  CmapItem item;
+  item.session_id = ConnectionMap::new_session_id();
+  item.peer.assign(frame_.from_path().back());
+  item.addr.assign(link_.srcaddr());
+  item.sock.assign(link_.srcsock());
+  item.conid = link_.id();
+  item.expires = CmapItem::Clock::now() + std::chrono::seconds(expires);
+
+  std::string hdrs;
+  hdrs.reserve(128);
+  hdrs.append(link_.secure() ? "Use-Path: msrps://" : "Use-Path: msrp://");
+  std::string_view host = cfg.use_path_addr;
+  for (std::string_view scheme : {"msrp://", "msrps://"}) {
+    if (host.size() > scheme.size() && msrp::equals_ignore_case(host.substr(0, scheme.size()), scheme)) {
+      host.remove_prefix(scheme.size());
+    }
+  }
+  if (!host.empty()) {
+    hdrs.append(host);
+  } else {
+    const Source& s = link_.source();
+    bool v6 = s.local_ip.find(':') != std::string_view::npos;
+    if (v6) hdrs.push_back('[');
+    hdrs.append(s.local_ip);
+    if (v6) hdrs.push_back(']');
+    hdrs.push_back(':');
+    hdrs.append(std::to_string(s.local_port));
+  }
+  hdrs.push_back('/');
+  hdrs.append(item.session_id);
+  hdrs.append(";tcp\r\nExpires: ");
+  hdrs.append(std::to_string(expires));
+  hdrs.append("\r\n");
+  map->save(std::move(item));
+  return reply(200, "OK", hdrs) > 0 ? 1 : -1;
+}
+
+int FrameContext::msrp_cmap_lookup() {
+  if (frame_.is_request() && frame_.method_id() == msrp::Method::auth) return -2;
+  Worker& w = link_.worker();
+  ConnectionMap* map = w.engine().cmap();
+  if (!map) return -1;
+  std::string_view sessid = session_of(frame_.to_path()[0]);
+  if (sessid.empty()) return -3;
+  CmapItem& item = w.lookup_item();
+  if (!map->lookup_into(sessid, CmapItem::Clock::now(), item)) return -4;
+  dst_.clear();
+  dst_.conid = item.conid;
+  dst_.set = true;
+  return 1;
+}
+
+}  // namespace msrpd::relay

@@ -1,0 +1,90 @@
+#pragma once
+// FrameContext: relay::Context over one received MSRP frame (its parsed head and the part of its
+// body already received) and the connection it came in on. The route's actions either act at
+// once (msrp_reply, msrp_cmap_save send a reply on the source connection) or record a decision
+// (msrp_relay, msrp_set_dst, flags) that the engine carries out when the route returns.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "msrp/frame.h"
+#include "relay/context.h"
+
+namespace msrpd::relay {
+
+class Link;
+
+// Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
+// transaction (responses go back on the connection the request came from).
+struct Destination {
+  uint64_t conid = 0;  // a known connection (takes precedence)
+  std::string host;    // else an address
+  uint16_t port = 0;
+  bool secure = false;
+  bool set = false;
+  void clear() {
+    conid = 0;
+    host.clear();
+    port = 0;
+    secure = false;
+    set = false;
+  }
+};
+
+// The received bytes of a frame, all views into the source connection's buffer.
+struct FrameBytes {
+  std::string_view buf;   // head + body so far (+ CRLF and end-line when complete)
+  std::string_view body;  // body bytes so far, without the CRLF before the end-line
+  bool complete = false;  // the end-line is in `buf`
+  char flag = 0;          // its flag when complete
+};
+
+class FrameContext final : public Context {
+ public:
+  FrameContext(Link& link, const msrp::Frame& frame, const FrameBytes& bytes);
+
+  MessageKind kind() const override;
+  const Source& source() const override;
+  Value msrp(MsrpKey key) override;
+  std::string_view method() const override;
+  std::optional<std::string_view> header(std::string_view name) const override;
+  std::string_view head() const override { return frame_.head(); }
+
+  int msrp_relay() override;
+  int msrp_reply(std::string_view code, std::string_view text, std::string_view hdrs) override;
+  int msrp_set_dst(std::string_view addr, std::string_view sock) override;
+  int msrp_relay_flags(int flags) override;
+  int msrp_reply_flags(int flags) override;
+  int msrp_cmap_save() override;
+  int msrp_cmap_lookup() override;
+  int sl_send_reply(int code, std::string_view reason) override { return -1; }
+  void auth_succeeded(std::string_view authentication_info) override;
+
+  // Decisions, read by the engine after the route.
+  const msrp::Frame& frame() const { return frame_; }
+  const FrameBytes& bytes() const { return bytes_; }
+  bool relay_requested() const { return relay_; }
+  int relay_flags() const { return relay_flags_; }
+  int reply_flags() const { return reply_flags_; }
+  Destination& destination() { return dst_; }
+  bool replied() const { return reply_code_ != 0; }
+  uint16_t reply_code() const { return reply_code_; }
+
+  // Sends a response to this frame on the source connection, honouring RFC 4975 §7.2 and the
+  // Failure-Report header. 1 sent (or rightly not sent), -1 error.
+  int reply(uint16_t code, std::string_view text, std::string_view extra_headers);
+
+ private:
+  Link& link_;
+  const msrp::Frame& frame_;
+  FrameBytes bytes_;
+  Destination& dst_;
+  bool relay_ = false;
+  int relay_flags_ = 0;
+  int reply_flags_ = 0;
+  uint16_t reply_code_ = 0;
+  std::string auth_info_;
+};
+
+}  // namespace msrpd::relay

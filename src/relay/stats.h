@@ -1,0 +1,41 @@
+#pragma once
+// Engine counters: atomics bumped on the workers' threads, read by anyone (RPC, metrics, tests).
+// Relaxed ordering: each counter is a statistic, not a synchronisation point.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "msrp/status.h"
+
+namespace msrpd::relay {
+
+struct Stats {
+  using Counter = std::atomic<uint64_t>;
+  static constexpr int kMethods = 5;  // msrp::Method: send, report, auth, nickname, other
+
+  std::array<Counter, kMethods> requests_in{};   // by msrp::Method
+  std::array<Counter, kMethods> requests_out{};  // relayed requests, by msrp::Method
+  Counter responses_in{0};
+  Counter responses_out{0};                  // relayed responses
+  std::array<Counter, 1000> replies_sent{};  // replies this relay generated, by status code
+  Counter reports_sent{0};                   // REPORTs this relay generated (RFC 4976 §6.4.1)
+  Counter bytes_in{0};                       // MSRP bytes received (frames)
+  Counter bytes_relayed{0};                  // bytes written towards next hops
+  Counter connections_accepted{0};
+  Counter connections_opened{0};  // outbound connects that succeeded
+  Counter connections_closed{0};
+  Counter connect_failures{0};
+  Counter relay_failures{0};  // frames that could not be delivered
+  Counter parse_errors{0};
+  Counter auth_failures{0};  // 401 replies to AUTH
+  Counter sip_requests{0};
+
+  static uint64_t get(const Counter& c) { return c.load(std::memory_order_relaxed); }
+  static void bump(Counter& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+  uint64_t requests(msrp::Method m) const { return get(requests_in[static_cast<int>(m)]); }
+  uint64_t relayed(msrp::Method m) const { return get(requests_out[static_cast<int>(m)]); }
+  uint64_t replies(uint16_t code) const { return code < 1000 ? get(replies_sent[code]) : 0; }
+};
+
+}  // namespace msrpd::relay
