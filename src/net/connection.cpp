@@ -12,6 +12,8 @@ namespace msrpd::net {
 
 namespace {
 constexpr size_t kBlockBytes = 16384 - 2 * sizeof(void*);
+// A TLS write retried after would_block must present the whole sealed record again (stream.h).
+static_assert(kBlockBytes >= kMaxStreamRecord);
 constexpr size_t kMaxFreeBlocks = 4;
 constexpr int kMaxIovecs = 16;
 constexpr int kMaxReadsPerEvent = 16;  // fairness between connections of one loop
@@ -75,6 +77,8 @@ Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> str
   created_ = last_activity_ = loop_.now();
   rcap_ = std::min(std::max<size_t>(settings_.read_buffer_initial, 256), settings_.read_buffer_limit);
   rbuf_ = std::make_unique<char[]>(rcap_);
+  if (const PeerCertificate* p = stream_->peer_certificate())
+    peer_cert_ = std::make_unique<PeerCertificate>(*p);
   if (settings_.idle_timeout_ms) idle_timer_.start(settings_.idle_timeout_ms);
   if (settings_.lifetime_ms) lifetime_timer_.start(settings_.lifetime_ms);
 }
@@ -89,9 +93,24 @@ Connection::~Connection() {
   }
 }
 
+bool Connection::peer_certificate_verified() const {
+  return peer_cert_ && peer_cert_->verified;
+}
+
+const std::vector<std::string>& Connection::peer_certificate_dns_names() const {
+  static const std::vector<std::string> kNone;
+  return peer_cert_ ? peer_cert_->dns_names : kNone;
+}
+
 void Connection::set_handler(ConnectionHandler* h) {
   handler_ = h;
   update_interest();
+  if (h && state_ == State::open && stream_->has_pending()) kick_read();
+}
+
+void Connection::kick_read() {
+  read_pending_ = true;
+  if (!kick_timer_.armed()) kick_timer_.start(0);
 }
 
 void Connection::pause_reading() {
@@ -109,6 +128,8 @@ void Connection::resume_reading() {
     redeliver_ = true;
     if (!kick_timer_.armed()) kick_timer_.start(0);
   }
+  // Same for bytes a TLS stream decrypted but we had no room for.
+  if (was_stopped && stream_->has_pending()) kick_read();
   update_interest();
 }
 
@@ -116,8 +137,10 @@ void Connection::update_interest() {
   if (state_ == State::closed) return;
   uint32_t want = 0;
   bool reading = state_ == State::lingering || (state_ == State::open && handler_ && !paused_ && !read_full_);
-  if (reading) want |= EPOLLIN;
-  if (whead_) want |= EPOLLOUT;
+  // A TLS operation waiting for the opposite readiness replaces its own interest, or the level-
+  // triggered loop would spin on an fd that is ready for the wrong thing.
+  if ((reading && !read_wants_write_) || (write_wants_read_ && whead_)) want |= EPOLLIN;
+  if ((whead_ && !write_wants_read_) || (read_wants_write_ && reading)) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
     (void)loop_.modify(fd_, want);
@@ -132,12 +155,26 @@ void Connection::on_io(uint32_t events) {
     close(CloseReason::error, std::strerror(err ? err : EIO));
     return;
   }
-  if ((events & EPOLLOUT) && whead_) {
+  if ((events & EPOLLOUT) && read_wants_write_) {
+    // TLS: the read that stopped for want of a writable socket goes on now.
+    read_wants_write_ = false;
+    on_readable();
+    if (state_ == State::closed) return;
+  }
+  if ((events & EPOLLIN) && write_wants_read_) {
+    // TLS: the write that stopped for want of a readable socket goes on now.
+    write_wants_read_ = false;
+    if (whead_) flush();
+    if (state_ == State::closed) return;
+  }
+  if ((events & EPOLLOUT) && whead_ && !write_wants_read_) {
     flush();
     if (state_ == State::closed) return;
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-    if (interest_ & EPOLLIN) {
+    bool reading =
+        state_ == State::lingering || (state_ == State::open && handler_ && !paused_ && !read_full_);
+    if (reading) {
       on_readable();
     } else if (events & EPOLLHUP) {
       // Fully shut down while we were not reading: nothing more can come or go.
@@ -152,7 +189,7 @@ void Connection::on_readable() {
       // After close_after_flush: drain and drop until the peer's EOF.
       IoResult r = stream_->read(rbuf_.get(), rcap_);
       if (r.status == IoResult::Status::ok) continue;
-      if (r.status == IoResult::Status::would_block) return;
+      if (r.status == IoResult::Status::would_block) return wait_for(r);
       close(CloseReason::local);
       return;
     }
@@ -183,17 +220,31 @@ void Connection::on_readable() {
         rlen_ += r.bytes;
         last_activity_ = loop_.now();
         deliver();
-        if (r.bytes < space) return;  // the socket is (very likely) empty; epoll says if not
+        if (state_ == State::closed) return;
+        // The socket is (very likely) empty; epoll says if not. A TLS stream may still hold
+        // decrypted bytes, which epoll cannot announce.
+        if (r.bytes < space && !stream_->has_pending()) return;
         break;
       case IoResult::Status::would_block:
-        return;
+        return wait_for(r);
       case IoResult::Status::eof:
         close(CloseReason::peer_closed);
         return;
       case IoResult::Status::error:
-        close(CloseReason::error, std::strerror(r.err));
+        close(CloseReason::error, stream_->error_text(r.err));
         return;
     }
+  }
+  // Fairness bound reached: what a TLS stream holds would not wake epoll again.
+  if (state_ == State::open && stream_->has_pending()) kick_read();
+}
+
+void Connection::wait_for(const IoResult& r) {
+  // TLS: SSL_read may need to write first (a post-handshake message to answer).
+  bool wants_write = r.want == IoResult::Want::write;
+  if (wants_write != read_wants_write_) {
+    read_wants_write_ = wants_write;
+    update_interest();
   }
 }
 
@@ -221,12 +272,16 @@ void Connection::on_kick() {
   if (pending_error_) {
     int e = pending_error_;
     pending_error_ = 0;
-    close(CloseReason::error, std::strerror(e));
+    close(CloseReason::error, stream_->error_text(e));
     return;
   }
   if (redeliver_) {
     redeliver_ = false;
     if (state_ == State::open && !paused_) deliver();
+  }
+  if (read_pending_ && state_ != State::closed) {
+    read_pending_ = false;
+    on_readable();
   }
 }
 
@@ -255,7 +310,7 @@ void Connection::free_block(Block* b) {
 
 Result<void> Connection::send(std::string_view data) {
   if (state_ != State::open) return make_error(0, "connection closed");
-  if (pending_error_) return make_error(0, std::strerror(pending_error_));
+  if (pending_error_) return make_error(0, stream_->error_text(pending_error_));
   if (data.empty()) return {};
   if (!whead_) {
     iovec iov{const_cast<char*>(data.data()), data.size()};
@@ -268,7 +323,9 @@ Result<void> Connection::send(std::string_view data) {
       // Closed on the next iteration, so the caller never sees on_close inside send().
       pending_error_ = r.err;
       kick_timer_.start(0);
-      return make_error(0, std::strerror(r.err));
+      return make_error(0, stream_->error_text(r.err));
+    } else if (r.status == IoResult::Status::would_block) {
+      write_wants_read_ = r.want == IoResult::Want::read;  // TLS
     }
   }
   while (!data.empty()) {
@@ -302,9 +359,14 @@ void Connection::flush() {
       total += iov[n].iov_len;
     }
     IoResult r = stream_->writev(iov, n);
-    if (r.status == IoResult::Status::would_block) break;
+    if (r.status == IoResult::Status::would_block) {
+      write_wants_read_ = r.want == IoResult::Want::read;  // TLS: wait for EPOLLIN instead
+      break;
+    }
+    write_wants_read_ = false;
     if (r.status != IoResult::Status::ok) {
-      close(CloseReason::error, std::strerror(r.err));
+      close(CloseReason::error,
+            r.status == IoResult::Status::eof ? "connection closed by peer" : stream_->error_text(r.err));
       return;
     }
     last_activity_ = loop_.now();

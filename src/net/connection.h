@@ -32,11 +32,13 @@
 #include "common/result.h"
 #include "net/address.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 
 namespace msrpd::net {
 
 class Connection;
 class Stream;
+struct IoResult;
 
 enum class CloseReason : uint8_t {
   local,         // close() or close_after_flush() by the owner
@@ -94,6 +96,16 @@ class Connection final : private IoHandler {
   const SockAddr& peer_addr() const { return peer_addr_; }
   const ConnectionSettings& settings() const { return settings_; }
 
+  // ---- TLS (transport() == Transport::tls; the handshake is done before the Connection exists) ----
+  // RFC 4976 §6.1: the peer sent a certificate that verified against ca_list (and, outbound, the
+  // host): the peer is a relay. False on TCP, and for clients without a certificate.
+  bool peer_certificate_verified() const;
+  // The subjectAltName dNSName entries of the peer's certificate (RFC 4976 §6.3 matches them
+  // against the host of the first From-Path URI). Empty on TCP or without a certificate.
+  const std::vector<std::string>& peer_certificate_dns_names() const;
+  // Everything the handshake learned (subject, verify error, version, cipher); nullptr on TCP.
+  const PeerCertificate* peer_certificate() const { return peer_cert_.get(); }
+
   // Set by the accept/connect callback; reading starts once a handler is set.
   void set_handler(ConnectionHandler* h);
   ConnectionHandler* handler() const { return handler_; }
@@ -149,12 +161,15 @@ class Connection final : private IoHandler {
   void on_idle_timer();
   void on_kick();
   void fail(int err);
+  void kick_read();
+  void wait_for(const IoResult& r);
   Block* new_block();
   void free_block(Block* b);
 
   EventLoop& loop_;
   uint64_t id_;
   std::unique_ptr<Stream> stream_;
+  std::unique_ptr<PeerCertificate> peer_cert_;  // a copy: still readable in on_close
   int fd_;
   ConnectionSettings settings_;
   Transport transport_;
@@ -164,6 +179,9 @@ class Connection final : private IoHandler {
   bool read_full_ = false;
   bool over_high_ = false;
   bool redeliver_ = false;
+  bool read_pending_ = false;      // the stream holds bytes epoll cannot announce: read on the kick
+  bool read_wants_write_ = false;  // TLS: a read needs the socket writable before it can go on
+  bool write_wants_read_ = false;  // TLS: a write needs the socket readable before it can go on
   int pending_error_ = 0;
   uint32_t interest_ = 0;
   ConnectionHandler* handler_ = nullptr;

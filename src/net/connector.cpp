@@ -9,6 +9,7 @@
 
 #include "net/resolver.h"
 #include "net/stream.h"
+#include "net/tls_stream.h"
 
 namespace msrpd::net {
 
@@ -28,6 +29,7 @@ struct Connector::Attempt final : IoHandler {
   ConnectFn fn;
   ConnectOptions opts;
   Timer timer;
+  std::unique_ptr<TlsHandshake> handshake;
 
   Attempt(Connector& o, uint64_t i, std::string t, ConnectFn f, const ConnectOptions& op)
       : owner(o), id(i), target(std::move(t)), fn(std::move(f)), opts(op), timer(o.loop_, [this] {
@@ -51,9 +53,22 @@ struct Connector::Attempt final : IoHandler {
     }
     owner.loop_.remove(fd);
     int cfd = fd;
-    fd = -1;  // now owned by the stream
+    fd = -1;  // now owned by the stream (or the handshake)
+    if (opts.transport == Transport::tls) return start_tls(cfd);
     Connection& c = owner.loop_.connections().adopt(make_tcp_stream(cfd), opts.settings, true);
     owner.finish(this, &c);
+  }
+
+  void start_tls(int cfd) {
+    std::string host = opts.verify_host.empty() ? target.substr(0, target.rfind(':')) : opts.verify_host;
+    auto h = TlsHandshake::connect(
+        owner.loop_, cfd, *opts.tls, host, target, [this](Result<std::unique_ptr<Stream>> r) {
+          if (!r) return owner.finish(this, r.error());  // destroys this
+          Connection& c = owner.loop_.connections().adopt(std::move(*r), opts.settings, true);
+          owner.finish(this, &c);
+        });
+    if (!h) return owner.finish(this, h.error());
+    handshake = std::move(*h);
   }
 };
 
@@ -75,6 +90,8 @@ void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const 
   auto addr = SockAddr::parse(ip, port);
   if (!addr) return fail_soon(std::move(fn), addr.error().message);
   std::string target = where(addr->ip(), port);
+  if (opts.transport == Transport::tls && !opts.tls)
+    return fail_soon(std::move(fn), "connect " + target + ": tls without a TlsContext");
   int fd = ::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail_soon(std::move(fn), "connect " + target + ": " + std::strerror(errno));
   int one = 1;
@@ -116,6 +133,12 @@ void Connector::finish(Attempt* a, Result<Connection*> r) {
 
 void Connector::connect_host(std::string_view host, uint16_t port, ConnectFn fn, const ConnectOptions& opts) {
   if (SockAddr::is_numeric(host)) return connect(host, port, std::move(fn), opts);
+  if (opts.transport == Transport::tls && opts.verify_host.empty()) {
+    // RFC 4975 §6: the certificate must match the name of the URI, not the address it resolved to.
+    ConnectOptions named = opts;
+    named.verify_host = std::string(host);
+    return connect_host(host, port, std::move(fn), named);
+  }
   if (!resolver_) return fail_soon(std::move(fn), "connect " + std::string(host) + ": no resolver");
   struct Walk {
     Connector* self;

@@ -21,14 +21,24 @@
 #include "common/result.h"
 #include "net/connection.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 
 namespace msrpd::net {
 
 class Resolver;
 
+// TLS (msrps next hops): transport = Transport::tls and tls = the context. After the TCP connect
+// the client handshake runs on the loop; the callback gets the Connection only once it succeeded,
+// else an error such as "tls handshake with 127.0.0.1:2856: certificate verify failed: hostname
+// mismatch". The server certificate must match verify_host (RFC 4975 §6, RFC 4976 §9: the host
+// of the next hop's URI, a name or an IP literal); empty: connect() checks the ip it connects to,
+// connect_host() the host it was given. SNI carries verify_host when it is a name.
 struct ConnectOptions {
-  uint32_t timeout_ms = 5000;  // whole attempt, resolution included
+  uint32_t timeout_ms = 5000;  // whole attempt, resolution and TLS handshake included
   ConnectionSettings settings;
+  Transport transport = Transport::tcp;
+  const TlsContext* tls = nullptr;  // required for Transport::tls; must outlive the attempt
+  std::string verify_host;
 };
 
 class Connector {

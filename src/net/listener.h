@@ -11,18 +11,28 @@
 // The accept callback runs on the loop's thread with the new Connection, already registered in
 // loop.connections(). It must set a handler (reading starts then) or close it; a connection
 // left without a handler is closed after the callback returns.
+//
+// TLS (transport = Transport::tls, tls = a TlsContext with a certificate): each accepted socket
+// first runs the server handshake on the loop; the accept callback sees only connections whose
+// handshake succeeded (Connection::peer_certificate_verified() is already known). A handshake
+// that fails or does not finish within the context's handshake_timeout_ms closes the socket
+// without any callback (handshake_failures() counts them, last_handshake_error() says why).
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include "common/result.h"
 #include "net/address.h"
 #include "net/connection.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 
 namespace msrpd::net {
+
+class TlsHandshake;
 
 struct ListenOptions {
   std::string ip = "0.0.0.0";  // numeric IPv4 or IPv6 ("::1", "::", "0.0.0.0")
@@ -30,7 +40,11 @@ struct ListenOptions {
   bool reuse_port = true;      // SO_REUSEPORT: one accepting socket per worker
   int backlog = 1024;
   ConnectionSettings settings;  // for the accepted connections
+  Transport transport = Transport::tcp;
+  const TlsContext* tls = nullptr;  // required for Transport::tls; must outlive the listener
 };
+
+class Stream;
 
 class Listener final : private IoHandler {
  public:
@@ -46,10 +60,16 @@ class Listener final : private IoHandler {
   int fd() const { return fd_; }
   EventLoop& loop() const { return loop_; }
   uint64_t accepted() const { return accepted_; }
+  Transport transport() const { return transport_; }
+  size_t handshakes_in_progress() const { return handshakes_.size(); }
+  uint64_t handshake_failures() const { return handshake_failures_; }
+  const std::string& last_handshake_error() const { return last_handshake_error_; }
 
  private:
   Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn fn);
   void on_io(uint32_t events) override;
+  void start_handshake(int fd);
+  void handshake_done(uint64_t key, Result<std::unique_ptr<Stream>> r);
 
   EventLoop& loop_;
   int fd_;
@@ -58,6 +78,12 @@ class Listener final : private IoHandler {
   ConnectionSettings settings_;
   AcceptFn on_accept_;
   uint64_t accepted_ = 0;
+  Transport transport_ = Transport::tcp;
+  const TlsContext* tls_ = nullptr;
+  uint64_t next_handshake_ = 1;
+  uint64_t handshake_failures_ = 0;
+  std::string last_handshake_error_;
+  std::unordered_map<uint64_t, std::unique_ptr<TlsHandshake>> handshakes_;
   Timer backoff_;  // out of fds: stop accepting for a moment instead of spinning
 };
 

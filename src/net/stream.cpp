@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace msrpd::net {
 
@@ -51,6 +52,10 @@ class TcpStream final : public Stream {
 };
 
 }  // namespace
+
+std::string Stream::error_text(int err) const {
+  return std::strerror(err);
+}
 
 std::unique_ptr<Stream> make_tcp_stream(int fd) {
   return std::make_unique<TcpStream>(fd);

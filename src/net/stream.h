@@ -10,8 +10,10 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "net/address.h"
+#include "net/tls.h"
 
 namespace msrpd::net {
 
@@ -37,7 +39,21 @@ class Stream {
   virtual IoResult writev(const iovec* iov, int count) = 0;
   // Sends what the transport needs to end the write direction (FIN; close_notify for TLS).
   virtual void shutdown_write() = 0;
+
+  // TLS: decrypted bytes (or whole records) held inside the stream that epoll cannot announce,
+  // because they already left the socket. Connection reads again without waiting for readiness.
+  virtual bool has_pending() const { return false; }
+  // The text for an IoResult::err (a TLS stream has protocol errors that are no errno).
+  virtual std::string error_text(int err) const;
+  // TLS: the peer's certificate as the handshake saw it; nullptr for TCP.
+  virtual const PeerCertificate* peer_certificate() const { return nullptr; }
 };
+
+// A TLS stream may take fewer bytes than offered from one writev(). After would_block it must be
+// offered the same next bytes again, at least as many as the first iovec held, up to this many:
+// OpenSSL has already sealed that record. Connection's write blocks are larger than this, so the
+// retry from its queue always presents the whole record again.
+inline constexpr size_t kMaxStreamRecord = 16000;
 
 // Plain TCP over a connected non-blocking socket; owns (closes) the fd.
 std::unique_ptr<Stream> make_tcp_stream(int fd);

@@ -1,0 +1,201 @@
+#include "ctl/address.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace msrpd::ctl {
+
+namespace {
+
+Error sys_error(const std::string& what) {
+  return make_error(0, what + ": " + std::strerror(errno));
+}
+
+bool parse_port(std::string_view s, uint16_t& out) {
+  unsigned v = 0;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v > 65535) return false;
+  out = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool fill_unix(const std::string& path, sockaddr_un& sa) {
+  std::memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return false;
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+struct AddrInfo {
+  addrinfo* ai = nullptr;
+  ~AddrInfo() {
+    if (ai != nullptr) freeaddrinfo(ai);
+  }
+};
+
+Result<void> resolve(const CtlAddress& a, bool passive, AddrInfo& out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  if (passive) hints.ai_flags = AI_PASSIVE;
+  std::string port = std::to_string(a.port);
+  int rc = getaddrinfo(a.host.empty() ? nullptr : a.host.c_str(), port.c_str(), &hints, &out.ai);
+  if (rc != 0) return make_error(0, a.to_string() + ": " + gai_strerror(rc));
+  return {};
+}
+
+}  // namespace
+
+std::string CtlAddress::to_string() const {
+  if (kind == Kind::Unix) return "unix:" + path;
+  if (host.find(':') != std::string::npos) return "tcp:[" + host + "]:" + std::to_string(port);
+  return "tcp:" + host + ":" + std::to_string(port);
+}
+
+Result<CtlAddress> parse_ctl_address(std::string_view spec, uint16_t default_port) {
+  CtlAddress a;
+  auto bad = [&] { return make_error(0, "bad control address '" + std::string(spec) + "'"); };
+  std::string_view rest = spec;
+  if (rest.starts_with("unix:") || rest.starts_with("unixs:")) {
+    rest.remove_prefix(rest.find(':') + 1);
+    if (rest.empty()) return bad();
+    a.path = std::string(rest);
+    return a;
+  }
+  if (rest.starts_with("/")) {
+    a.path = std::string(rest);
+    return a;
+  }
+  if (rest.starts_with("tcp:")) {
+    rest.remove_prefix(4);
+  }
+  a.kind = CtlAddress::Kind::Tcp;
+  a.port = default_port;
+  std::string_view port;
+  if (rest.starts_with("[")) {
+    auto close = rest.find(']');
+    if (close == std::string_view::npos) return bad();
+    a.host = std::string(rest.substr(1, close - 1));
+    rest.remove_prefix(close + 1);
+    if (!rest.empty()) {
+      if (rest[0] != ':') return bad();
+      port = rest.substr(1);
+    }
+  } else {
+    auto colon = rest.rfind(':');
+    if (colon != std::string_view::npos) {
+      a.host = std::string(rest.substr(0, colon));
+      port = rest.substr(colon + 1);
+    } else {
+      a.host = std::string(rest);
+    }
+  }
+  if (a.host.empty()) return bad();
+  if (spec.back() == ':') return bad();
+  if (!port.empty() && !parse_port(port, a.port)) return bad();
+  return a;
+}
+
+Result<int> connect_ctl(const CtlAddress& a, int timeout_ms) {
+  auto finish = [&](int fd, const sockaddr* sa, socklen_t len) -> Result<int> {
+    int fl = fcntl(fd, F_GETFL);
+    fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    int rc = ::connect(fd, sa, len);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      rc = poll(&p, 1, timeout_ms);
+      if (rc <= 0) {
+        ::close(fd);
+        errno = rc == 0 ? ETIMEDOUT : errno;
+        return sys_error("connect " + a.to_string());
+      }
+      int err = 0;
+      socklen_t el = sizeof err;
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+      if (err != 0) {
+        ::close(fd);
+        errno = err;
+        return sys_error("connect " + a.to_string());
+      }
+    } else if (rc != 0) {
+      int e = errno;
+      ::close(fd);
+      errno = e;
+      return sys_error("connect " + a.to_string());
+    }
+    fcntl(fd, F_SETFL, fl);
+    return fd;
+  };
+  if (a.kind == CtlAddress::Kind::Unix) {
+    sockaddr_un sa;
+    if (!fill_unix(a.path, sa)) return make_error(0, "bad unix socket path '" + a.path + "'");
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return sys_error("socket");
+    return finish(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  AddrInfo ai;
+  if (auto r = resolve(a, false, ai); !r) return r.error();
+  Error last = make_error(0, "connect " + a.to_string() + ": no address");
+  for (addrinfo* p = ai.ai; p != nullptr; p = p->ai_next) {
+    int fd = ::socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
+    if (fd < 0) continue;
+    auto r = finish(fd, p->ai_addr, p->ai_addrlen);
+    if (r) return r;
+    last = r.error();
+  }
+  return last;
+}
+
+Result<int> listen_ctl(const CtlAddress& a, int unix_mode) {
+  if (a.kind == CtlAddress::Kind::Unix) {
+    sockaddr_un sa;
+    if (!fill_unix(a.path, sa)) return make_error(0, "bad unix socket path '" + a.path + "'");
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return sys_error("socket");
+    struct stat st {};
+    if (::lstat(a.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(a.path.c_str());
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 16) != 0) {
+      int e = errno;
+      ::close(fd);
+      errno = e;
+      return sys_error("listen " + a.to_string());
+    }
+    ::chmod(a.path.c_str(), static_cast<mode_t>(unix_mode));
+    return fd;
+  }
+  AddrInfo ai;
+  if (auto r = resolve(a, true, ai); !r) return r.error();
+  for (addrinfo* p = ai.ai; p != nullptr; p = p->ai_next) {
+    int fd = ::socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, p->ai_protocol);
+    if (fd < 0) continue;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd, p->ai_addr, p->ai_addrlen) == 0 && ::listen(fd, 64) == 0) return fd;
+    int e = errno;
+    ::close(fd);
+    errno = e;
+  }
+  return sys_error("listen " + a.to_string());
+}
+
+uint16_t bound_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  return 0;
+}
+
+}  // namespace msrpd::ctl

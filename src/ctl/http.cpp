@@ -1,0 +1,294 @@
+#include "ctl/http.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "ctl/json.h"
+
+namespace msrpd::ctl {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return c > 32 && c < 127 && std::string_view("()<>@,;:\\\"/[]?={}").find(c) == std::string_view::npos;
+  });
+}
+
+const char* reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Payload Too Large";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
+  }
+}
+
+HttpParse error(int status) {
+  HttpParse p;
+  p.status = HttpParse::Status::Error;
+  p.error_status = status;
+  return p;
+}
+
+nlohmann::json rpc_error(int code, std::string_view message, const nlohmann::json& id) {
+  return nlohmann::json{{"jsonrpc", "2.0"}, {"error", {{"code", code}, {"message", message}}}, {"id", id}};
+}
+
+// One request object -> its response, or null for a notification.
+nlohmann::json rpc_one(const nlohmann::json& req, const Registry& reg) {
+  using nlohmann::json;
+  if (!req.is_object()) return rpc_error(-32600, "Invalid Request", nullptr);
+  bool notification = !req.contains("id");
+  json id = notification ? json(nullptr) : req["id"];
+  if (!id.is_null() && !id.is_string() && !id.is_number())
+    return rpc_error(-32600, "Invalid Request", nullptr);
+  auto ver = req.find("jsonrpc");
+  if (ver != req.end() && *ver != "2.0") return rpc_error(-32600, "Invalid Request", id);
+  auto m = req.find("method");
+  if (m == req.end() || !m->is_string()) return rpc_error(-32600, "Invalid Request", id);
+  Params params;
+  auto p = req.find("params");
+  if (p != req.end()) {
+    if (!p->is_array()) return notification ? json() : rpc_error(-32602, "Invalid params", id);
+    for (const auto& e : *p) params.push_back(from_json(e));
+  }
+  std::string method = m->get<std::string>();
+  if (!reg.has(method)) return notification ? json() : rpc_error(-32601, "Method not found", id);
+  auto r = reg.call(method, params);
+  if (notification) return json();
+  if (!r) return rpc_error(r.error().status, r.error().message, id);
+  return json{{"jsonrpc", "2.0"}, {"result", to_json(*r)}, {"id", id}};
+}
+
+void escape_label(std::string& out, std::string_view v) {
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out.push_back(c);
+    }
+  }
+}
+
+std::string sanitize(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  return out;
+}
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+const std::string* HttpRequest::header(std::string_view name) const {
+  for (const auto& [n, v] : headers) {
+    if (iequals(n, name)) return &v;
+  }
+  return nullptr;
+}
+
+HttpParse parse_http_request(std::string_view buf, const HttpLimits& limits, HttpRequest& out) {
+  size_t end = buf.find("\r\n\r\n");
+  if (end == std::string_view::npos || end + 4 > limits.max_header) {
+    if (end != std::string_view::npos || buf.size() > limits.max_header) return error(431);
+    // A request line that is not HTTP at all is refused at once, without waiting for more bytes.
+    size_t line_end = buf.find("\r\n");
+    if (line_end != std::string_view::npos &&
+        buf.substr(0, line_end).find(" HTTP/") == std::string_view::npos) {
+      return error(400);
+    }
+    return HttpParse{};
+  }
+  std::string_view head = buf.substr(0, end);
+  size_t line_end = head.find("\r\n");
+  std::string_view line = head.substr(0, line_end);
+  out = HttpRequest{};
+  // request-line = method SP request-target SP HTTP-version
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos) return error(400);
+  out.method = std::string(line.substr(0, sp1));
+  out.target = std::string(line.substr(sp1 + 1, sp2 - sp1 - 1));
+  out.version = std::string(line.substr(sp2 + 1));
+  if (!is_token(out.method) || out.target.empty() || out.target[0] != '/' ||
+      (out.version != "HTTP/1.1" && out.version != "HTTP/1.0")) {
+    return error(400);
+  }
+  std::string_view rest = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
+  while (!rest.empty()) {
+    size_t e = rest.find("\r\n");
+    std::string_view h = rest.substr(0, e);
+    rest = e == std::string_view::npos ? std::string_view() : rest.substr(e + 2);
+    size_t colon = h.find(':');
+    if (colon == std::string_view::npos || !is_token(h.substr(0, colon))) return error(400);
+    out.headers.emplace_back(std::string(h.substr(0, colon)), std::string(trim(h.substr(colon + 1))));
+  }
+  if (out.header("Transfer-Encoding") != nullptr) return error(501);
+  size_t body_len = 0;
+  bool have_len = false;
+  for (const auto& [n, v] : out.headers) {
+    if (!iequals(n, "Content-Length")) continue;
+    size_t len = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), len);
+    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || v.empty()) return error(400);
+    if (have_len && len != body_len) return error(400);
+    body_len = len;
+    have_len = true;
+  }
+  if (body_len > limits.max_body) return error(413);
+  size_t total = end + 4 + body_len;
+  if (buf.size() < total) return HttpParse{};
+  out.body = std::string(buf.substr(end + 4, body_len));
+  HttpParse p;
+  p.status = HttpParse::Status::Ok;
+  p.consumed = total;
+  return p;
+}
+
+std::string http_response(int status, std::string_view content_type, std::string_view body) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+  if (!content_type.empty()) out += "Content-Type: " + std::string(content_type) + "\r\n";
+  out += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+  out.append(body);
+  return out;
+}
+
+std::string http_error_response(int status) {
+  return http_response(status, "text/plain", std::string(reason(status)) + "\n");
+}
+
+std::string jsonrpc_handle(std::string_view body, const Registry& reg) {
+  using nlohmann::json;
+  json req = json::parse(body, nullptr, false);
+  if (req.is_discarded()) return rpc_error(-32700, "Parse error", nullptr).dump();
+  if (req.is_array()) {
+    if (req.empty()) return rpc_error(-32600, "Invalid Request", nullptr).dump();
+    json out = json::array();
+    for (const auto& r : req) {
+      json one = rpc_one(r, reg);
+      if (!one.is_null()) out.push_back(std::move(one));
+    }
+    return out.empty() ? std::string() : out.dump();
+  }
+  json one = rpc_one(req, reg);
+  return one.is_null() ? std::string() : one.dump();
+}
+
+MetricName metric_name(std::string_view stat) {
+  MetricName m;
+  size_t colon = stat.find(':');
+  std::string_view group = colon == std::string_view::npos ? std::string_view("msrp") : stat.substr(0, colon);
+  std::string_view name = colon == std::string_view::npos ? stat : stat.substr(colon + 1);
+  auto labelled = [&](std::string_view prefix, const char* family, const char* label, bool up) {
+    if (group != "msrp" || !name.starts_with(prefix) || name.size() == prefix.size()) return false;
+    std::string v(name.substr(prefix.size()));
+    m.family = family;
+    m.labels = std::string(label) + "=\"";
+    escape_label(m.labels, up ? upper(v) : v);
+    m.labels += "\"";
+    return true;
+  };
+  if (labelled("frames_in_", "msrpd_frames_in_total", "method", true)) return m;
+  if (labelled("frames_out_", "msrpd_frames_out_total", "method", true)) return m;
+  if (labelled("replies_", "msrpd_replies_sent_total", "code", false)) return m;
+  m.gauge = group == "cmap" || name.starts_with("current_");
+  m.family = "msrpd_";
+  if (group != "msrp") m.family += sanitize(group) + "_";
+  m.family += sanitize(name);
+  if (!m.gauge) m.family += "_total";
+  return m;
+}
+
+std::string prometheus_text(const StatsSnapshot& stats) {
+  struct Family {
+    bool gauge = false;
+    std::string samples;
+  };
+  std::vector<std::string> order;
+  std::map<std::string, Family> families;
+  for (const auto& [stat, value] : stats) {
+    MetricName m = metric_name(stat);
+    auto [it, fresh] = families.try_emplace(m.family);
+    if (fresh) {
+      order.push_back(m.family);
+      it->second.gauge = m.gauge;
+    }
+    std::string& s = it->second.samples;
+    s += m.family;
+    if (!m.labels.empty()) s += "{" + m.labels + "}";
+    s += " " + std::to_string(value) + "\n";
+  }
+  std::string out;
+  for (const auto& name : order) {
+    const Family& f = families[name];
+    out += "# TYPE " + name + (f.gauge ? " gauge\n" : " counter\n");
+    out += f.samples;
+  }
+  return out;
+}
+
+std::string http_handle(const HttpRequest& req, const Registry& reg, const StatsSource& stats) {
+  std::string_view path = req.target;
+  path = path.substr(0, path.find('?'));
+  if (path == "/metrics") {
+    if (req.method != "GET" && req.method != "HEAD") return http_error_response(405);
+    std::string body = prometheus_text(stats ? stats() : StatsSnapshot{});
+    std::string resp = http_response(200, "text/plain; version=0.0.4; charset=utf-8", body);
+    if (req.method == "HEAD") resp.resize(resp.size() - body.size());
+    return resp;
+  }
+  if (path == "/" || path == "/RPC") {
+    if (req.method != "POST") return http_error_response(405);
+    std::string body = jsonrpc_handle(req.body, reg);
+    if (body.empty()) return http_response(204, "", "");
+    return http_response(200, "application/json", body);
+  }
+  return http_error_response(404);
+}
+
+}  // namespace msrpd::ctl

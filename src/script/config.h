@@ -1,0 +1,83 @@
+#pragma once
+// Config: every global parameter and module parameter of a loaded routing script, typed, for the
+// daemon to read (listen sockets, workers, logging, msrp/auth/htable/tls/ctl settings).
+// Defaults are Kamailio's where the parameter exists there.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace msrpd::script {
+
+// listen=[proto:]host[:port] [advertise host:port] [name "x"]
+struct Listen {
+  std::string proto;  // "tcp" or "tls" (no proto given: "tcp"; udp/sctp are refused at load)
+  std::string host;   // "127.0.0.1", "::1" (brackets removed), a name, or "*"
+  uint16_t port = 0;  // 0 = not given (the daemon picks its default: 2855, tls 2855)
+  std::string advertise;
+  std::string name;
+  std::string text;  // as written, for messages
+};
+
+// modparam("htable", "htable", "name=>size=8;autoexpire=3600;")
+struct HtableDef {
+  std::string name;
+  int size = 4;         // 2^size slots
+  int autoexpire = 0;   // seconds; 0 = items never expire
+  std::string initval;  // not used: kept for dumps
+};
+
+struct Config {
+  // core
+  int debug = 0;  // Kamailio levels: -1 err, 0 warn, 1 notice, 2 info, 3 dbg
+  int children = 8;
+  bool log_stderror = false;
+  std::string log_facility = "LOG_DAEMON";
+  bool auto_aliases = true;
+  bool tcp_accept_no_cl = false;
+  int tcp_connection_lifetime = 120;  // seconds
+  int tcp_max_connections = 2048;
+  std::vector<Listen> listen;
+  std::vector<std::string> aliases;
+  std::string mpath;
+  std::vector<std::string> loaded_modules;        // the module names, in loadmodule order
+  std::map<std::string, std::string> other_core;  // accepted core params msrpd does not use
+
+  struct Msrp {
+    bool sipmsg = true;
+    int cmap_size = 0;  // exponent: 2^n slots, 0 = no map
+    int timer_interval = 60;
+    int auth_min_expires = 60;
+    int auth_max_expires = 3600;
+    std::string use_path_addr;
+    std::string event_callback;
+  } msrp;
+
+  struct Auth {
+    int nonce_count = 0;  // 1: check nc (replay protection)
+    std::string qop;      // "auth" or empty
+    std::string secret;
+    int nonce_expire = 30;  // seconds
+    std::string algorithm = "MD5";
+  } auth;
+
+  std::vector<HtableDef> htables;
+
+  struct Xlog {
+    std::string prefix = "<script>: ";
+  } xlog;
+
+  struct Sl {
+    int default_code = 500;
+    std::string default_reason = "Server Internal Error";
+  } sl;
+
+  int cfgutils_probability = 10;  // modparam("cfgutils", "initial_probability"), rand_event()
+
+  std::vector<std::string> ctl_binrpc;     // modparam("ctl", "binrpc", ...), in order
+  std::map<std::string, std::string> ctl;  // the other ctl params
+  std::map<std::string, std::string> tls;  // tls module params as written
+};
+
+}  // namespace msrpd::script

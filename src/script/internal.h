@@ -1,0 +1,121 @@
+#pragma once
+// What the parser, the interpreter and the modules share inside the script layer.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "script/ast.h"
+#include "script/htable.h"
+#include "script/script.h"
+
+namespace msrpd::script {
+
+struct AuthState;  // auth.cpp: the nonce store
+
+struct ScriptData {
+  Config config;
+  std::vector<std::string> warnings;
+  std::vector<std::string> files;  // for runtime messages
+  std::vector<Route> routes;
+  int request_route = -1;
+  int reply_route = -1;
+  int frame_in_route = -1;
+  std::map<std::string, int, std::less<>> named_routes;  // route[NAME], event_route[NAME]
+  std::map<std::string, int, std::less<>> event_routes;
+  std::vector<std::string> var_names;  // $var slots
+  std::vector<std::unique_ptr<HTable>> htables;
+  std::shared_ptr<AuthState> auth;
+
+  std::string where(Loc l) const {
+    return (l.file < files.size() ? files[l.file] : std::string("?")) + ":" + std::to_string(l.line) + ":" +
+           std::to_string(l.col);
+  }
+};
+
+struct WorkerEnv::State {
+  int worker_id = 0;
+  std::vector<Val> vars;
+  LogSink log;
+  // per message
+  int last_auth = 0;  // the last pv_www_authenticate result (stale nonce => stale=true)
+};
+
+// One route run: the message, the worker, where control goes.
+struct Run {
+  enum class Flow : uint8_t { next, exit, drop, ret, brk };
+  const ScriptData& s;
+  relay::Context& ctx;
+  WorkerEnv::State& env;
+  Flow flow = Flow::next;
+  int retcode = 1;  // return(n) of the current route
+  int last_rc = 1;  // $rc: the last function's return code
+  int depth = 0;
+
+  void log(int level, std::string_view text) const;
+  bool log_enabled(int level) const;
+};
+
+// pv.cpp
+std::shared_ptr<PvSpec> parse_pv(const SourceText& src, std::string_view text, Loc loc, struct LoadState& ls);
+// Parses "..$pv..": pseudo-variables inside a string literal (written at `loc`).
+Format parse_format(const SourceText& src, std::string_view text, Loc loc, LoadState& ls);
+Val eval_pv(Run& run, const PvSpec& pv);
+void render(Run& run, const Format& f, std::string& out);
+// Assigns to a writable pv; false on error (logged).
+bool assign_pv(Run& run, const PvSpec& pv, Val v);
+
+// modules.cpp
+const FunctionDef* find_function(std::string_view name, const std::vector<std::string>& loaded);
+// modparam: sets Config (or warns); throws through src.fail.
+void set_modparam(LoadState& ls, const std::string& module, const std::string& param, const Val& value,
+                  Loc loc);
+// loadmodule: returns the module name (path and .so stripped).
+void load_module(LoadState& ls, const std::string& path, Loc loc);
+void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const std::string& raw, Loc loc);
+// Called after parsing: builds htables, the auth state.
+void finish_modules(LoadState& ls);
+
+// interp.cpp
+int run_route(Run& run, int route);
+Val eval(Run& run, const Expr& e);
+// Function argument values.
+std::string_view arg_str(Run& run, const Arg& a, std::string& scratch);
+std::optional<int64_t> arg_int(Run& run, const Arg& a);
+
+// auth.cpp
+std::shared_ptr<AuthState> make_auth_state(const Config& config);
+int fn_pv_www_authenticate(Run& run, const Call& call);
+int fn_auth_get_www_authenticate(Run& run, const Call& call);
+int fn_consume_credentials(Run& run, const Call& call);
+// $au / $ar
+Val auth_username(Run& run);
+Val auth_realm(Run& run);
+
+// What the parser builds, and the module tables consult.
+struct LoadState {
+  const SourceText* src = nullptr;
+  std::shared_ptr<ScriptData> data;
+  std::vector<std::string> loaded;      // module names msrpd provides and were loaded
+  std::vector<std::string> unprovided;  // loaded, not provided (modparams ignored)
+  std::map<std::string, int, std::less<>> var_index;
+  std::map<std::string, int, std::less<>> htable_index;
+
+  int var_slot(std::string_view name) {
+    auto it = var_index.find(name);
+    if (it != var_index.end()) return it->second;
+    int n = static_cast<int>(data->var_names.size());
+    data->var_names.emplace_back(name);
+    var_index.emplace(std::string(name), n);
+    return n;
+  }
+  bool has_module(std::string_view m) const {
+    for (const auto& l : loaded)
+      if (l == m) return true;
+    return false;
+  }
+  void warn(Loc l, const std::string& what) { data->warnings.push_back(src->where(l) + ": " + what); }
+};
+
+}  // namespace msrpd::script

@@ -1,0 +1,730 @@
+// The recursive-descent parser: preprocessed text -> resolved routes. Every name (function,
+// pseudo-variable, route, htable) is resolved here; an error names file:line:column.
+
+#include "script/internal.h"
+#include "script/lexer.h"
+
+namespace msrpd::script {
+
+namespace {
+
+class Parser {
+ public:
+  Parser(const SourceText& src, LoadState& ls) : src_(src), lex_(src), ls_(ls) {}
+
+  void parse_all() {
+    advance();
+    while (tok_.kind != Token::Kind::end) {
+      if (tok_.is_op(";")) {
+        advance();
+        continue;
+      }
+      if (tok_.kind != Token::Kind::ident)
+        expected("a global parameter, loadmodule, modparam or a route block");
+      std::string word(tok_.text);
+      if (word == "loadmodule" || word == "loadmodulex") {
+        advance();
+        if (tok_.kind != Token::Kind::string) expected("a module file name in quotes after loadmodule");
+        load_module(ls_, tok_.str, tok_.loc);
+        advance();
+      } else if (word == "modparam" || word == "modparamx") {
+        parse_modparam();
+      } else if (is_route_keyword(word)) {
+        parse_route_def(word);
+      } else {
+        Token name = tok_;
+        advance();
+        if (tok_.is_op("{") || tok_.is_op("["))
+          src_.fail(name.loc,
+                    "unknown route block '" + word +
+                        "' (expected request_route, reply_route, route[NAME] or event_route[NAME])");
+        if (!tok_.is_op("=")) expected("'=' after the global parameter '" + word + "'");
+        Loc vloc;
+        std::string raw = lex_.raw_to_eol(&vloc);
+        set_core_param(ls_, word, name.loc, raw, vloc);
+        advance();
+      }
+    }
+    for (const auto& p : pending_) {
+      auto it = ls_.data->named_routes.find(p.name);
+      if (it == ls_.data->named_routes.end()) src_.fail(p.loc, "route '" + p.name + "' is not defined");
+      p.call->route = it->second;
+    }
+  }
+
+ private:
+  struct PendingRoute {
+    Call* call;
+    std::string name;
+    Loc loc;
+  };
+
+  const SourceText& src_;
+  Lexer lex_;
+  LoadState& ls_;
+  Token tok_;
+  std::vector<PendingRoute> pending_;
+
+  void advance() { tok_ = lex_.next(); }
+  [[noreturn]] void expected(const std::string& what) {
+    src_.fail(tok_.loc, "expected " + what + ", found " + tok_.describe());
+  }
+  void expect_op(std::string_view op, const char* context = nullptr) {
+    if (!tok_.is_op(op)) expected("'" + std::string(op) + "'" + (context ? std::string(" ") + context : ""));
+    advance();
+  }
+
+  static bool is_route_keyword(std::string_view w) {
+    return w == "request_route" || w == "route" || w == "reply_route" || w == "onreply_route" ||
+           w == "failure_route" || w == "branch_route" || w == "event_route" || w == "onsend_route";
+  }
+
+  // modparam("module", "param", value)
+  void parse_modparam() {
+    advance();
+    expect_op("(", "after modparam");
+    if (tok_.kind != Token::Kind::string) expected("a module name in quotes");
+    std::string module = tok_.str;
+    advance();
+    expect_op(",");
+    if (tok_.kind != Token::Kind::string) expected("a parameter name in quotes");
+    std::string param = tok_.str;
+    Loc ploc = tok_.loc;
+    advance();
+    expect_op(",");
+    Val v;
+    if (tok_.kind == Token::Kind::string) {
+      std::string s = tok_.str;
+      advance();
+      while (tok_.kind == Token::Kind::string) {
+        s += tok_.str;
+        advance();
+      }
+      v = Val::of_string(std::move(s));
+    } else if (tok_.kind == Token::Kind::integer) {
+      v = Val::of_int(tok_.ival);
+      advance();
+    } else if (tok_.is_op("-")) {
+      advance();
+      if (tok_.kind != Token::Kind::integer) expected("an integer after '-'");
+      v = Val::of_int(-tok_.ival);
+      advance();
+    } else {
+      expected("a string or an integer value");
+    }
+    expect_op(")", "closing modparam");
+    set_modparam(ls_, module, param, v, ploc);
+  }
+
+  void parse_route_def(const std::string& kw) {
+    Loc kloc = tok_.loc;
+    advance();
+    std::string name;
+    Loc nloc = kloc;
+    if (tok_.is_op("[")) {
+      name = lex_.raw_until(']', &nloc);
+      if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') && name.back() == name.front())
+        name = name.substr(1, name.size() - 2);
+      if (name.empty()) src_.fail(nloc, "expected a route name inside '[ ]'");
+      advance();
+    }
+    ScriptData& d = *ls_.data;
+    auto index = static_cast<int>(d.routes.size());
+    auto taken = [&](int& slot, const std::string& what) {
+      if (slot >= 0) src_.fail(kloc, what + " is already defined at " + src_.where(d.routes[slot].loc));
+      slot = index;
+    };
+    std::string label;
+    if ((kw == "request_route" || kw == "route") &&
+        (name.empty() || name == "0" || name == "DEFAULT_ROUTE" || name == "main")) {
+      if (kw == "request_route" && !name.empty()) src_.fail(nloc, "request_route takes no name");
+      taken(d.request_route, "request_route");
+      label = "request_route";
+    } else if (kw == "route") {
+      auto it = d.named_routes.find(name);
+      if (it != d.named_routes.end())
+        src_.fail(kloc, "route[" + name + "] is already defined at " + src_.where(d.routes[it->second].loc));
+      d.named_routes.emplace(name, index);
+      label = "route[" + name + "]";
+    } else if ((kw == "reply_route" || kw == "onreply_route") && (name.empty() || name == "0")) {
+      if (kw == "reply_route" && !name.empty()) src_.fail(nloc, "reply_route takes no name");
+      taken(d.reply_route, "reply_route");
+      label = "reply_route";
+    } else if (kw == "event_route") {
+      if (name.empty())
+        src_.fail(kloc, "expected '[' and an event name after event_route, found " + tok_.describe());
+      auto it = d.event_routes.find(name);
+      if (it != d.event_routes.end())
+        src_.fail(kloc,
+                  "event_route[" + name + "] is already defined at " + src_.where(d.routes[it->second].loc));
+      d.event_routes.emplace(name, index);
+      if (name == "msrp:frame-in") {
+        d.frame_in_route = index;
+        if (!ls_.has_module("msrp"))
+          ls_.warn(kloc, "event_route[msrp:frame-in] without loadmodule \"msrp.so\"");
+      } else {
+        ls_.warn(kloc, "event_route[" + name + "] is never run by msrpd");
+      }
+      label = "event_route[" + name + "]";
+    } else {
+      ls_.warn(kloc,
+               kw + (name.empty() ? "" : "[" + name + "]") + " is never run by msrpd (no SIP transactions)");
+      label = kw + "[" + name + "]";
+    }
+    d.routes.push_back(Route{label, kloc, {}});
+    std::vector<Stmt> body;
+    if (!tok_.is_op("{")) expected("'{' starting the body of " + label);
+    parse_block(body);
+    d.routes[index].body = std::move(body);
+  }
+
+  // '{' statements '}'
+  void parse_block(std::vector<Stmt>& out) {
+    expect_op("{");
+    while (!tok_.is_op("}")) {
+      if (tok_.kind == Token::Kind::end) expected("'}'");
+      parse_statement(out);
+    }
+    advance();
+  }
+
+  void expect_semicolon() {
+    if (!tok_.is_op(";")) expected("';'");
+    advance();
+  }
+
+  // A statement, or a block, as the body of if/else/while.
+  std::vector<Stmt> parse_body() {
+    std::vector<Stmt> body;
+    if (tok_.is_op("{"))
+      parse_block(body);
+    else
+      parse_statement(body);
+    return body;
+  }
+
+  void parse_statement(std::vector<Stmt>& out) {
+    Stmt st;
+    st.loc = tok_.loc;
+    if (tok_.is_op("{")) {
+      st.kind = Stmt::Kind::block;
+      parse_block(st.body);
+      out.push_back(std::move(st));
+      return;
+    }
+    if (tok_.is_op(";")) {
+      advance();
+      return;
+    }
+    if (tok_.kind == Token::Kind::pv) {
+      st.kind = Stmt::Kind::assign;
+      st.target = parse_pv(src_, tok_.text, tok_.loc, ls_);
+      if (!st.target->writable())
+        src_.fail(tok_.loc,
+                  "cannot assign to '" + st.target->text +
+                      "' (only $var(name), $sht(table=>key) and $shtex(table=>key) can be assigned)");
+      advance();
+      if (!tok_.is_op("=")) expected("'=' after " + st.target->text);
+      advance();
+      st.expr = parse_expr();
+      expect_semicolon();
+      out.push_back(std::move(st));
+      return;
+    }
+    if (tok_.kind != Token::Kind::ident) expected("a statement");
+    std::string_view w = tok_.text;
+    if (w == "if") {
+      // Kamailio's grammar is `if exp stm`: the parentheses are those of the expression, so
+      // `if ($a) && ($b) {` is valid; an `if` must still be followed by a condition.
+      st.kind = Stmt::Kind::if_;
+      advance();
+      if (tok_.is_op("{") || tok_.is_op(";")) expected("a condition after if");
+      st.expr = parse_expr();
+      st.body = parse_body();
+      if (tok_.is_ident("else")) {
+        advance();
+        st.has_else = true;
+        st.else_body = parse_body();
+      }
+    } else if (w == "while") {
+      st.kind = Stmt::Kind::while_;
+      advance();
+      if (tok_.is_op("{") || tok_.is_op(";")) expected("a condition after while");
+      st.expr = parse_expr();
+      st.body = parse_body();
+    } else if (w == "exit" || w == "drop" || w == "break") {
+      st.kind = w == "exit" ? Stmt::Kind::exit : (w == "drop" ? Stmt::Kind::drop : Stmt::Kind::break_);
+      advance();
+      if (st.kind != Stmt::Kind::break_ && tok_.is_op("(")) {  // exit(); drop();
+        advance();
+        expect_op(")");
+      }
+      expect_semicolon();
+    } else if (w == "return") {
+      st.kind = Stmt::Kind::return_;
+      advance();
+      if (!tok_.is_op(";")) st.expr = parse_expr();
+      expect_semicolon();
+    } else if (w == "else") {
+      src_.fail(tok_.loc, "'else' without 'if'");
+    } else if (w == "switch") {
+      parse_switch(st);
+    } else if (w == "route") {
+      st.kind = Stmt::Kind::call;
+      st.call = parse_route_call();
+      expect_semicolon();
+    } else {
+      st.kind = Stmt::Kind::call;
+      st.call = parse_call();
+      expect_semicolon();
+    }
+    out.push_back(std::move(st));
+  }
+
+  // switch (expr) { case 1: ... break; case "x": case "y": ... default: ... }
+  void parse_switch(Stmt& st) {
+    st.kind = Stmt::Kind::switch_;
+    advance();
+    if (tok_.is_op("{")) expected("a value to switch on");
+    st.expr = parse_expr();
+    expect_op("{", "starting the switch body");
+    bool seen_default = false;
+    while (!tok_.is_op("}")) {
+      if (tok_.is_ident("case") || tok_.is_ident("default")) {
+        Stmt::Case c;
+        c.start = st.body.size();
+        Loc l = tok_.loc;
+        if (tok_.is_ident("default")) {
+          if (seen_default) src_.fail(l, "second 'default' in a switch");
+          seen_default = true;
+          c.is_default = true;
+          advance();
+        } else {
+          advance();
+          bool neg = false;
+          if (tok_.is_op("-")) {
+            neg = true;
+            advance();
+          }
+          if (tok_.kind == Token::Kind::integer)
+            c.value = Val::of_int(neg ? -tok_.ival : tok_.ival);
+          else if (tok_.kind == Token::Kind::string && !neg)
+            c.value = Val::of_string(tok_.str);
+          else
+            expected("an integer or a string after case");
+          advance();
+        }
+        expect_op(":", "after the case label");
+        st.cases.push_back(std::move(c));
+        continue;
+      }
+      if (st.cases.empty()) expected("'case' or 'default'");
+      if (tok_.kind == Token::Kind::end) expected("'}'");
+      parse_statement(st.body);
+    }
+    advance();
+  }
+
+  std::unique_ptr<Call> parse_route_call() {
+    auto call = std::make_unique<Call>();
+    call->loc = tok_.loc;
+    advance();
+    expect_op("(", "after route");
+    std::string name;
+    if (tok_.kind == Token::Kind::ident || tok_.kind == Token::Kind::integer)
+      name = std::string(tok_.text);
+    else if (tok_.kind == Token::Kind::string)
+      name = tok_.str;
+    else
+      expected("a route name");
+    Loc nloc = tok_.loc;
+    advance();
+    expect_op(")", "after the route name");
+    pending_.push_back(PendingRoute{call.get(), name, nloc});
+    return call;
+  }
+
+  struct RawArg {
+    Token tok;  // string (concatenated), integer (with sign), pv or ident
+  };
+
+  std::unique_ptr<Call> parse_call() {
+    auto call = std::make_unique<Call>();
+    call->loc = tok_.loc;
+    std::string name(tok_.text);
+    const FunctionDef* def = find_function(name, ls_.loaded);
+    if (!def) src_.fail(tok_.loc, "unknown function '" + name + "'");
+    if (!ls_.has_module(def->module))
+      src_.fail(tok_.loc, "function '" + name + "' needs loadmodule \"" + def->module + ".so\"");
+    call->def = def;
+    advance();
+    if (!tok_.is_op("(")) expected("'(' after the function name '" + name + "'");
+    advance();
+    std::vector<Token> args;
+    if (!tok_.is_op(")")) {
+      while (true) {
+        args.push_back(parse_raw_arg(name));
+        if (tok_.is_op(",")) {
+          advance();
+          continue;
+        }
+        if (tok_.is_op(")")) break;
+        expected("',' or ')' in the arguments of " + name + "()");
+      }
+    }
+    advance();
+    auto n = static_cast<int>(args.size());
+    if (n < def->min_args || n > def->max_args) {
+      std::string want = def->min_args == def->max_args
+                             ? std::to_string(def->min_args)
+                             : std::to_string(def->min_args) + " to " + std::to_string(def->max_args);
+      src_.fail(call->loc, "function '" + name + "' takes " + want + " argument" +
+                               (def->max_args == 1 ? "" : "s") + ", found " + std::to_string(n));
+    }
+    for (int i = 0; i < n; ++i) {
+      ParamKind kind = def->params[i];
+      // xlog(fmt): one argument is the format, not the level.
+      if (kind == ParamKind::level && n == 1) kind = ParamKind::str;
+      call->args.push_back(fixup(args[i], kind, name, i + 1));
+    }
+    return call;
+  }
+
+  Token parse_raw_arg(const std::string& fname) {
+    Token t = tok_;
+    if (tok_.kind == Token::Kind::string) {
+      advance();
+      while (tok_.kind == Token::Kind::string) {  // adjacent literals concatenate
+        t.str += tok_.str;
+        advance();
+      }
+      return t;
+    }
+    if (tok_.kind == Token::Kind::integer || tok_.kind == Token::Kind::pv ||
+        tok_.kind == Token::Kind::ident) {
+      advance();
+      return t;
+    }
+    if (tok_.is_op("-")) {
+      advance();
+      if (tok_.kind != Token::Kind::integer) expected("an integer after '-'");
+      t = tok_;
+      t.ival = -t.ival;
+      t.loc = t.loc;
+      advance();
+      return t;
+    }
+    expected("an argument of " + fname + "() (a string, an integer or a pseudo-variable)");
+  }
+
+  Arg fixup(const Token& t, ParamKind kind, const std::string& fname, int n) {
+    Arg a;
+    std::string what = "argument " + std::to_string(n) + " of " + fname + "()";
+    // The text of the argument as a format (pseudo-variables inside strings evaluated per call).
+    auto as_format = [&]() -> Format {
+      switch (t.kind) {
+        case Token::Kind::string: {
+          Loc l = t.loc;
+          l.col += 1;  // after the opening quote
+          return parse_format(src_, t.str, l, ls_);
+        }
+        case Token::Kind::integer:
+          return Format{{{std::to_string(t.ival), nullptr}}};
+        case Token::Kind::pv: {
+          Format f;
+          f.segments.push_back({{}, parse_pv(src_, t.text, t.loc, ls_)});
+          return f;
+        }
+        default:
+          return Format{{{std::string(t.text), nullptr}}};
+      }
+    };
+    switch (kind) {
+      case ParamKind::str:
+        a.fmt = as_format();
+        return a;
+      case ParamKind::num:
+        if (t.kind == Token::Kind::integer) {
+          a.is_const_int = true;
+          a.const_int = t.ival;
+          return a;
+        }
+        a.fmt = as_format();
+        if (a.fmt.is_constant()) {
+          auto i = parse_int(a.fmt.constant());
+          if (!i) src_.fail(t.loc, "expected an integer for " + what + ", found " + t.describe());
+          a.is_const_int = true;
+          a.const_int = *i;
+        }
+        return a;
+      case ParamKind::level: {
+        if (t.kind == Token::Kind::integer) {
+          a.is_const_int = true;
+          a.const_int = t.ival;
+          return a;
+        }
+        a.fmt = as_format();
+        if (a.fmt.is_constant()) {
+          static constexpr std::pair<std::string_view, int> kLevels[] = {
+              {"L_ALERT", kLogAlert},   {"L_BUG", kLogBug},   {"L_CRIT2", -3},
+              {"L_CRIT", kLogCrit},     {"L_ERR", kLogErr},   {"L_WARN", kLogWarn},
+              {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDbg}};
+          for (auto [name, v] : kLevels) {
+            if (name == a.fmt.constant()) {
+              a.is_const_int = true;
+              a.const_int = v;
+              return a;
+            }
+          }
+          src_.fail(
+              t.loc,
+              "expected a log level (L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG) for " +
+                  what + ", found " + t.describe());
+        }
+        return a;
+      }
+      case ParamKind::pvout: {
+        std::shared_ptr<PvSpec> pv;
+        if (t.kind == Token::Kind::pv) {
+          pv = parse_pv(src_, t.text, t.loc, ls_);
+        } else if (t.kind == Token::Kind::string) {
+          Format f = as_format();
+          if (f.segments.size() == 1 && f.segments[0].pv) pv = f.segments[0].pv;
+        }
+        if (!pv || !pv->writable())
+          src_.fail(t.loc, "expected a writable pseudo-variable (like \"$var(x)\") for " + what + ", found " +
+                               t.describe());
+        a.out = pv;
+        return a;
+      }
+      case ParamKind::htable: {
+        std::string name = t.kind == Token::Kind::string ? t.str : std::string(t.text);
+        auto it = ls_.htable_index.find(name);
+        if (it == ls_.htable_index.end()) src_.fail(t.loc, "unknown htable '" + name + "' in " + what);
+        a.is_const_int = true;
+        a.const_int = it->second;
+        return a;
+      }
+    }
+    return a;
+  }
+
+  // ---- expressions ----
+
+  std::unique_ptr<Expr> node(Expr::Op op, Loc loc, std::unique_ptr<Expr> a = nullptr,
+                             std::unique_ptr<Expr> b = nullptr) {
+    auto e = std::make_unique<Expr>();
+    e->op = op;
+    e->loc = loc;
+    e->a = std::move(a);
+    e->b = std::move(b);
+    e->has_call = op == Expr::Op::call || (e->a && e->a->has_call) || (e->b && e->b->has_call);
+    return e;
+  }
+
+  std::unique_ptr<Expr> parse_expr() { return parse_or(); }
+
+  std::unique_ptr<Expr> parse_or() {
+    auto left = parse_and();
+    while (tok_.is_op("||") || tok_.is_ident("or")) {
+      Loc l = tok_.loc;
+      advance();
+      left = node(Expr::Op::lor, l, std::move(left), parse_and());
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parse_and() {
+    auto left = parse_cmp();
+    while (tok_.is_op("&&") || tok_.is_ident("and")) {
+      Loc l = tok_.loc;
+      advance();
+      left = node(Expr::Op::land, l, std::move(left), parse_cmp());
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parse_cmp() {
+    auto left = parse_bits();
+    while (true) {
+      Expr::Op op;
+      if (tok_.is_op("=="))
+        op = Expr::Op::eq;
+      else if (tok_.is_op("!="))
+        op = Expr::Op::ne;
+      else if (tok_.is_op("<"))
+        op = Expr::Op::lt;
+      else if (tok_.is_op(">"))
+        op = Expr::Op::gt;
+      else if (tok_.is_op("<="))
+        op = Expr::Op::le;
+      else if (tok_.is_op(">="))
+        op = Expr::Op::ge;
+      else if (tok_.is_op("=~"))
+        op = Expr::Op::match;
+      else if (tok_.is_op("="))
+        src_.fail(tok_.loc, "expected '==' for a comparison, found '='");
+      else
+        return left;
+      Loc l = tok_.loc;
+      advance();
+      auto right = parse_bits();
+      auto e = node(op, l, std::move(left), std::move(right));
+      if (op == Expr::Op::match && e->b->op == Expr::Op::str_lit) {
+        e->re = std::make_unique<Regex>();
+        std::string err = e->re->compile(e->b->s);
+        if (!err.empty()) src_.fail(e->b->loc, "bad regular expression \"" + e->b->s + "\": " + err);
+      }
+      left = std::move(e);
+    }
+  }
+
+  std::unique_ptr<Expr> parse_bits() {
+    auto left = parse_add();
+    while (tok_.is_op("|") || tok_.is_op("&")) {
+      Expr::Op op = tok_.is_op("|") ? Expr::Op::bor : Expr::Op::band;
+      Loc l = tok_.loc;
+      advance();
+      left = node(op, l, std::move(left), parse_add());
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parse_add() {
+    auto left = parse_mul();
+    while (tok_.is_op("+") || tok_.is_op("-")) {
+      Expr::Op op = tok_.is_op("+") ? Expr::Op::add : Expr::Op::sub;
+      Loc l = tok_.loc;
+      advance();
+      left = node(op, l, std::move(left), parse_mul());
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parse_mul() {
+    auto left = parse_unary();
+    while (tok_.is_op("*") || tok_.is_op("/") || tok_.is_op("%")) {
+      Expr::Op op = tok_.is_op("*") ? Expr::Op::mul : (tok_.is_op("/") ? Expr::Op::div : Expr::Op::mod);
+      Loc l = tok_.loc;
+      advance();
+      left = node(op, l, std::move(left), parse_unary());
+    }
+    return left;
+  }
+
+  std::unique_ptr<Expr> parse_unary() {
+    Loc l = tok_.loc;
+    if (tok_.is_op("!")) {
+      advance();
+      return node(Expr::Op::lnot, l, parse_unary());
+    }
+    if (tok_.is_op("-")) {
+      advance();
+      if (tok_.kind == Token::Kind::integer) {
+        auto e = node(Expr::Op::int_lit, l);
+        e->i = -tok_.ival;
+        advance();
+        return e;
+      }
+      return node(Expr::Op::neg, l, parse_unary());
+    }
+    // Kamailio's rvalue operators: defined $pv, strlen(expr), strempty(expr).
+    if (tok_.is_ident("defined")) {
+      advance();
+      return node(Expr::Op::defined, l, parse_unary());
+    }
+    if (tok_.is_ident("strlen") || tok_.is_ident("strempty")) {
+      Expr::Op op = tok_.is_ident("strlen") ? Expr::Op::strlen : Expr::Op::strempty;
+      advance();
+      expect_op("(");
+      auto e = node(op, l, parse_expr());
+      expect_op(")");
+      return e;
+    }
+    if (tok_.is_op("(")) {
+      bool is_int = false;
+      if (lex_.take_cast(&is_int)) {
+        advance();
+        return node(is_int ? Expr::Op::cast_int : Expr::Op::cast_str, l, parse_unary());
+      }
+    }
+    return parse_primary();
+  }
+
+  std::unique_ptr<Expr> parse_primary() {
+    Loc l = tok_.loc;
+    switch (tok_.kind) {
+      case Token::Kind::integer: {
+        auto e = node(Expr::Op::int_lit, l);
+        e->i = tok_.ival;
+        advance();
+        return e;
+      }
+      case Token::Kind::string: {
+        auto e = node(Expr::Op::str_lit, l);
+        e->s = tok_.str;
+        advance();
+        while (tok_.kind == Token::Kind::string) {
+          e->s += tok_.str;
+          advance();
+        }
+        return e;
+      }
+      case Token::Kind::pv: {
+        auto e = node(Expr::Op::pv, l);
+        e->pv = parse_pv(src_, tok_.text, l, ls_);
+        advance();
+        return e;
+      }
+      case Token::Kind::ident: {
+        if (tok_.is_ident("method")) {
+          advance();
+          return node(Expr::Op::method, l);
+        }
+        auto e = node(Expr::Op::call, l);
+        if (tok_.is_ident("route")) {
+          e->call = parse_route_call();
+          return e;
+        }
+        if (!find_function(tok_.text, ls_.loaded))
+          src_.fail(l, "unknown function or keyword '" + std::string(tok_.text) + "' in an expression");
+        e->call = parse_call();
+        return e;
+      }
+      case Token::Kind::op:
+        if (tok_.is_op("(")) {
+          advance();
+          auto e = parse_expr();
+          expect_op(")");
+          return e;
+        }
+        [[fallthrough]];
+      default:
+        expected("an expression");
+    }
+  }
+};
+
+Script build(const SourceText& src) {
+  LoadState ls;
+  ls.src = &src;
+  ls.data = std::make_shared<ScriptData>();
+  ls.data->files = src.files;
+  for (const auto& w : src.warnings) ls.data->warnings.push_back(w);
+  Parser p(src, ls);
+  p.parse_all();
+  finish_modules(ls);
+  return Script(ls.data);
+}
+
+}  // namespace
+
+Script load(const std::string& path) {
+  return build(preprocess_file(path));
+}
+
+Script load_text(std::string_view text, const std::string& name, const std::string& dir) {
+  return build(preprocess_text(text, name, dir));
+}
+
+}  // namespace msrpd::script

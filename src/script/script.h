@@ -1,0 +1,105 @@
+#pragma once
+// The routing script: a Kamailio-compatible config (global parameters, loadmodule, modparam,
+// request_route, reply_route, event_route[msrp:frame-in], route[NAME]) loaded once, resolved at
+// load (no name lookups when a route runs), immutable and shared by all worker threads.
+//
+//   msrpd::script::Script s = msrpd::script::load("/etc/msrpd/msrpd.cfg");  // throws LoadError
+//   msrpd::script::WorkerEnv env(s, worker_id);                            // one per worker thread
+//   if (s.has_event_route()) s.run_event_route(ctx, env);                    // per MSRP frame
+
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/context.h"
+#include "script/config.h"
+#include "script/source.h"
+
+namespace msrpd::script {
+
+struct ScriptData;
+class HTable;
+
+// How a route ended.
+struct RunResult {
+  int code = 1;          // the route's return value (1 when it ran to its end)
+  bool dropped = false;  // `drop` ran
+  bool exited = false;   // `exit`, return(0) or a function returning 0 ended the script
+};
+
+// Log levels (Kamailio's): xlog prints when level <= debug.
+enum LogLevel : int {
+  kLogAlert = -5,
+  kLogBug = -4,
+  kLogCrit = -2,
+  kLogErr = -1,
+  kLogWarn = 0,
+  kLogNotice = 1,
+  kLogInfo = 2,
+  kLogDbg = 3
+};
+
+class Script {
+ public:
+  Script() = default;
+  explicit Script(std::shared_ptr<const ScriptData> data) : data_(std::move(data)) {}
+
+  bool loaded() const { return data_ != nullptr; }
+  const Config& config() const;
+  // Load-time warnings ("file:line:col: module 'mi_fifo' is not provided...").
+  const std::vector<std::string>& warnings() const;
+
+  bool has_request_route() const;
+  bool has_reply_route() const;
+  bool has_event_route(std::string_view name = "msrp:frame-in") const;
+
+  // request_route: a SIP request (sl_send_reply etc.).
+  RunResult run_request_route(relay::Context& ctx, class WorkerEnv& env) const;
+  // reply_route: a SIP reply.
+  RunResult run_reply_route(relay::Context& ctx, WorkerEnv& env) const;
+  // event_route[msrp:frame-in]: an MSRP frame.
+  RunResult run_event_route(relay::Context& ctx, WorkerEnv& env) const;
+  // Any other event_route[name]; returns {1} when the script has none.
+  RunResult run_event_route(std::string_view name, relay::Context& ctx, WorkerEnv& env) const;
+
+  // htables: drop expired items (the daemon calls this from a timer); how many were dropped.
+  size_t clean_expired(time_t now) const;
+  // The htable of that name (for RPC dumps), or null.
+  HTable* htable(std::string_view name) const;
+
+  const ScriptData& data() const { return *data_; }
+
+ private:
+  std::shared_ptr<const ScriptData> data_;
+};
+
+// Per worker thread state: $var values, the worker id ($pp), the log sink, per-message scratch.
+class WorkerEnv {
+ public:
+  using LogSink = std::function<void(int level, std::string_view text)>;
+
+  explicit WorkerEnv(const Script& script, int worker_id = 0);
+  ~WorkerEnv();
+  WorkerEnv(const WorkerEnv&) = delete;
+  WorkerEnv& operator=(const WorkerEnv&) = delete;
+
+  int worker_id() const;
+  // Where xlog & co write; default: stderr, one line per call as written by the script.
+  void set_log_sink(LogSink sink);
+
+  struct State;
+  State& state() { return *state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// Loads and checks a config file; throws LoadError("file:line:col: expected X, found Y").
+Script load(const std::string& path);
+// The same from text in memory (tests, `-c` of a piped config).
+Script load_text(std::string_view text, const std::string& name = "<config>", const std::string& dir = ".");
+
+}  // namespace msrpd::script
