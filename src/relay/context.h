@@ -56,12 +56,12 @@ enum class MessageKind : uint8_t { msrp_request, msrp_reply, sip_request, sip_re
 
 // Where the message came from and on which local socket ($si, $sp, $Ri, $Rp, $proto).
 struct Source {
-  std::string_view ip;         // "127.0.0.1" or "::1"
+  std::string_view ip;  // "127.0.0.1" or "::1"
   uint16_t port = 0;
-  std::string_view local_ip;   // the receiving socket
+  std::string_view local_ip;  // the receiving socket
   uint16_t local_port = 0;
-  std::string_view proto;      // "tcp" or "tls"
-  uint64_t conid = 0;          // connection id
+  std::string_view proto;  // "tcp" or "tls"
+  uint64_t conid = 0;      // connection id
 };
 
 class Context {

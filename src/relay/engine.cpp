@@ -8,12 +8,12 @@
 #include "msrp/status.h"
 #include "net/workers.h"
 #include "relay/engine_internal.h"
+#include "relay/sip_context.h"
+#include "sip/sniff.h"
 
 namespace msrpd::relay {
 
 namespace {
-
-constexpr std::string_view kMsrpPrefix = "MSRP ";
 
 void append_port(std::string& out, uint16_t port) {
   char buf[8];
@@ -76,6 +76,7 @@ Link::Link(Worker& w, net::Connection& c, bool outbound)
   source_.proto = proto_name_;
   source_.conid = id_;
   if (outbound_) proto_ = Proto::msrp;  // we speak first, and only MSRP
+  w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_);
 }
 
 bool Link::send(std::string_view bytes, bool close_after) {
@@ -107,20 +108,62 @@ void Link::credit(size_t n) {
 
 size_t Link::on_data(net::Connection& c, std::string_view data) {
   if (proto_ == Proto::unknown) {
-    size_t n = std::min(data.size(), kMsrpPrefix.size());
-    if (data.substr(0, n) != kMsrpPrefix.substr(0, n)) {
-      // SIP on the MSRP port is not handled by the engine yet: close.
-      LM_INFO("engine: connection %s does not speak MSRP, closing", srcaddr_.c_str());
-      c.close();
-      return 0;
+    // SIP and MSRP on one port: the first line says which (Kamailio decides on "MSRP " too).
+    switch (sip::sniff(data)) {
+      case sip::Protocol::need_more:
+        return 0;
+      case sip::Protocol::msrp:
+        proto_ = Proto::msrp;
+        break;
+      case sip::Protocol::sip:
+        proto_ = Proto::sip;
+        break;
+      case sip::Protocol::garbage:
+        LM_INFO("engine: connection %s speaks neither MSRP nor SIP, closing", srcaddr_.c_str());
+        c.close();
+        return 0;
     }
-    if (n < kMsrpPrefix.size()) return 0;
-    proto_ = Proto::msrp;
   }
-  if (proto_ != Proto::msrp) return data.size();
-  size_t used = on_msrp(data);
+  size_t used = 0;
+  if (proto_ == Proto::msrp) {
+    used = on_msrp(data);
+  } else if (proto_ == Proto::sip) {
+    used = on_sip(data);
+  } else {
+    return data.size();
+  }
   Stats::bump(w_.stats().bytes_in, used);
   return used;
+}
+
+// SIP messages on the MSRP port: each request runs request_route (sl_send_reply answers it);
+// SIP replies have nowhere to go in a relay and are dropped, as reply_route { drop; } does.
+size_t Link::on_sip(std::string_view data) {
+  size_t pos = 0;
+  while (pos < data.size() && conn_ && conn_->is_open()) {
+    size_t crlf = sip::leading_crlf_length(data.substr(pos));
+    if (crlf > 0 && crlf == data.size() - pos) return data.size();  // keep-alives only
+    auto len = sip_reader_.check(data.substr(pos));
+    if (!len) {
+      LM_INFO("engine: bad SIP message from %s: %s", srcaddr_.c_str(), len.error().message.c_str());
+      conn_->close();
+      return data.size();
+    }
+    if (*len == 0) break;
+    std::string_view text = data.substr(pos, *len);
+    pos += *len;
+    sip_reader_.reset();
+    if (auto r = sip_msg_.parse(text.substr(sip::leading_crlf_length(text))); !r) {
+      LM_INFO("engine: bad SIP message from %s: %s", srcaddr_.c_str(), r.error().message.c_str());
+      conn_->close();
+      return data.size();
+    }
+    if (!sip_msg_.is_request()) continue;
+    Stats::bump(w_.stats().sip_requests);
+    SipContext ctx(*this, sip_msg_);
+    w_.engine().router().sip_request(ctx, w_.index());
+  }
+  return pos;
 }
 
 size_t Link::on_msrp(std::string_view data) {
@@ -476,6 +519,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   proto_ = Proto::closed;
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
   if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
+  w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
   // Whoever waits on this connection must not wait forever.
   on_drained(c);
   w_.drop(id_);

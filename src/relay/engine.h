@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "msrp/frame_parser.h"
+#include "relay/address_index.h"
 #include "relay/cmap.h"
 #include "relay/context.h"
 #include "relay/stats.h"
@@ -79,6 +80,7 @@ class Engine {
   Stats& mutable_stats() { return stats_; }
   Router& router() { return router_; }
   Worker& worker(unsigned i) { return *workers_[i]; }
+  AddressIndex& addresses() { return addresses_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
   bool post_to(unsigned worker, std::function<void()> fn);
 
@@ -88,6 +90,7 @@ class Engine {
   Router& router_;
   Stats stats_;
   std::unique_ptr<ConnectionMap> cmap_;
+  AddressIndex addresses_;
   std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)
   std::vector<std::unique_ptr<Worker>> workers_;  // per-worker engine state
   std::vector<uint16_t> ports_;

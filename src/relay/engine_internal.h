@@ -18,6 +18,7 @@
 #include "relay/engine.h"
 #include "relay/frame_context.h"
 #include "relay/transactions.h"
+#include "sip/message.h"
 
 namespace msrpd::relay {
 
@@ -86,6 +87,7 @@ class Link final : public net::ConnectionHandler {
 
  private:
   size_t on_msrp(std::string_view data);
+  size_t on_sip(std::string_view data);
   size_t handle_error(const msrp::Step& s, std::string_view data, size_t frame_start);
   void route(const msrp::Frame& f, const FrameBytes& bytes);
   void start_relay(FrameContext& ctx);
@@ -98,7 +100,9 @@ class Link final : public net::ConnectionHandler {
   uint64_t id_;
   bool outbound_;
   bool secure_ = false;
-  enum class Proto : uint8_t { unknown, msrp, closed } proto_ = Proto::unknown;
+  enum class Proto : uint8_t { unknown, msrp, sip, closed } proto_ = Proto::unknown;
+  sip::SipReader sip_reader_;  // SIP on the MSRP port (Proto::sip)
+  sip::SipMessage sip_msg_;
   msrp::FrameParser parser_;
   bool streaming_ = false;  // body pieces of a routed frame are still arriving
   bool stream_has_body_ = false;

@@ -252,8 +252,12 @@ int FrameContext::msrp_relay() {
   }
   if (dst_.conid == 0 && net::SockAddr::is_numeric(dst_.host)) {
     net::Transport t = dst_.secure ? net::Transport::tls : net::Transport::tcp;
-    if (net::Connection* c = w.loop().connections().find_reusable(t, dst_.host, dst_.port))
+    if (net::Connection* c = w.loop().connections().find_reusable(t, dst_.host, dst_.port)) {
       dst_.conid = c->id();
+    } else {
+      // A connection to that address owned by another worker.
+      dst_.conid = w.engine().addresses().find(dst_.secure, dst_.host, dst_.port);
+    }
   }
   // Send flag 1: never open a new connection.
   if (dst_.conid == 0 && (relay_flags_ & 1)) {

@@ -49,6 +49,9 @@ int fn_pv_www_authenticate(Run& run, const Call& c) {
     }
     switch (run.s.auth->nonces->use(creds->nonce, creds->nc)) {
       case relay::NonceStore::Check::ok:
+        // RFC 4976 §9.1: every 200 to this AUTH must carry Authentication-Info; the engine adds
+        // it to the 200 that msrp_cmap_save or msrp_reply sends.
+        run.ctx.auth_succeeded(relay::authentication_info_value(*creds, password));
         return 1;
       case relay::NonceStore::Check::stale:
         return -4;

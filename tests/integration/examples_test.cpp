@@ -51,7 +51,8 @@ TEST(ConfigCheck, ExamplesWarnThatMiFifoIsNotProvided) {
 
 TEST(ConfigCheck, BrokenConfigIsRefusedWithFileLineColumn) {
   std::string path = "/tmp/msrpd-itest-broken.cfg";
-  std::ofstream(path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nevent_route[msrp:frame-in] {\n  msrp_relay(;\n}\n";
+  std::ofstream(path)
+      << "#!KAMAILIO\nloadmodule \"msrp.so\"\nevent_route[msrp:frame-in] {\n  msrp_relay(;\n}\n";
   RunResult r = run_msrpd({"-c", "-f", path});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find(path + ":4:"), std::string::npos) << r.output;
@@ -59,7 +60,8 @@ TEST(ConfigCheck, BrokenConfigIsRefusedWithFileLineColumn) {
 
 TEST(ConfigCheck, UnknownFunctionIsALoadTimeError) {
   std::string path = "/tmp/msrpd-itest-unknownfn.cfg";
-  std::ofstream(path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nevent_route[msrp:frame-in] {\n  msrp_teleport();\n}\n";
+  std::ofstream(path)
+      << "#!KAMAILIO\nloadmodule \"msrp.so\"\nevent_route[msrp:frame-in] {\n  msrp_teleport();\n}\n";
   RunResult r = run_msrpd({"-c", "-f", path});
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.output.find(path + ":4:3"), std::string::npos) << r.output;
@@ -116,21 +118,23 @@ TEST_F(Example17, SendIsRelayedThroughTheHtableEntry) {
 
   Client alice = d_.connect();
   std::string alice_uri = my_uri(alice, "alice");
-  ASSERT_TRUE(alice.send(client::make_send("h17send1", relay + " " + bob_uri, alice_uri, "m17", "via htable")));
+  ASSERT_TRUE(
+      alice.send(client::make_send("h17send1", relay + " " + bob_uri, alice_uri, "m17", "via htable")));
   auto ok = alice.read_frame();
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->code, 200);
   auto got = bob.read_frame();
   ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw, "MSRP h17send1 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + relay + " " + alice_uri +
-                          "\r\nMessage-ID: m17\r\nContent-Type: text/plain\r\n\r\nvia htable\r\n-------h17send1$\r\n");
+  EXPECT_EQ(got->raw,
+            "MSRP h17send1 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + relay + " " + alice_uri +
+                "\r\nMessage-ID: m17\r\nContent-Type: text/plain\r\n\r\nvia htable\r\n-------h17send1$\r\n");
 }
 
 TEST_F(Example17, SendToUnknownSessionGets481) {
   Client alice = d_.connect();
   std::string alice_uri = my_uri(alice, "alice");
-  ASSERT_TRUE(alice.send(client::make_send("h17x481", d_.uri("s.9.9.9") + " msrp://127.0.0.1:9/b;tcp", alice_uri,
-                                           "m", "x")));
+  ASSERT_TRUE(alice.send(
+      client::make_send("h17x481", d_.uri("s.9.9.9") + " msrp://127.0.0.1:9/b;tcp", alice_uri, "m", "x")));
   auto f = alice.read_frame();
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->code, 481);
@@ -139,16 +143,18 @@ TEST_F(Example17, SendToUnknownSessionGets481) {
 
 TEST_F(Example17, SipRequestOnTheMsrpPortGets403NoSipHere) {
   Client c = d_.connect();
-  ASSERT_TRUE(c.send("OPTIONS sip:relay@127.0.0.1 SIP/2.0\r\n"
-                     "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK776asdhds\r\n"
-                     "From: <sip:alice@127.0.0.1>;tag=1928301774\r\n"
-                     "To: <sip:relay@127.0.0.1>\r\n"
-                     "Call-ID: a84b4c76e66710\r\n"
-                     "CSeq: 63104 OPTIONS\r\n"
-                     "Content-Length: 0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.send("OPTIONS sip:relay@127.0.0.1 SIP/2.0\r\n"
+             "Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK776asdhds\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=1928301774\r\n"
+             "To: <sip:relay@127.0.0.1>\r\n"
+             "Call-ID: a84b4c76e66710\r\n"
+             "CSeq: 63104 OPTIONS\r\n"
+             "Content-Length: 0\r\n\r\n"));
   std::string reply = read_sip(c);
   EXPECT_EQ(reply.rfind("SIP/2.0 403 No SIP Here\r\n", 0), 0u) << reply;
-  EXPECT_NE(reply.find("Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK776asdhds\r\n"), std::string::npos) << reply;
+  EXPECT_NE(reply.find("Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bK776asdhds\r\n"), std::string::npos)
+      << reply;
   EXPECT_NE(reply.find("Call-ID: a84b4c76e66710\r\n"), std::string::npos) << reply;
   EXPECT_NE(reply.find("CSeq: 63104 OPTIONS\r\n"), std::string::npos) << reply;
   EXPECT_NE(reply.find("To: <sip:relay@127.0.0.1>;tag="), std::string::npos) << reply;
@@ -158,9 +164,10 @@ TEST(Example18Sip, SipRequestOnTheMsrpPortGets403NoSipHere) {
   Msrpd d;
   ASSERT_TRUE(d.start(kExample18, {"-n", "1"})) << d.log();
   Client c = d.connect();
-  ASSERT_TRUE(c.send("MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKm1\r\n"
-                     "From: <sip:alice@127.0.0.1>;tag=a1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: m1\r\n"
-                     "CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"));
+  ASSERT_TRUE(
+      c.send("MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKm1\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=a1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: m1\r\n"
+             "CSeq: 1 MESSAGE\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"));
   std::string reply = read_sip(c);
   EXPECT_EQ(reply.rfind("SIP/2.0 403 No SIP Here\r\n", 0), 0u) << reply;
 }

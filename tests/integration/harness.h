@@ -43,7 +43,9 @@ inline std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-inline std::string source_path(const std::string& rel) { return std::string(MSRPD_SOURCE_DIR) + "/" + rel; }
+inline std::string source_path(const std::string& rel) {
+  return std::string(MSRPD_SOURCE_DIR) + "/" + rel;
+}
 
 // One msrpd process. Start it with a config file and extra arguments; it listens on port().
 class Msrpd {
@@ -60,7 +62,8 @@ class Msrpd {
     char tmpl[] = "/tmp/msrpd-itest-XXXXXX";
     int lfd = ::mkstemp(tmpl);
     log_path_ = tmpl;
-    std::vector<std::string> argv = {MSRPD_BINARY, "-f", cfg, "-E", "-l", "tcp:127.0.0.1:" + std::to_string(port_)};
+    std::vector<std::string> argv = {MSRPD_BINARY, "-f", cfg,
+                                     "-E",         "-l", "tcp:127.0.0.1:" + std::to_string(port_)};
     argv.insert(argv.end(), args.begin(), args.end());
     pid_ = ::fork();
     if (pid_ == 0) {
