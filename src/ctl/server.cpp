@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -88,7 +89,12 @@ struct ControlServer::Loop {
   Proto proto;
   std::string label;
   std::vector<int> listeners;
-  std::vector<std::string> unix_paths;
+  struct UnixPath {
+    std::string path;
+    dev_t dev = 0;
+    ino_t ino = 0;
+  };
+  std::vector<UnixPath> unix_paths;
   int wake_fd = -1;
   std::atomic<bool> stopping{false};
   std::thread thread;
@@ -99,7 +105,12 @@ struct ControlServer::Loop {
   ~Loop() {
     for (auto& c : conns) ::close(c.fd);
     for (int fd : listeners) ::close(fd);
-    for (const auto& p : unix_paths) ::unlink(p.c_str());
+    // Only our own socket file: another daemon may have replaced it meanwhile (same default path).
+    for (const auto& p : unix_paths) {
+      struct stat st {};
+      if (::lstat(p.path.c_str(), &st) == 0 && st.st_dev == p.dev && st.st_ino == p.ino)
+        ::unlink(p.path.c_str());
+    }
     if (wake_fd >= 0) ::close(wake_fd);
   }
 
@@ -247,7 +258,8 @@ void ControlServer::start(const ControlConfig& config, Registry& registry) {
       if (!fd) throw std::runtime_error("ctl: " + fd.error().message);
       l->listeners.push_back(*fd);
       if (a->kind == CtlAddress::Kind::Unix) {
-        l->unix_paths.push_back(a->path);
+        struct stat st {};
+        if (::lstat(a->path.c_str(), &st) == 0) l->unix_paths.push_back({a->path, st.st_dev, st.st_ino});
       } else if (a->port == 0) {
         a->port = bound_port(*fd);
       }

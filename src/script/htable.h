@@ -40,6 +40,10 @@ class HTable {
     time_t expires = 0;
   };
   std::vector<Item> dump(time_t now) const;
+  // The slot a key lives in (htable.dump groups items by slot).
+  uint32_t slot_index(std::string_view key) const {
+    return static_cast<uint32_t>(std::hash<std::string_view>{}(key)&mask_);
+  }
 
  private:
   struct Stored {

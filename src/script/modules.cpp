@@ -504,7 +504,7 @@ void set_modparam(LoadState& ls, const std::string& module, const std::string& p
   } else if (module == "ctl") {
     if (param == "binrpc")
       c.ctl_binrpc.push_back(str());
-    else if (param == "mode" || param == "user" || param == "group" || param == "fifo" ||
+    else if (param == "http" || param == "mode" || param == "user" || param == "group" || param == "fifo" ||
              param == "binrpc_buffer_size" || param == "binrpc_max_body_size" ||
              param == "binrpc_struct_max_body_size")
       c.ctl[param] = str();

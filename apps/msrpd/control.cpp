@@ -1,0 +1,179 @@
+#include "control.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/log.h"
+#include "ctl/commands.h"
+#include "ctl/rpc.h"
+#include "ctl/server.h"
+#include "relay/engine.h"
+#include "script/htable.h"
+#include "script/script.h"
+
+namespace msrpd::daemon {
+namespace {
+
+// The threads core.psx lists: the main thread first, then the workers and the control threads as
+// they start (workers may start before the control server, so the table lives for the process).
+ctl::ProcessTable& process_table() {
+  static ctl::ProcessTable* table = [] {
+    auto* t = new ctl::ProcessTable();  // never destroyed: worker threads may still note themselves
+    t->add(static_cast<long>(::getpid()), "main");
+    return t;
+  }();
+  return *table;
+}
+
+ctl::HtableItem to_item(const script::HTable& h, std::string key, const script::Val& v, time_t expires) {
+  ctl::HtableItem it;
+  it.slot = h.slot_index(key);
+  it.key = std::move(key);
+  it.is_int = v.is_int();
+  it.i = v.i;
+  if (v.is_str()) it.s.assign(v.str());
+  it.expires = expires;
+  return it;
+}
+
+ctl::HtableAccess htable_access(const script::Script& script) {
+  ctl::HtableAccess a;
+  a.dump = [&script](std::string_view table) -> std::optional<std::vector<ctl::HtableItem>> {
+    script::HTable* h = script.htable(table);
+    if (h == nullptr) return std::nullopt;
+    std::vector<ctl::HtableItem> out;
+    for (auto& item : h->dump(std::time(nullptr)))
+      out.push_back(to_item(*h, std::move(item.key), item.value, item.expires));
+    return out;
+  };
+  a.get = [&script](std::string_view table, std::string_view key, std::optional<ctl::HtableItem>& out) {
+    script::HTable* h = script.htable(table);
+    if (h == nullptr) return false;
+    time_t now = std::time(nullptr);
+    script::Val v = h->get(key, now);
+    if (v.is_null()) {
+      out.reset();
+    } else {
+      int64_t left = h->expire_in(key, now);
+      out = to_item(*h, std::string(key), v, left > 0 ? now + static_cast<time_t>(left) : 0);
+    }
+    return true;
+  };
+  a.remove = [&script](std::string_view table, std::string_view key) {
+    using R = ctl::HtableAccess::Removed;
+    script::HTable* h = script.htable(table);
+    if (h == nullptr) return R::NoTable;
+    return h->remove(key) ? R::Removed : R::NoKey;
+  };
+  return a;
+}
+
+bool loads_ctl(const script::Config& cfg) {
+  for (const auto& m : cfg.loaded_modules)
+    if (m == "ctl") return true;
+  return false;
+}
+
+// modparam("ctl", "mode", 0600): octal digits, written with or without the leading 0.
+int unix_mode(const script::Config& cfg, int fallback) {
+  auto it = cfg.ctl.find("mode");
+  if (it == cfg.ctl.end() || it->second.empty()) return fallback;
+  char* end = nullptr;
+  long m = std::strtol(it->second.c_str(), &end, 8);
+  if (end == nullptr || *end != '\0' || m < 0 || m > 07777)
+    throw std::runtime_error("ctl: bad mode '" + it->second + "' (octal digits expected)");
+  return static_cast<int>(m);
+}
+
+}  // namespace
+
+struct Control::State {
+  ctl::Registry registry;  // declared before the server: it must outlive server.stop()
+  ctl::ControlServer server;
+};
+
+void note_worker_thread(unsigned worker) {
+  process_table().add(ctl::current_thread_id(), "worker " + std::to_string(worker));
+}
+
+Control::Control() : state_(std::make_unique<State>()) {}
+Control::~Control() {
+  stop();
+}
+void Control::stop() {
+  if (state_) state_->server.stop();
+}
+std::vector<std::string> Control::binrpc_addresses() const {
+  return state_->server.binrpc_addresses();
+}
+std::string Control::http_address() const {
+  return state_->server.http_address();
+}
+
+std::unique_ptr<Control> start_control(const script::Script& script, relay::Engine& engine,
+                                       std::string_view version, const ControlOptions& options) {
+  const script::Config& cfg = script.config();
+  if (!loads_ctl(cfg)) return nullptr;
+
+  auto control = std::make_unique<Control>();
+  ctl::Registry& reg = control->state_->registry;
+  ctl::ProcessTable& procs = process_table();
+
+  ctl::CoreInfo core;
+  if (size_t sp = version.find(' '); sp != std::string_view::npos) {
+    core.name = std::string(version.substr(0, sp));
+    core.version = std::string(version.substr(sp + 1));
+  } else if (!version.empty()) {
+    core.version = std::string(version);
+  }
+  core.processes = &procs;
+  ctl::register_core_commands(reg, core);
+  ctl::register_msrp_commands(reg, engine.cmap());
+  relay::ConnectionMap* cmap = engine.cmap();
+  const relay::Stats* stats = &engine.stats();
+  ctl::StatsSource snapshot = [stats, cmap] { return ctl::relay_stats_snapshot(*stats, cmap); };
+  ctl::register_stats_commands(reg, snapshot);
+  ctl::register_htable_commands(reg, htable_access(script));
+
+  ctl::ControlConfig cc;
+  bool default_binrpc = false;
+  if (!options.binrpc.empty()) {
+    cc.binrpc = options.binrpc;
+  } else if (!cfg.ctl_binrpc.empty()) {
+    cc.binrpc = cfg.ctl_binrpc;
+  } else {
+    cc.binrpc = {ctl::kDefaultBinrpc};
+    default_binrpc = true;
+  }
+  if (!options.http.empty()) {
+    cc.http = options.http;
+  } else if (auto it = cfg.ctl.find("http"); it != cfg.ctl.end()) {
+    cc.http = it->second;
+  }
+  cc.metrics = snapshot;
+  cc.processes = &procs;
+  cc.unix_mode = unix_mode(cfg, cc.unix_mode);
+
+  try {
+    control->state_->server.start(cc, reg);
+  } catch (const std::runtime_error& e) {
+    if (!default_binrpc) throw;
+    // Nobody asked for this socket: run without it rather than refuse to start.
+    LM_WARN("%s: binrpc control disabled", e.what());
+    cc.binrpc.clear();
+    control->state_->server.start(cc, reg);
+  }
+  for (const auto& a : control->binrpc_addresses()) LM_NOTICE("ctl: binrpc on %s", a.c_str());
+  if (!control->http_address().empty())
+    LM_NOTICE("ctl: JSON-RPC and /metrics on http://%s/", control->http_address().c_str());
+  return control;
+}
+
+}  // namespace msrpd::daemon
