@@ -7,6 +7,7 @@
 //   msrpbench --port 2855 --pairs 50 --window 8 --size 1024 --duration 10 [--threads 1]
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -63,6 +64,8 @@ struct Pair {
   uint64_t seq = 0;
   std::vector<int64_t> sent_at;  // by sequence number modulo window*4
   uint64_t delivered = 0, replies = 0, errors = 0, misrouted = 0;
+  uint64_t bad_status = 0, conn_errors = 0;  // the errors by kind (the rest: send failures)
+  std::string first_bad;                     // the start line of the first non-200 response
   std::vector<uint32_t> latencies_us;
 };
 
@@ -236,7 +239,11 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
           std::string fp(f.from_path().empty() ? std::string_view() : f.from_path()[0]);
           p.receiver.out += msrpd::client::make_response(f.transaction_id(), 200, "OK", fp, p.receiver_uri);
         });
-        if (!ok) ++p.errors;
+        if (!ok) {
+          ++p.errors;
+          ++p.conn_errors;
+          epoll_ctl(ep, EPOLL_CTL_DEL, p.receiver.client.fd(), nullptr);
+        }
         if (!flush(p.receiver)) ++p.errors;
         while (p.in_flight < o.window) queue_send(p);
         if (!flush(p.sender)) ++p.errors;
@@ -247,17 +254,32 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
             ++p.replies;
           } else {
             ++p.errors;
+            if (p.bad_status++ == 0) p.first_bad.assign(f.start_line());
+            // The relay gave up on that SEND: it will not arrive, so its window slot is free again
+            // (otherwise the pair would stall and lower the figures without saying so).
+            if (p.in_flight > 0) --p.in_flight;
           }
         });
         if (!ok) {
           ++p.errors;
+          ++p.conn_errors;
           epoll_ctl(ep, EPOLL_CTL_DEL, p.sender.client.fd(), nullptr);
         }
+        while (ok && p.in_flight < o.window) queue_send(p);
         if (!flush(p.sender)) ++p.errors;
       }
     }
   }
   ::close(ep);
+}
+
+// CPU time (user + system) this process used so far: when it nears the wall-clock duration times
+// the number of threads, the load generator, not the relay, limits the figures.
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto sec = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
+  return sec(ru.ru_utime) + sec(ru.ru_stime);
 }
 
 }  // namespace
@@ -287,7 +309,12 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
 
   Totals tot;
+  uint64_t bad_status = 0, conn_errors = 0;
+  std::string first_bad;
   for (auto& p : pairs) {
+    bad_status += p.bad_status;
+    conn_errors += p.conn_errors;
+    if (first_bad.empty()) first_bad = p.first_bad;
     tot.delivered += p.delivered;
     tot.replies += p.replies;
     tot.errors += p.errors;
@@ -304,9 +331,18 @@ int main(int argc, char** argv) {
   std::printf("pairs=%d window=%d size=%zu duration=%.1fs\n", o.pairs, o.window, o.size, secs);
   std::printf(
       "frames/s=%.0f MB/s=%.2f p50_ms=%.3f p99_ms=%.3f delivered=%llu relay_200=%llu errors=%llu "
-      "misrouted=%llu\n",
+      "misrouted=%llu bench_cpu_s=%.2f\n",
       fps, fps * static_cast<double>(o.size) / 1e6, pct(0.50), pct(0.99),
       static_cast<unsigned long long>(tot.delivered), static_cast<unsigned long long>(tot.replies),
-      static_cast<unsigned long long>(tot.errors), static_cast<unsigned long long>(tot.misrouted));
+      static_cast<unsigned long long>(tot.errors), static_cast<unsigned long long>(tot.misrouted),
+      cpu_seconds());
+  if (tot.errors != 0) {
+    std::fprintf(
+        stderr,
+        "errors: %llu non-200 responses to SENDs (first: %s), %llu failed connections, %llu send failures\n",
+        static_cast<unsigned long long>(bad_status), first_bad.empty() ? "-" : first_bad.c_str(),
+        static_cast<unsigned long long>(conn_errors),
+        static_cast<unsigned long long>(tot.errors - bad_status - conn_errors));
+  }
   return tot.errors == 0 && tot.misrouted == 0 ? 0 : 1;
 }
