@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "common/log.h"
+#include "control.h"
 #include "relay/engine.h"
+#include "relay/engine_tls.h"
 #include "script/script.h"
 #include "script/source.h"
 
@@ -120,6 +122,7 @@ class ScriptRouter final : public msrpd::relay::Router {
   ScriptRouter(const msrpd::script::Script& s, unsigned workers) : script_(s), envs_(workers) {}
 
   void on_worker_start(unsigned worker) override {
+    msrpd::daemon::note_worker_thread(worker);  // core.psx
     envs_[worker] = std::make_unique<msrpd::script::WorkerEnv>(script_, static_cast<int>(worker) + 1);
   }
   void msrp_frame(msrpd::relay::Context& ctx, unsigned worker) override {
@@ -170,13 +173,32 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s: bad listen address '%s'\n", args.cfg.c_str(), t.c_str());
       return 1;
     }
-    if (la.proto == "tls") {
-      std::fprintf(stderr, "%s: listen=%s: TLS listeners are not supported yet (issue 5)\n", args.cfg.c_str(),
-                   t.c_str());
-      return 1;
-    }
     if (la.ip == "*") la.ip = "0.0.0.0";
     ec.listen.push_back(la);
+  }
+  // The tls module (modparams and its tls.cfg): msrps listeners and next hops.
+  {
+    std::string dir = args.cfg.find('/') == std::string::npos ? "." : args.cfg.substr(0, args.cfg.rfind('/'));
+    auto ts = msrpd::relay::tls_settings_from_params(cfg.tls, dir);
+    if (!ts) {
+      std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), ts.error().message.c_str());
+      return 1;
+    }
+    ec.tls = std::move(*ts);
+    bool tls_listen = false;
+    for (const auto& la : ec.listen) tls_listen = tls_listen || la.proto == "tls";
+    if (tls_listen && ec.tls.certificate.empty()) {
+      std::fprintf(stderr, "%s: listen=tls: needs modparam(\"tls\", \"certificate\", \"FILE\")\n",
+                   args.cfg.c_str());
+      return 1;
+    }
+    if (tls_listen || !ec.tls.certificate.empty()) {
+      // Start-up: a missing or wrong file is named here, before anything listens.
+      if (auto ctx = msrpd::net::TlsContext::create(ec.tls); !ctx) {
+        std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), ctx.error().message.c_str());
+        return 1;
+      }
+    }
   }
   if (args.check_only) {
     std::printf("%s: config file ok, exiting...\n", args.cfg.c_str());
@@ -222,6 +244,15 @@ int main(int argc, char** argv) {
               static_cast<unsigned>(engine.bound_ports()[i]));
   }
 
+  std::unique_ptr<msrpd::daemon::Control> control;  // ctl module: kamcmd/msrpctl, JSON-RPC, /metrics
+  try {
+    control = msrpd::daemon::start_control(script, engine, kVersion);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "msrpd: %s\n", e.what());
+    engine.stop();
+    return 1;
+  }
+
   for (;;) {
     timespec one_second{1, 0};
     int sig = sigtimedwait(&stop_signals, nullptr, &one_second);
@@ -231,6 +262,7 @@ int main(int argc, char** argv) {
     }
     script.clean_expired(std::time(nullptr));  // htable autoexpire
   }
+  if (control) control->stop();
   engine.stop();
   return 0;
 }

@@ -355,12 +355,12 @@ void Link::start_relay(FrameContext& ctx) {
   pause(kPauseConnecting);
   Worker& w = w_;
   uint64_t src = id_, seq = out_.seq;
-  net::ConnectOptions o;
-  o.timeout_ms = w.config().connect_timeout_ms;
-  o.settings = w.outbound_settings();
-  auto cb = [&w, src, seq](Result<net::Connection*> r) {
+  std::string alias = net::SockAddr::is_numeric(d.host) ? std::string() : d.host;
+  uint16_t alias_port = d.port;
+  auto cb = [&w, src, seq, alias = std::move(alias), alias_port](Result<net::Connection*> r) {
     if (r) {
-      w.adopt(**r, true);
+      Link& out = w.adopt(**r, true);
+      if (!alias.empty()) out.set_name_alias(alias, alias_port);
       Stats::bump(w.stats().connections_opened);
     } else {
       Stats::bump(w.stats().connect_failures);
@@ -374,10 +374,13 @@ void Link::start_relay(FrameContext& ctx) {
       l->relay_failed(seq, r.error().message, timeout ? 408 : 481);
     }
   };
-  if (net::SockAddr::is_numeric(d.host))
-    w.connector().connect(d.host, d.port, cb, o);
-  else
-    w.connector().connect_host(d.host, d.port, cb, o);
+  w.connect_to(d, std::move(cb));
+}
+
+void Link::set_name_alias(std::string_view host, uint16_t port) {
+  alias_host_.assign(host);
+  alias_port_ = port;
+  w_.engine().addresses().add(secure_, alias_host_, alias_port_, id_);
 }
 
 void Link::connected(uint64_t seq, net::Connection& dest) {
@@ -520,6 +523,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
   if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
   w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
+  if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
   // Whoever waits on this connection must not wait forever.
   on_drained(c);
   w_.drop(id_);
@@ -529,8 +533,10 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
 // Worker
 
 namespace {
-std::unique_ptr<net::Resolver> make_resolver(net::EventLoop& loop) {
-  auto r = net::Resolver::create(loop);
+std::unique_ptr<net::Resolver> make_resolver(net::EventLoop& loop, const EngineConfig& cfg) {
+  net::ResolverOptions o;
+  o.servers = cfg.dns_servers;
+  auto r = net::Resolver::create(loop, o);
   if (!r) {
     LM_WARN("engine: no DNS resolver: %s", r.error().message.c_str());
     return nullptr;
@@ -543,7 +549,7 @@ Worker::Worker(Engine& e, unsigned index, net::EventLoop& loop)
     : engine_(e),
       index_(index),
       loop_(loop),
-      resolver_(make_resolver(loop)),
+      resolver_(make_resolver(loop, e.config())),
       connector_(loop, resolver_.get()),
       txns_(loop, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
   const EngineConfig& cfg = e.config();
@@ -561,6 +567,12 @@ Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound)
   o.ip = a.ip;
   o.port = port;
   o.settings = inbound_;
+  if (a.proto == "tls") {
+    // RFC 4976 §6.1: msrps; the handshake runs on this loop before the connection is accepted
+    // (a failed or stalled one is dropped there, the relay keeps serving the others).
+    o.transport = net::Transport::tls;
+    o.tls = engine_.tls_context();
+  }
   auto l = net::Listener::open(loop_, o, [this](net::Connection& c) {
     Stats::bump(stats().connections_accepted);
     adopt(c, false);
@@ -608,6 +620,70 @@ void Worker::drop(uint64_t id) {
 void Worker::close_all() {
   loop_.connections().close_all(true);
   clean_timer_.reset();
+}
+
+void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
+  net::ConnectOptions o;
+  o.timeout_ms = config().connect_timeout_ms;
+  o.settings = outbound_;
+  if (d.secure) {
+    const net::TlsContext* tls = engine_.tls_context();
+    if (!tls) {
+      loop_.post(
+          [fn = std::move(fn), host = d.host] { fn(make_error(0, "msrps " + host + ": no TLS context")); });
+      return;
+    }
+    // RFC 4976 §6.2, §9: the next hop's certificate must match the host of its URI.
+    o.transport = net::Transport::tls;
+    o.tls = tls;
+    o.verify_host = d.host;
+  }
+  // RFC 6761 §6.3, §6.4: "localhost" names are the loopback (no SRV is asked for them), ".invalid"
+  // names never resolve (no DNS query at all).
+  auto has_suffix = [](std::string_view h, std::string_view sfx) {
+    return h.size() >= sfx.size() && msrp::equals_ignore_case(h.substr(h.size() - sfx.size()), sfx);
+  };
+  std::string_view h = d.host;
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  if (msrp::equals_ignore_case(h, "invalid") || has_suffix(h, ".invalid")) {
+    loop_.post([fn = std::move(fn), host = d.host] {
+      fn(make_error(0, "resolve " + host + ": Domain name not found (RFC 6761 .invalid)"));
+    });
+    return;
+  }
+  bool local = msrp::equals_ignore_case(h, "localhost") || has_suffix(h, ".localhost");
+  if (d.port_given || local || net::SockAddr::is_numeric(d.host) || !resolver_) {
+    if (net::SockAddr::is_numeric(d.host))
+      connector_.connect(d.host, d.port, std::move(fn), o);
+    else
+      connector_.connect_host(d.host, d.port, std::move(fn), o);
+    return;
+  }
+  // RFC 4976 §8: no port in the URI: SRV "_msrps._tcp.<domain>" (msrp: "_msrp._tcp"), the
+  // target with the lowest priority (then the highest weight); without SRV records, A/AAAA of
+  // the host itself on port 2855. The lookups are cached within their TTL by the resolver.
+  std::string name = (d.secure ? "_msrps._tcp." : "_msrp._tcp.") + d.host;
+  std::string host = d.host;
+  uint16_t port = d.port;
+  int64_t deadline = loop_.now() + o.timeout_ms;
+  resolver_->resolve_srv(name, [this, fn = std::move(fn), o, host, port,
+                                deadline](Result<std::vector<net::SrvTarget>> r) mutable {
+    int64_t left = deadline - loop_.now();
+    if (left <= 0) return fn(make_error(0, "connect " + host + ": timeout"));
+    o.timeout_ms = static_cast<uint32_t>(left);
+    if (r && !r->empty()) {
+      const net::SrvTarget* best = &(*r)[0];
+      for (const net::SrvTarget& t : *r) {
+        if (t.priority < best->priority || (t.priority == best->priority && t.weight > best->weight))
+          best = &t;
+      }
+      std::string target = best->host;
+      while (!target.empty() && target.back() == '.') target.pop_back();
+      uint16_t p = best->port ? best->port : port;
+      if (!target.empty()) return connector_.connect_host(target, p, std::move(fn), o);
+    }
+    connector_.connect_host(host, port, std::move(fn), o);
+  });
 }
 
 void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
@@ -696,6 +772,21 @@ bool Engine::post_to(unsigned worker, std::function<void()> fn) {
 
 Result<void> Engine::start() {
   if (started_) return make_error(0, "engine already started");
+  bool tls_listen = false;
+  for (const ListenAddr& a : cfg_.listen) tls_listen = tls_listen || a.proto == "tls";
+  const net::TlsSettings& ts = cfg_.tls;
+  bool tls_configured = !ts.certificate.empty() || !ts.private_key.empty() || !ts.ca_list.empty();
+  if (!tls_) {
+    auto ctx = net::TlsContext::create(ts);
+    if (ctx) {
+      tls_ = std::move(*ctx);
+    } else if (tls_listen || tls_configured) {
+      // Start-up: the message names the file or the setting that is wrong.
+      return ctx.error();
+    } else {
+      LM_WARN("engine: no TLS context, msrps next hops will fail: %s", ctx.error().message.c_str());
+    }
+  }
   try {
     threads_ = std::make_unique<Threads>(cfg_.children);
   } catch (const std::exception& e) {
@@ -705,10 +796,16 @@ Result<void> Engine::start() {
     workers_.push_back(std::make_unique<Worker>(*this, i, threads_->workers.loop(i)));
   ports_.clear();
   for (const ListenAddr& a : cfg_.listen) {
-    if (a.proto != "tcp") {
+    if (a.proto != "tcp" && a.proto != "tls") {
       workers_.clear();
       threads_.reset();
-      return make_error(0, "listen " + a.proto + ":" + a.ip + ": only tcp is supported");
+      return make_error(0, "listen " + a.proto + ":" + a.ip + ": only tcp and tls are supported");
+    }
+    if (a.proto == "tls" && (!tls_ || !tls_->has_certificate())) {
+      workers_.clear();
+      threads_.reset();
+      return make_error(0, "listen tls:" + a.ip + ":" + std::to_string(a.port) +
+                               ": no certificate (modparam(\"tls\", \"certificate\", ...))");
     }
     uint16_t port = a.port;
     for (unsigned i = 0; i < workers_.size(); ++i) {

@@ -12,6 +12,7 @@
 
 #include "common/result.h"
 #include "msrp/frame_parser.h"
+#include "net/tls.h"
 #include "relay/address_index.h"
 #include "relay/cmap.h"
 #include "relay/context.h"
@@ -56,6 +57,14 @@ struct EngineConfig {
   uint32_t transaction_timeout_ms = 30000;   // RFC 4976 §6.4.1: 30 s after the last byte
   size_t max_inflight_bytes = 1024 * 1024;   // per source, bytes handed to another worker
   size_t read_buffer_limit = 80 * 1024;      // per connection (>= limits.max_head)
+
+  // TLS (RFC 4976 §6.1, §9): the tls module's settings. One context serves the msrps listeners
+  // (server side) and the outbound msrps connections to next hops (client side, presenting the
+  // same certificate: RFC 4976 §9.2). A `listen` entry with proto "tls" needs a certificate.
+  // Without any tls setting, outbound msrps still works with the system's CAs.
+  net::TlsSettings tls;
+  // DNS servers for next hops' names ("ip" or "ip:port"); empty: /etc/resolv.conf.
+  std::vector<std::string> dns_servers;
 };
 
 class Worker;
@@ -75,6 +84,8 @@ class Engine {
   ConnectionMap* cmap() { return cmap_.get(); }
   const Stats& stats() const { return stats_; }
   const EngineConfig& config() const { return cfg_; }
+  // The TLS context (after start()); null when it could not be built and nothing needs it.
+  const net::TlsContext* tls_context() const { return tls_.get(); }
 
   // Internal (used by the workers).
   Stats& mutable_stats() { return stats_; }
@@ -90,6 +101,7 @@ class Engine {
   Router& router_;
   Stats stats_;
   std::unique_ptr<ConnectionMap> cmap_;
+  std::unique_ptr<net::TlsContext> tls_;  // outlives the workers (declared before them)
   AddressIndex addresses_;
   std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)
   std::vector<std::unique_ptr<Worker>> workers_;  // per-worker engine state

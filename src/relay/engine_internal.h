@@ -58,6 +58,10 @@ class Link final : public net::ConnectionHandler {
   std::string_view srcsock() const { return srcsock_; }
   bool secure() const { return secure_; }
   Destination& destination() { return dst_; }
+  // An outbound connection opened for a next hop named by a host name: recorded in the
+  // AddressIndex under that name too, so later frames to the same URI host reuse it (RFC 4975
+  // §5.4), until it closes.
+  void set_name_alias(std::string_view host, uint16_t port);
 
   // Sends bytes on this connection (replies, REPORTs); honours reply flag 2 (close after send).
   bool send(std::string_view bytes, bool close_after = false);
@@ -114,6 +118,8 @@ class Link final : public net::ConnectionHandler {
   std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
   std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
+  std::string alias_host_;  // set_name_alias
+  uint16_t alias_port_ = 0;
   Source source_;
 };
 
@@ -128,6 +134,11 @@ class Worker {
   unsigned index() const { return index_; }
   net::EventLoop& loop() { return loop_; }
   net::Connector& connector() { return connector_; }
+  net::Resolver* resolver() { return resolver_.get(); }
+  // Opens a connection to a next hop: TLS for msrps (the certificate checked against d.host,
+  // RFC 4976 §9), a URI without a port resolved per RFC 4976 §8 (SRV, then A/AAAA on 2855).
+  // fn runs once, on this worker, never inside the call.
+  void connect_to(const Destination& d, net::Connector::ConnectFn fn);
   Transactions& transactions() { return txns_; }
   msrp::TransactionIdGenerator& tids() { return tids_; }
   std::string& scratch() { return scratch_; }

@@ -59,6 +59,7 @@ bool host_port_of(std::string_view uri, Destination& d) {
   }
   d.host.assign(host);
   d.port = port;
+  d.port_given = !parts->port.empty();
   d.secure = parts->scheme.size() == 5;  // "msrps"
   d.set = true;
   return true;
@@ -214,6 +215,7 @@ int FrameContext::msrp_set_dst(std::string_view addr, std::string_view sock) {
   dst_.clear();
   dst_.host = std::move(d.host);
   dst_.port = d.port;
+  dst_.port_given = d.port_given;
   dst_.secure = d.secure;
   dst_.set = true;
   return 1;
@@ -258,6 +260,16 @@ int FrameContext::msrp_relay() {
       // A connection to that address owned by another worker.
       dst_.conid = w.engine().addresses().find(dst_.secure, dst_.host, dst_.port);
     }
+  } else if (dst_.conid == 0) {
+    // RFC 4975 §5.4: a connection opened earlier for the same URI host, port and scheme.
+    dst_.conid = w.engine().addresses().find(dst_.secure, dst_.host, dst_.port);
+  }
+  // RFC 4976 §6.4.3: a response travels over an existing connection only (normally the one its
+  // request came in on, found through the transaction); none: it is dropped.
+  if (dst_.conid == 0 && frame_.is_response()) {
+    LM_INFO("msrp_relay: no connection to %s:%u for a response, dropped", dst_.host.c_str(), dst_.port);
+    link_.relay_undeliverable(frame_, bytes_, 481);
+    return -1;
   }
   // Send flag 1: never open a new connection.
   if (dst_.conid == 0 && (relay_flags_ & 1)) {

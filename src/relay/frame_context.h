@@ -18,15 +18,17 @@ class Link;
 // Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
 // transaction (responses go back on the connection the request came from).
 struct Destination {
-  uint64_t conid = 0;  // a known connection (takes precedence)
-  std::string host;    // else an address
-  uint16_t port = 0;
-  bool secure = false;
+  uint64_t conid = 0;       // a known connection (takes precedence)
+  std::string host;         // else an address
+  uint16_t port = 0;        // 2855 when the URI has none (RFC 4976 §8)
+  bool port_given = false;  // false: resolve per RFC 4976 §8 (SRV first) when host is a name
+  bool secure = false;      // msrps: TLS, the certificate checked against host (RFC 4976 §9)
   bool set = false;
   void clear() {
     conid = 0;
     host.clear();
     port = 0;
+    port_given = false;
     secure = false;
     set = false;
   }
