@@ -4,6 +4,7 @@
 //   msrpd -f etc/msrpd.cfg            run
 //   msrpd -c -f etc/msrpd.cfg         check the config and exit (0 = fine)
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -231,6 +232,12 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every connection is a descriptor: take all the kernel allows (the hard limit).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   ScriptRouter router(script, ec.children);
   msrpd::relay::Engine engine(ec, router);
@@ -238,7 +245,12 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "msrpd: %s\n", r.error().message.c_str());
     return 1;
   }
-  LM_NOTICE("%s started: %u workers, config %s", kVersion, ec.children, args.cfg.c_str());
+  {
+    rlimit now{};
+    getrlimit(RLIMIT_NOFILE, &now);
+    LM_NOTICE("%s started: %u workers, config %s, up to %llu open descriptors", kVersion, ec.children,
+              args.cfg.c_str(), static_cast<unsigned long long>(now.rlim_cur));
+  }
   for (size_t i = 0; i < ec.listen.size(); ++i) {
     LM_NOTICE("listening on %s:%s:%u", ec.listen[i].proto.c_str(), ec.listen[i].ip.c_str(),
               static_cast<unsigned>(engine.bound_ports()[i]));
