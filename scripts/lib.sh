@@ -22,10 +22,13 @@ ensure_packages() {
   $sudo apt-get install -y -qq "${missing[@]}"
 }
 
-# build DIR BUILD_TYPE [cmake args...]: configure (once) and build everything in DIR.
+# build DIR BUILD_TYPE [cmake args...]: configure and build DIR (everything, or only the targets
+# named in $BUILD_TARGETS).
 build() {
-  local dir=$1 type=$2
+  local dir=$1 type=$2 targets=()
   shift 2
   cmake -S "$MSRPD_ROOT" -B "$MSRPD_ROOT/$dir" -DCMAKE_BUILD_TYPE="$type" "$@" >/dev/null
-  cmake --build "$MSRPD_ROOT/$dir" -j"$(nproc)"
+  # shellcheck disable=SC2206
+  [ -n "${BUILD_TARGETS:-}" ] && targets=(--target $BUILD_TARGETS)
+  cmake --build "$MSRPD_ROOT/$dir" -j"$(nproc)" "${targets[@]}"
 }

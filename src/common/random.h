@@ -38,5 +38,4 @@ void append_random_token(std::string& out, size_t chars);
 // Writes `chars` token characters at `out` (no terminator); returns out + chars.
 char* write_random_token(char* out, size_t chars);
 
-
 }  // namespace msrpd::common

@@ -421,22 +421,25 @@ void Link::track_out() {
   if (!out_.track) return;
   if (out_.state != RelayOut::State::local && out_.state != RelayOut::State::remote) return;
   out_.track = false;
-  auto t = std::make_unique<Transaction>();
-  t->dest = out_.dest;
-  t->tid = out_.tid;
-  t->source = id_;
-  t->method = out_.method;
-  t->has_report = out_.has_report;
-  if (out_.has_report) t->report = out_.report;
   if (out_.state == RelayOut::State::local) {
-    w_.transactions().add(std::move(t));
+    // A pooled record (no allocation once warm; the REPORT fields are assigned into kept storage).
+    Transaction& t = w_.transactions().add(out_.dest, out_.tid);
+    t.source = id_;
+    t.method = out_.method;
+    t.has_report = out_.has_report;
+    if (out_.has_report) t.report = out_.report;
     return;
   }
-  auto shared = std::make_shared<Transaction>(std::move(*t));
+  auto shared = std::make_shared<Transaction>();
+  shared->dest = out_.dest;
+  shared->tid = out_.tid;
+  shared->source = id_;
+  shared->method = out_.method;
+  shared->has_report = out_.has_report;
+  if (out_.has_report) shared->report = out_.report;
   Engine& e = w_.engine();
   unsigned dw = out_.dest_worker;
-  e.post_to(
-      dw, [&e, dw, shared] { e.worker(dw).remote_track(std::make_unique<Transaction>(std::move(*shared))); });
+  e.post_to(dw, [&e, dw, shared] { e.worker(dw).remote_track(*shared); });
 }
 
 void Link::write_out(std::string_view bytes) {
@@ -706,13 +709,13 @@ void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint
   });
 }
 
-void Worker::remote_track(std::unique_ptr<Transaction> t) {
-  if (!link(t->dest)) {
+void Worker::remote_track(const Transaction& t) {
+  if (!link(t.dest)) {
     // The destination is gone already: the REPORT goes now rather than in 30 s.
-    transaction_timed_out(*t);
+    transaction_timed_out(t);
     return;
   }
-  txns_.add(std::move(t));
+  txns_.add(t);
 }
 
 void Worker::send_on(uint64_t conid, std::string_view bytes) {
@@ -735,12 +738,12 @@ void Worker::send_report(uint64_t src, const ReportInfo& info, uint16_t code, st
   e.post_to(sw, [&e, sw, src, copy] { e.worker(sw).send_on(src, *copy); });
 }
 
-void Worker::transaction_answered(Transaction& t, uint16_t code, std::string_view comment) {
+void Worker::transaction_answered(const Transaction& t, uint16_t code, std::string_view comment) {
   // RFC 4976 §6.4.3: a non-200 response to a SEND that asked for failure reports becomes a REPORT.
   if (code != 200 && t.has_report) send_report(t.source, t.report, code, comment);
 }
 
-void Worker::transaction_timed_out(Transaction& t) {
+void Worker::transaction_timed_out(const Transaction& t) {
   // RFC 4976 §6.4.1: no response 30 s after the last byte: REPORT 408 when Failure-Report is yes.
   if (t.has_report && t.report.on_timeout) {
     LM_INFO("engine: no response to %s within the transaction timeout", t.tid.c_str());

@@ -155,12 +155,12 @@ class Worker {
 
   // Cross-worker: bytes for `dest` (owned here) from `src` on `src_worker`.
   void remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq, const std::string& bytes);
-  void remote_track(std::unique_ptr<Transaction> t);
+  void remote_track(const Transaction& t);
   // Sends bytes (a REPORT, a relayed response) on a connection owned by this worker.
   void send_on(uint64_t conid, std::string_view bytes);
   // A response arrived for a transaction: REPORT upstream when needed.
-  void transaction_answered(Transaction& t, uint16_t code, std::string_view comment);
-  void transaction_timed_out(Transaction& t);
+  void transaction_answered(const Transaction& t, uint16_t code, std::string_view comment);
+  void transaction_timed_out(const Transaction& t);
   void send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment);
 
  private:

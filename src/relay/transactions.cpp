@@ -61,40 +61,118 @@ void write_report(std::string& out, const ReportInfo& info, uint16_t code, std::
 }
 
 Transactions::Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn on_timeout)
-    : loop_(loop), timeout_ms_(timeout_ms), on_timeout_(std::move(on_timeout)) {}
+    : loop_(loop),
+      timeout_ms_(timeout_ms),
+      on_timeout_(std::move(on_timeout)),
+      buckets_(64, nullptr),
+      timer_(loop, [this] { on_timer(); }) {}
 
 Transactions::~Transactions() = default;
 
-void Transactions::make_key(uint64_t dest, std::string_view tid) {
-  key_.assign(reinterpret_cast<const char*>(&dest), sizeof dest);
-  key_.append(tid);
+size_t Transactions::hash_of(uint64_t dest, std::string_view tid) {
+  size_t h = std::hash<std::string_view>{}(tid);
+  return h ^ (dest * 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
-void Transactions::add(std::unique_ptr<Transaction> t) {
-  make_key(t->dest, t->tid);
-  Transaction* raw = t.get();
-  std::string key = key_;
-  raw->timer = std::make_unique<net::Timer>(loop_, [this, raw, key] {
-    auto it = map_.find(key);
-    if (it == map_.end() || it->second.get() != raw) return;
-    std::unique_ptr<Transaction> own = std::move(it->second);
-    map_.erase(it);
-    on_timeout_(*own);
-    // `own` (and the timer running this callback) goes here: allowed by net::Timer.
-  });
-  raw->timer->start(timeout_ms_);
-  map_[std::move(key)] = std::move(t);
+Transaction** Transactions::find_slot(uint64_t dest, std::string_view tid, size_t h) {
+  Transaction** p = &buckets_[h & (buckets_.size() - 1)];
+  while (*p && !((*p)->hash_ == h && (*p)->dest == dest && (*p)->tid == tid)) p = &(*p)->chain_;
+  return p;
 }
 
-std::unique_ptr<Transaction> Transactions::take(uint64_t dest, std::string_view tid) {
-  if (map_.empty()) return nullptr;
-  make_key(dest, tid);
-  auto it = map_.find(key_);
-  if (it == map_.end()) return nullptr;
-  std::unique_ptr<Transaction> t = std::move(it->second);
-  map_.erase(it);
-  if (t->timer) t->timer->cancel();
-  return t;
+void Transactions::grow() {
+  std::vector<Transaction*> b(buckets_.size() * 2, nullptr);
+  for (Transaction* head : buckets_) {
+    while (head) {
+      Transaction* next = head->chain_;
+      Transaction*& slot = b[head->hash_ & (b.size() - 1)];
+      head->chain_ = slot;
+      slot = head;
+      head = next;
+    }
+  }
+  buckets_.swap(b);
+}
+
+void Transactions::unlink(Transaction* t) {
+  Transaction** p = &buckets_[t->hash_ & (buckets_.size() - 1)];
+  while (*p != t) p = &(*p)->chain_;
+  *p = t->chain_;
+  t->chain_ = nullptr;
+  (t->older_ ? t->older_->newer_ : oldest_) = t->newer_;
+  (t->newer_ ? t->newer_->older_ : newest_) = t->older_;
+  t->older_ = t->newer_ = nullptr;
+  --size_;
+}
+
+void Transactions::release(Transaction* t) {
+  // The strings keep their capacity for the next transaction.
+  t->chain_ = free_;
+  free_ = t;
+}
+
+Transaction& Transactions::add(uint64_t dest, std::string_view tid) {
+  size_t h = hash_of(dest, tid);
+  Transaction** slot = find_slot(dest, tid, h);
+  Transaction* t = *slot;
+  if (t) {
+    unlink(t);  // replaced: the record is reused as the new entry
+  } else if (free_) {
+    t = free_;
+    free_ = t->chain_;
+  } else {
+    records_.push_back(std::make_unique<Transaction>());
+    t = records_.back().get();
+  }
+  if (size_ >= buckets_.size()) grow();
+  t->dest = dest;
+  t->tid.assign(tid);
+  t->source = 0;
+  t->method = msrp::Method::other;
+  t->has_report = false;
+  t->hash_ = h;
+  t->deadline_ = loop_.now() + timeout_ms_;
+  Transaction*& head = buckets_[h & (buckets_.size() - 1)];
+  t->chain_ = head;
+  head = t;
+  // Every transaction has the same timeout: the newest is always the last to time out.
+  t->older_ = newest_;
+  t->newer_ = nullptr;
+  (newest_ ? newest_->newer_ : oldest_) = t;
+  newest_ = t;
+  ++size_;
+  if (!timer_.armed()) timer_.start(timeout_ms_);
+  return *t;
+}
+
+void Transactions::add(const Transaction& from) {
+  Transaction& t = add(from.dest, from.tid);
+  t.source = from.source;
+  t.method = from.method;
+  t.has_report = from.has_report;
+  if (from.has_report) t.report = from.report;
+}
+
+Transactions::Taken Transactions::take(uint64_t dest, std::string_view tid) {
+  if (size_ == 0) return Taken(nullptr, Release{this});
+  Transaction* t = *find_slot(dest, tid, hash_of(dest, tid));
+  if (t) unlink(t);
+  // The timer stays armed: when it fires it finds nothing due and re-arms for the new head.
+  return Taken(t, Release{this});
+}
+
+void Transactions::on_timer() {
+  int64_t now = loop_.now();
+  while (oldest_ && oldest_->deadline_ <= now) {
+    Transaction* t = oldest_;
+    unlink(t);
+    Taken own(t, Release{this});
+    on_timeout_(*t);
+  }
+  if (oldest_)
+    timer_.start(static_cast<uint32_t>(oldest_->deadline_ - now));
+  else
+    timer_.cancel();
 }
 
 }  // namespace msrpd::relay

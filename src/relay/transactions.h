@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include "msrp/frame.h"
 #include "msrp/frame_writer.h"
@@ -45,28 +45,65 @@ struct Transaction {
   msrp::Method method = msrp::Method::other;
   bool has_report = false;
   ReportInfo report;
-  std::unique_ptr<net::Timer> timer;
-};
-
-class Transactions {
- public:
-  using TimeoutFn = std::function<void(Transaction&)>;
-  Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn on_timeout);
-  ~Transactions();
-
-  // Starts the timer now (the last byte was sent). Replaces an entry with the same key.
-  void add(std::unique_ptr<Transaction> t);
-  // Removes and returns the entry that a response with this tid on this connection answers.
-  std::unique_ptr<Transaction> take(uint64_t dest, std::string_view tid);
-  size_t size() const { return map_.size(); }
 
  private:
-  void make_key(uint64_t dest, std::string_view tid);
+  friend class Transactions;
+  int64_t deadline_ = 0;          // loop time (ms) the transaction times out at
+  size_t hash_ = 0;               // of (dest, tid)
+  Transaction* chain_ = nullptr;  // next in the hash bucket, or in the free list
+  Transaction* older_ = nullptr;  // deadline queue (oldest first)
+  Transaction* newer_ = nullptr;
+};
+
+// The table is allocation-free once warm: records come from a per-worker free list and are reused
+// (their strings keep their capacity), the index is an intrusive chained hash on (dest, tid), and
+// since every transaction has the same timeout the deadlines form one FIFO queue, watched by a
+// single timer armed for the queue's head (no per-transaction timer).
+class Transactions {
+ public:
+  // Returns a record taken by take() to the pool when it goes out of scope.
+  struct Release {
+    Transactions* owner = nullptr;
+    void operator()(Transaction* t) const { owner->release(t); }
+  };
+  using Taken = std::unique_ptr<Transaction, Release>;
+  using TimeoutFn = std::function<void(Transaction&)>;
+
+  Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn on_timeout);
+  ~Transactions();
+  Transactions(const Transactions&) = delete;
+  Transactions& operator=(const Transactions&) = delete;
+
+  // Registers a transaction whose last byte was just sent (its timeout starts now) and returns
+  // its record, keyed by (dest, tid), for the caller to fill (source, method, report). Replaces
+  // an entry with the same key (the old one ends silently).
+  Transaction& add(uint64_t dest, std::string_view tid);
+  // Copies t (from another worker) into a pooled record and registers it as add() does.
+  void add(const Transaction& t);
+  // Removes and returns the entry that a response with this tid on this connection answers.
+  Taken take(uint64_t dest, std::string_view tid);
+  size_t size() const { return size_; }
+  // Records allocated so far (in use plus free): stops growing once the pool is warm.
+  size_t records() const { return records_.size(); }
+
+ private:
+  static size_t hash_of(uint64_t dest, std::string_view tid);
+  Transaction** find_slot(uint64_t dest, std::string_view tid, size_t h);
+  void unlink(Transaction* t);  // from the index and the queue
+  void release(Transaction* t);
+  void grow();
+  void on_timer();
+
   net::EventLoop& loop_;
   uint32_t timeout_ms_;
   TimeoutFn on_timeout_;
-  std::string key_;
-  std::unordered_map<std::string, std::unique_ptr<Transaction>> map_;
+  std::vector<std::unique_ptr<Transaction>> records_;
+  Transaction* free_ = nullptr;
+  std::vector<Transaction*> buckets_;  // size: a power of two
+  size_t size_ = 0;
+  Transaction* oldest_ = nullptr;
+  Transaction* newest_ = nullptr;
+  net::Timer timer_;
 };
 
 }  // namespace msrpd::relay
