@@ -11,6 +11,7 @@
 #include "net/address.h"
 #include "relay/cmap.h"
 #include "relay/engine_internal.h"
+#include "sip/frame_view.h"
 
 namespace msrpd::relay {
 
@@ -151,6 +152,11 @@ std::string_view FrameContext::method() const {
 }
 
 std::optional<std::string_view> FrameContext::header(std::string_view name) const {
+  // sipmsg=1 (the seed's §8): the route sees the frame as a SIP request whose first headers are
+  // fixed (Via, From, To, Call-ID, CSeq, Content-Length), then MSRP-First-Line, then the frame's.
+  if (link_.worker().config().sipmsg) {
+    if (auto fixed = sip::sipmsg_fixed_header(name)) return fixed;
+  }
   if (msrp::equals_ignore_case(name, "MSRP-First-Line")) return frame_.start_line();
   auto v = frame_.header(name);
   if (!v) return std::nullopt;

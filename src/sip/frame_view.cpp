@@ -1,5 +1,7 @@
 #include "sip/frame_view.h"
 
+#include <strings.h>
+
 namespace msrpd::sip {
 
 void build_sipmsg(std::string_view frame_head, std::string& out) {
@@ -18,6 +20,27 @@ void build_sipmsg(std::string_view frame_head, std::string& out) {
 Result<void> FrameSipView::build(std::string_view frame_head) {
   build_sipmsg(frame_head, text_);
   return message_.parse(text_);
+}
+
+std::optional<std::string_view> sipmsg_fixed_header(std::string_view name) {
+  struct Fixed {
+    std::string_view name, value;
+  };
+  // The values written in kSipMsgPrefix.
+  static constexpr Fixed kFixed[] = {
+      {"Via", "SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKa"},
+      {"From", "<b@127.0.0.1>;tag=a"},
+      {"To", "<a@127.0.0.1>"},
+      {"Call-ID", "a"},
+      {"CSeq", "1 MSRP"},
+      {"Content-Length", "0"},
+  };
+  std::string_view full = expand_compact_name(name);
+  for (const Fixed& f : kFixed) {
+    if (full.size() == f.name.size() && strncasecmp(full.data(), f.name.data(), full.size()) == 0)
+      return f.value;
+  }
+  return std::nullopt;
 }
 
 }  // namespace msrpd::sip

@@ -4,6 +4,7 @@
 // event_route[msrp:frame-in]. Only the head of the frame is used, never its body, so frames of any
 // size get a view (Kamailio gives none from 11239 bytes on).
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,10 @@ inline constexpr std::string_view kSipMsgPrefix =
     "CSeq: 1 MSRP\r\n"
     "Content-Length: 0\r\n"
     "MSRP-First-Line: ";
+
+// The value of one of the prefix's fixed headers (Via, From, To, Call-ID, CSeq, Content-Length;
+// name case-insensitive), so $hdr() and $ci see them without building the view; nullopt otherwise.
+std::optional<std::string_view> sipmsg_fixed_header(std::string_view name);
 
 // Writes the view's text into `out` (cleared first, capacity kept): the prefix, then `frame_head` (the
 // frame's start line and header lines, with or without the blank line after them), ended by the blank

@@ -186,3 +186,32 @@ TEST(DefaultConfig, RelaysOnItsOwnUsePath) {
 
 }  // namespace
 }  // namespace msrpd::itest
+
+namespace msrpd::itest {
+namespace {
+
+// sipmsg=1 (the default, seed §3.1 and §8): the route sees the frame as the seed's SIP request,
+// so $ci, $hdr(CSeq) and $hdr(MSRP-First-Line) give the fixed prefix's values; sipmsg=0 does not.
+std::string sipmsg_probe(int sipmsg) {
+  std::string path = "/tmp/msrpd-itest-sipmsg" + std::to_string(sipmsg) + ".cfg";
+  std::ofstream(path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nmodparam(\"msrp\", \"sipmsg\", " << sipmsg
+                      << ")\nevent_route[msrp:frame-in] {\n"
+                         "  msrp_reply(\"299\", \"$ci|$hdr(CSeq)|$hdr(MSRP-First-Line)|$rm\");\n}\n";
+  Msrpd d;
+  if (!d.start(path, {"-n", "1"})) return "msrpd did not start: " + d.log();
+  Client c = d.connect();
+  if (!c.send(client::make_request("probe001", "FOO", d.uri(), my_uri(c, "p")))) return "send failed";
+  auto f = c.read_frame();
+  return f ? f->comment : f.error().message;
+}
+
+TEST(SipMsg, OnTheRouteSeesTheSeedsSipView) {
+  EXPECT_EQ(sipmsg_probe(1), "a|1 MSRP|MSRP probe001 FOO|MSRP");
+}
+
+TEST(SipMsg, OffGivesNoFakeSipHeaders) {
+  EXPECT_EQ(sipmsg_probe(0), "<null>|<null>|MSRP probe001 FOO|MSRP");
+}
+
+}  // namespace
+}  // namespace msrpd::itest

@@ -115,3 +115,30 @@ TEST(FrameSipView, HeadWithALineWithoutColonIsAnError) {
 
 }  // namespace
 }  // namespace msrpd::sip
+
+namespace msrpd::sip {
+namespace {
+
+TEST(SipMsgFixedHeader, GivesTheValuesOfTheSeedsFixedPrefix) {
+  EXPECT_EQ(sipmsg_fixed_header("Call-ID"), "a");
+  EXPECT_EQ(sipmsg_fixed_header("call-id"), "a");
+  EXPECT_EQ(sipmsg_fixed_header("i"), "a");  // compact form
+  EXPECT_EQ(sipmsg_fixed_header("CSeq"), "1 MSRP");
+  EXPECT_EQ(sipmsg_fixed_header("Via"), "SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKa");
+  EXPECT_EQ(sipmsg_fixed_header("From"), "<b@127.0.0.1>;tag=a");
+  EXPECT_EQ(sipmsg_fixed_header("To"), "<a@127.0.0.1>");
+  EXPECT_EQ(sipmsg_fixed_header("Content-Length"), "0");
+  EXPECT_FALSE(sipmsg_fixed_header("To-Path").has_value());
+  EXPECT_FALSE(sipmsg_fixed_header("Message-ID").has_value());
+}
+
+TEST(SipMsgFixedHeader, MatchesWhatTheBuiltViewSays) {
+  FrameSipView v;
+  ASSERT_TRUE(v.build("MSRP abcd SEND\r\nTo-Path: msrp://a:1/x;tcp\r\nFrom-Path: msrp://b:2/y;tcp\r\n"));
+  for (std::string_view name : {"Via", "From", "To", "Call-ID", "CSeq", "Content-Length"}) {
+    EXPECT_EQ(sipmsg_fixed_header(name), v.header(name)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace msrpd::sip
