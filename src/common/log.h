@@ -14,6 +14,7 @@ namespace msrpd::common {
 
 enum LogLevel : int {
   kLogAlert = -5,
+  kLogBug = -4,
   kLogCrit = -2,
   kLogErr = -1,
   kLogWarn = 0,

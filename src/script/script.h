@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/log.h"
 #include "relay/context.h"
 #include "script/config.h"
 #include "script/source.h"
@@ -30,17 +31,16 @@ struct RunResult {
   bool exited = false;   // `exit`, return(0) or a function returning 0 ended the script
 };
 
-// Log levels (Kamailio's): xlog prints when level <= debug.
-enum LogLevel : int {
-  kLogAlert = -5,
-  kLogBug = -4,
-  kLogCrit = -2,
-  kLogErr = -1,
-  kLogWarn = 0,
-  kLogNotice = 1,
-  kLogInfo = 2,
-  kLogDbg = 3
-};
+// Log levels (Kamailio's, common/log.h): xlog prints when level <= debug.
+using common::kLogAlert;
+using common::kLogBug;
+using common::kLogCrit;
+using common::kLogDbg;
+using common::kLogErr;
+using common::kLogInfo;
+using common::kLogNotice;
+using common::kLogWarn;
+using common::LogLevel;
 
 class Script {
  public:
