@@ -53,6 +53,7 @@ struct Peer {
   std::string in;   // unconsumed received bytes
   std::string out;  // bytes waiting for the socket
   size_t in_start = 0;
+  bool dirty = false;  // on the thread's list of peers to flush at the end of the iteration
 };
 
 struct Pair {
@@ -181,6 +182,8 @@ bool drain(Peer& peer, OnFrame on_frame) {
       return false;
     }
     peer.in.append(buf, static_cast<size_t>(n));
+    // A short read emptied the socket; epoll (level-triggered) announces what comes next.
+    if (static_cast<size_t>(n) < sizeof(buf)) break;
   }
   for (;;) {
     std::string_view view(peer.in.data() + peer.in_start, peer.in.size() - peer.in_start);
@@ -214,6 +217,14 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
     if (by_index.size() <= static_cast<size_t>(p->index)) by_index.resize(static_cast<size_t>(p->index) + 1);
     by_index[static_cast<size_t>(p->index)] = p;
   }
+  // Output is written once per peer per iteration, after every ready socket was read (as the
+  // relay does): the load generator spends its CPU on frames, not on system calls.
+  std::vector<Pair*> dirty;
+  auto mark = [&dirty](Pair& p, Peer& peer) {
+    if (peer.out.empty() || peer.dirty) return;
+    peer.dirty = true;
+    dirty.push_back(&p);
+  };
   epoll_event events[256];
   while (!stop.load(std::memory_order_relaxed)) {
     int n = epoll_wait(ep, events, 256, 50);
@@ -244,9 +255,9 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
           ++p.conn_errors;
           epoll_ctl(ep, EPOLL_CTL_DEL, p.receiver.client.fd(), nullptr);
         }
-        if (!flush(p.receiver)) ++p.errors;
+        mark(p, p.receiver);
         while (p.in_flight < o.window) queue_send(p);
-        if (!flush(p.sender)) ++p.errors;
+        mark(p, p.sender);
       } else {
         bool ok = drain(p.sender, [&](const msrpd::msrp::Frame& f) {
           if (f.is_request()) return;
@@ -266,9 +277,17 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
           epoll_ctl(ep, EPOLL_CTL_DEL, p.sender.client.fd(), nullptr);
         }
         while (ok && p.in_flight < o.window) queue_send(p);
-        if (!flush(p.sender)) ++p.errors;
+        mark(p, p.sender);
       }
     }
+    for (Pair* p : dirty) {
+      for (Peer* peer : {&p->receiver, &p->sender}) {
+        if (!peer->dirty) continue;
+        peer->dirty = false;
+        if (!flush(*peer)) ++p->errors;
+      }
+    }
+    dirty.clear();
   }
   ::close(ep);
 }

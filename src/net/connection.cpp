@@ -140,7 +140,7 @@ void Connection::update_interest() {
   // A TLS operation waiting for the opposite readiness replaces its own interest, or the level-
   // triggered loop would spin on an fd that is ready for the wrong thing.
   if ((reading && !read_wants_write_) || (write_wants_read_ && whead_)) want |= EPOLLIN;
-  if ((whead_ && !write_wants_read_) || (read_wants_write_ && reading)) want |= EPOLLOUT;
+  if ((whead_ && write_blocked_ && !write_wants_read_) || (read_wants_write_ && reading)) want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
     (void)loop_.modify(fd_, want);
@@ -168,6 +168,7 @@ void Connection::on_io(uint32_t events) {
     if (state_ == State::closed) return;
   }
   if ((events & EPOLLOUT) && whead_ && !write_wants_read_) {
+    write_blocked_ = false;
     flush();
     if (state_ == State::closed) return;
   }
@@ -312,22 +313,6 @@ Result<void> Connection::send(std::string_view data) {
   if (state_ != State::open) return make_error(0, "connection closed");
   if (pending_error_) return make_error(0, stream_->error_text(pending_error_));
   if (data.empty()) return {};
-  if (!whead_) {
-    iovec iov{const_cast<char*>(data.data()), data.size()};
-    IoResult r = stream_->writev(&iov, 1);
-    if (r.status == IoResult::Status::ok) {
-      data.remove_prefix(r.bytes);
-      last_activity_ = loop_.now();
-      if (data.empty()) return {};
-    } else if (r.status == IoResult::Status::error) {
-      // Closed on the next iteration, so the caller never sees on_close inside send().
-      pending_error_ = r.err;
-      kick_timer_.start(0);
-      return make_error(0, stream_->error_text(r.err));
-    } else if (r.status == IoResult::Status::would_block) {
-      write_wants_read_ = r.want == IoResult::Want::read;  // TLS
-    }
-  }
   while (!data.empty()) {
     if (!wtail_ || wtail_->end == kBlockBytes) {
       Block* b = new_block();
@@ -344,8 +329,15 @@ Result<void> Connection::send(std::string_view data) {
     data.remove_prefix(n);
   }
   if (queued_ > settings_.write_high_watermark) over_high_ = true;
-  update_interest();
+  // Written at the end of the iteration, with whatever else is sent to this peer until then;
+  // a blocked socket is written on EPOLLOUT instead.
+  if (!flush_queued_ && !write_blocked_ && !write_wants_read_) loop_.connections().queue_flush(this);
   return {};
+}
+
+void Connection::flush_now() {
+  if (state_ == State::closed || !whead_ || write_blocked_ || write_wants_read_) return;
+  flush();
 }
 
 void Connection::flush() {
@@ -361,6 +353,7 @@ void Connection::flush() {
     IoResult r = stream_->writev(iov, n);
     if (r.status == IoResult::Status::would_block) {
       write_wants_read_ = r.want == IoResult::Want::read;  // TLS: wait for EPOLLIN instead
+      write_blocked_ = !write_wants_read_;
       break;
     }
     write_wants_read_ = false;
@@ -384,8 +377,12 @@ void Connection::flush() {
       if (!whead_) wtail_ = nullptr;
       free_block(b);
     }
-    if (r.bytes < total) break;
+    if (r.bytes < total) {
+      write_blocked_ = true;  // the socket buffer is full: EPOLLOUT says when it has room
+      break;
+    }
   }
+  if (!whead_) write_blocked_ = false;
   after_flush_progress();
 }
 
@@ -433,7 +430,7 @@ void Connection::close(CloseReason reason, std::string_view detail) {
   }
   wtail_ = nullptr;
   queued_ = 0;
-  loop_.connections().closed(this);
+  loop_.connections().closed(this);  // also leaves the flush list
   if (handler_) handler_->on_close(*this, reason, detail);
 }
 
@@ -527,7 +524,32 @@ Connection& ConnectionRegistry::adopt(std::unique_ptr<Stream> stream, const Conn
   return *c;
 }
 
+void ConnectionRegistry::queue_flush(Connection* c) {
+  c->flush_queued_ = true;
+  flush_list_.push_back(c);
+}
+
+void ConnectionRegistry::flush_pending() {
+  // A flush can call handlers (on_drained, on_close) that send to other connections: go round
+  // until nothing is left.
+  while (!flush_list_.empty()) {
+    flushing_.swap(flush_list_);
+    for (Connection* c : flushing_) {
+      if (!c) continue;
+      c->flush_queued_ = false;
+      c->flush_now();
+    }
+    flushing_.clear();
+  }
+}
+
 void ConnectionRegistry::closed(Connection* c) {
+  if (c->flush_queued_) {
+    c->flush_queued_ = false;
+    for (auto* list : {&flush_list_, &flushing_})
+      for (Connection*& q : *list)
+        if (q == c) q = nullptr;
+  }
   if (c->pool_prev_) {
     c->pool_prev_->pool_next_ = c->pool_next_;
   } else {

@@ -16,11 +16,14 @@
 // resume_reading(). pause_reading()/resume_reading() are the backpressure switch; resume
 // redelivers the bytes still buffered (on the next loop iteration, never re-entrantly).
 //
-// Writing: send() writes at once when the socket can take it and queues the rest in fixed blocks
-// (no big-buffer reallocation). When queued_bytes() goes above write_high_watermark,
-// above_high_watermark() is true; when it then falls to write_low_watermark or below,
-// on_drained() is called (the engine resumes the source feeding this connection there).
-// send() never fails because of the watermark: the caller decides when to stop feeding.
+// Writing: send() appends to a queue of fixed blocks (no big-buffer reallocation) and the loop
+// writes every connection's queue once, with one gathering write, at the end of the loop
+// iteration (before it waits for events again): frames sent to one peer during an iteration leave
+// in one system call. What the socket cannot take waits for EPOLLOUT. A socket error found then
+// closes the connection (on_close with CloseReason::error), never inside send(). When queued_bytes() goes
+// above write_high_watermark, above_high_watermark() is true; when it then falls to write_low_watermark or
+// below, on_drained() is called (the engine resumes the source feeding this connection there). send() never
+// fails because of the watermark: the caller decides when to stop feeding.
 
 #include <cstdint>
 #include <memory>
@@ -124,6 +127,8 @@ class Connection final : private IoHandler {
   Result<void> send(std::string_view data);
   size_t queued_bytes() const { return queued_; }
   bool above_high_watermark() const { return over_high_; }
+  // Writes what is queued now instead of at the end of the loop iteration.
+  void flush_now();
 
   // ---- closing ----
   // Immediate: queued bytes are dropped, on_close(reason) is called now.
@@ -182,6 +187,8 @@ class Connection final : private IoHandler {
   bool read_pending_ = false;      // the stream holds bytes epoll cannot announce: read on the kick
   bool read_wants_write_ = false;  // TLS: a read needs the socket writable before it can go on
   bool write_wants_read_ = false;  // TLS: a write needs the socket readable before it can go on
+  bool write_blocked_ = false;     // the socket took less than was queued: wait for EPOLLOUT
+  bool flush_queued_ = false;      // on the registry's list of connections to flush
   int pending_error_ = 0;
   uint32_t interest_ = 0;
   ConnectionHandler* handler_ = nullptr;
@@ -231,7 +238,10 @@ class ConnectionRegistry {
   // destructor closes what is left without notifying (handlers may already be gone).
   void close_all(bool notify = true);
 
-  // Loop internals: destroys the connections closed during this iteration.
+  // Loop internals: writes the queues of the connections that sent during this iteration (until
+  // none is left; a flush may make a handler send more), then destroys the closed connections.
+  void flush_pending();
+  bool flush_pending_empty() const { return flush_list_.empty(); }
   void collect();
 
  private:
@@ -248,11 +258,14 @@ class ConnectionRegistry {
   };
   static PoolKey key_of(Transport t, const SockAddr& a);
   void closed(Connection* c);  // unlink from the pool, move to the graveyard
+  void queue_flush(Connection* c);
 
   EventLoop& loop_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> by_id_;
   std::unordered_map<PoolKey, Connection*, PoolKeyHash> pool_;
   std::vector<std::unique_ptr<Connection>> graveyard_;
+  std::vector<Connection*> flush_list_;  // flush_queued_ set; nullptr once closed
+  std::vector<Connection*> flushing_;    // the list being written (kept for its capacity)
 };
 
 }  // namespace msrpd::net

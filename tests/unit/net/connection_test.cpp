@@ -1,5 +1,6 @@
 #include "net/connection.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,6 +14,7 @@
 
 #include "net/connector.h"
 #include "net/listener.h"
+#include "net/stream.h"
 
 namespace msrpd::net {
 namespace {
@@ -502,6 +504,127 @@ TEST(Connector, ConnectThatNeverCompletesTimesOut) {
   ::close(s);
   ASSERT_FALSE(errors.empty());
   EXPECT_EQ(errors[0], "connect 127.0.0.1:" + std::to_string(port) + ": timeout");
+}
+
+// ---- deferred, gathering writes ----
+
+// A TCP stream that counts the writes reaching the socket.
+class CountingStream : public Stream {
+ public:
+  CountingStream(int fd, int* writes) : inner_(make_tcp_stream(fd)), writes_(writes) {}
+  int fd() const override { return inner_->fd(); }
+  Transport transport() const override { return inner_->transport(); }
+  IoResult read(char* buf, size_t len) override { return inner_->read(buf, len); }
+  IoResult writev(const iovec* iov, int count) override {
+    ++*writes_;
+    return inner_->writev(iov, count);
+  }
+  void shutdown_write() override { inner_->shutdown_write(); }
+
+ private:
+  std::unique_ptr<Stream> inner_;
+  int* writes_;
+};
+
+// Reads from a blocking fd until `n` bytes arrived (bounded by a receive timeout).
+std::string read_exactly(int fd, size_t n) {
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  std::string out;
+  char buf[4096];
+  while (out.size() < n) {
+    ssize_t r = ::read(fd, buf, std::min(sizeof buf, n - out.size()));
+    if (r <= 0) break;
+    out.append(buf, static_cast<size_t>(r));
+  }
+  return out;
+}
+
+TEST(Connection, SendsOfOneIterationLeaveInOneWriteAtItsEnd) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  EventLoop loop;
+  int writes = 0;
+  Recorder h;
+  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+  c.set_handler(&h);
+  ASSERT_TRUE(c.send("MSRP a SEND\r\n").ok());
+  ASSERT_TRUE(c.send(std::string(20000, 'x')).ok());  // spans two write blocks
+  ASSERT_TRUE(c.send("-------a$\r\n").ok());
+  EXPECT_EQ(writes, 0);  // nothing is written inside send()
+  EXPECT_EQ(c.queued_bytes(), 13u + 20000u + 11u);
+  loop.run_once(0);
+  EXPECT_EQ(writes, 1);
+  EXPECT_EQ(c.queued_bytes(), 0u);
+  int fl = ::fcntl(sv[1], F_GETFL);
+  ::fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  EXPECT_EQ(read_exactly(sv[1], 20024), "MSRP a SEND\r\n" + std::string(20000, 'x') + "-------a$\r\n");
+  // An iteration that sends nothing writes nothing.
+  loop.run_once(0);
+  EXPECT_EQ(writes, 1);
+  ::close(sv[1]);
+}
+
+TEST(Connection, RepliesSentFromOnDataLeaveTogetherAfterAllInputIsRead) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  EventLoop loop;
+  int writes = 0;
+  struct Replier : Recorder {
+    size_t on_data(Connection& c, std::string_view d) override {
+      // One reply per line, as the relay answers each frame of a read.
+      size_t used = 0;
+      for (size_t nl; (nl = d.find('\n', used)) != std::string_view::npos; used = nl + 1)
+        EXPECT_TRUE(c.send("ok:" + std::string(d.substr(used, nl + 1 - used))).ok());
+      return used;
+    }
+  } h;
+  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+  c.set_handler(&h);
+  const std::string in = "a\nb\nc\nd\n";
+  ASSERT_EQ(::write(sv[1], in.data(), in.size()), static_cast<ssize_t>(in.size()));
+  ASSERT_TRUE(loop.run_until([&] { return writes > 0; }, 2000));
+  EXPECT_EQ(writes, 1);
+  int fl = ::fcntl(sv[1], F_GETFL);
+  ::fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
+  EXPECT_EQ(read_exactly(sv[1], 20), "ok:a\nok:b\nok:c\nok:d\n");
+  ::close(sv[1]);
+}
+
+TEST(Connection, AWriteErrorFoundAtTheFlushClosesWithError) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  EventLoop loop;
+  int writes = 0;
+  Recorder h;
+  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+  uint64_t id = c.id();
+  c.set_handler(&h);
+  ::close(sv[1]);
+  EXPECT_TRUE(c.send("to nobody").ok());  // queued: the error is found when it is written
+  EXPECT_FALSE(h.closed);
+  ASSERT_TRUE(loop.run_until([&] { return h.closed; }, 2000));
+  EXPECT_TRUE(h.reason == CloseReason::error || h.reason == CloseReason::peer_closed)
+      << close_reason_name(h.reason);
+  EXPECT_EQ(loop.connections().find(id), nullptr);
+}
+
+TEST(Connection, ClosingAConnectionWaitingForItsFlushDropsItsQueue) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  EventLoop loop;
+  int writes = 0;
+  Recorder h;
+  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+  c.set_handler(&h);
+  ASSERT_TRUE(c.send("dropped").ok());
+  c.close();
+  loop.run_once(0);  // the flush list no longer holds the closed (and now destroyed) connection
+  loop.run_once(0);
+  EXPECT_EQ(writes, 0);
+  char b;
+  EXPECT_EQ(::read(sv[1], &b, 1), 0);  // EOF, none of the queued bytes
+  ::close(sv[1]);
 }
 
 }  // namespace
