@@ -177,7 +177,7 @@ int EventLoop::next_timeout(int max_wait_ms) const {
 void EventLoop::run_once(int max_wait_ms) {
   if (thread_id_.load(std::memory_order_relaxed) == std::thread::id{})
     thread_id_.store(std::this_thread::get_id());
-  registry_->flush_pending();  // what was sent outside an iteration (start-up, tests)
+  finish_iteration();  // what was sent outside an iteration (start-up, tests)
   int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), next_timeout(max_wait_ms));
   update_now();
   for (int i = 0; i < n; ++i) {
@@ -192,8 +192,15 @@ void EventLoop::run_once(int max_wait_ms) {
   if (n == static_cast<int>(events_.size())) events_.resize(events_.size() * 2);
   run_inbox();
   run_timers();
-  registry_->flush_pending();  // one gathering write per connection that sent in this iteration
+  finish_iteration();
   registry_->collect();
+}
+
+void EventLoop::finish_iteration() {
+  if (iteration_end_) iteration_end_();
+  registry_->flush_pending();  // one gathering write per connection that sent in this iteration
+  // A flush may have called handlers (on_drained, on_close) that left work for the hook.
+  if (iteration_end_) iteration_end_();
 }
 
 void EventLoop::run_inbox() {

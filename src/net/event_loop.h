@@ -95,6 +95,12 @@ class EventLoop {
   void update_now();
   bool in_loop_thread() const;
 
+  // Runs at the end of every iteration, after events, posted work and timers, before the
+  // connections' queued bytes are written, and once more after them (a flush may call handlers
+  // that leave work): a worker hands its batched cross-thread work over there. Set once, on the
+  // loop's thread or before run().
+  void set_iteration_end(std::function<void()> fn) { iteration_end_ = std::move(fn); }
+
   // The connections this loop owns (id -> Connection, and the reuse pool).
   ConnectionRegistry& connections() { return *registry_; }
 
@@ -114,6 +120,7 @@ class EventLoop {
   void heap_swap(size_t a, size_t b);
   void run_timers();
   void run_inbox();
+  void finish_iteration();
   int next_timeout(int max_wait_ms) const;
 
   unsigned worker_index_;
@@ -132,6 +139,7 @@ class EventLoop {
   std::vector<std::function<void()>> running_;  // loop thread only
   bool wake_pending_ = false;                   // guarded by inbox_mu_
   std::unique_ptr<Wakeup> wakeup_;
+  std::function<void()> iteration_end_;
   std::unique_ptr<ConnectionRegistry> registry_;
 };
 

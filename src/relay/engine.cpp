@@ -80,10 +80,59 @@ Link::Link(Worker& w, net::Connection& c, bool outbound)
 }
 
 bool Link::send(std::string_view bytes, bool close_after) {
+  return output(FrameKey{}, bytes, true, close_after);
+}
+
+bool Link::output(FrameKey key, std::string_view bytes, bool ends, bool close_after) {
   if (!conn_ || !conn_->is_open()) return false;
-  bool ok = conn_->send(bytes).ok();
-  if (close_after) conn_->close_after_flush();
-  return ok;
+  if (owner_.src == 0 || owner_ == key) {
+    if (!conn_->send(bytes).ok()) return false;
+    owner_ = ends ? FrameKey{} : key;
+    if (close_after && ends) conn_->close_after_flush();
+    if (owner_.src == 0 && !held_.empty()) release_held();
+    return true;
+  }
+  // Another frame is mid-write: wait for its end (pieces of one frame stay together and in order).
+  if (!held_.empty() && key.src != 0 && held_.back().key == key && !held_.back().ends) {
+    held_.back().bytes.append(bytes);
+    held_.back().ends = ends;
+    held_.back().close_after = close_after;
+  } else {
+    held_.push_back(Held{key, std::string(bytes), ends, close_after, false});
+  }
+  held_bytes_ += bytes.size();
+  return true;
+}
+
+bool Link::over_limit() const {
+  if (!conn_) return false;
+  return conn_->above_high_watermark() ||
+         conn_->queued_bytes() + held_bytes_ > conn_->settings().write_high_watermark;
+}
+
+void Link::release_held() {
+  // Arrival order, except that a frame which starts and does not end takes the connection: the
+  // others wait for its end, then the scan starts again from the oldest.
+  bool again = true;
+  while (again && conn_ && conn_->is_open()) {
+    again = false;
+    for (Held& h : held_) {
+      if (h.done) continue;
+      if (owner_.src != 0 && !(owner_ == h.key)) continue;
+      h.done = true;
+      held_bytes_ -= h.bytes.size();
+      if (!conn_->send(h.bytes).ok()) return;
+      if (h.close_after && h.ends) conn_->close_after_flush();
+      if (h.ends) {
+        owner_ = FrameKey{};
+        again = true;
+        break;
+      }
+      owner_ = h.key;
+    }
+  }
+  std::erase_if(held_, [](const Held& h) { return h.done; });
+  if (!over_limit()) wake_waiters();
 }
 
 void Link::succeeded() {
@@ -242,8 +291,9 @@ size_t Link::handle_error(const msrp::Step& s, std::string_view data, size_t fra
     std::string& e = w_.scratch();
     e.clear();
     msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);
-    write_out(e);
+    out_.finished = true;
     streaming_ = false;
+    write_out(e);
   } else if (parser_.current_is_request() && !parser_.transaction_id().empty()) {
     // RFC 4975 §7.2: answer what we could not understand, then close (the stream cannot be
     // resynchronised). The head may be broken: take the paths from the raw bytes, best effort.
@@ -263,7 +313,7 @@ size_t Link::handle_error(const msrp::Step& s, std::string_view data, size_t fra
     if (!to.empty()) out.append("From-Path: ").append(first_uri(to)).append("\r\n");
     msrp::write_end_line(out, tid, '$', msrp::EndLine::after_headers);
     Stats::bump(w_.stats().replies_sent[s.status < 1000 ? s.status : 0]);
-    (void)conn_->send(out);
+    (void)send(out);
   }
   conn_->close_after_flush();
   return data.size();
@@ -430,16 +480,14 @@ void Link::track_out() {
     if (out_.has_report) t.report = out_.report;
     return;
   }
-  auto shared = std::make_shared<Transaction>();
-  shared->dest = out_.dest;
-  shared->tid = out_.tid;
-  shared->source = id_;
-  shared->method = out_.method;
-  shared->has_report = out_.has_report;
-  if (out_.has_report) shared->report = out_.report;
-  Engine& e = w_.engine();
-  unsigned dw = out_.dest_worker;
-  e.post_to(dw, [&e, dw, shared] { e.worker(dw).remote_track(*shared); });
+  // Tracked by the destination's worker, where the response will arrive.
+  Transaction& t = w_.outbox(out_.dest_worker).add_track();
+  t.dest = out_.dest;
+  t.tid = out_.tid;
+  t.source = id_;
+  t.method = out_.method;
+  t.has_report = out_.has_report;
+  if (out_.has_report) t.report = out_.report;
 }
 
 void Link::write_out(std::string_view bytes) {
@@ -453,35 +501,24 @@ void Link::write_out(std::string_view bytes) {
       return;
     case RelayOut::State::local: {
       Link* d = w_.link(out_.dest);
-      net::Connection* c = d ? d->connection() : nullptr;
-      if (!c || !c->is_open() || !c->send(bytes).ok()) {
+      bool ends = out_.finished && !streaming_;
+      if (!d || !d->output(FrameKey{id_, out_.seq}, bytes, ends, ends && out_.close_after)) {
         abort_out("the next hop's connection is gone", 481);
         return;
       }
       Stats::bump(w_.stats().bytes_relayed, bytes.size());
-      if (out_.finished && !streaming_ && out_.close_after) c->close_after_flush();
-      if (c->above_high_watermark() && d != this) {
+      if (d != this && d->over_limit()) {
         d->add_waiter(id_);
         pause(kPauseDestination);
       }
       return;
     }
     case RelayOut::State::remote: {
-      // Another worker owns the destination: the bytes are copied into its inbox, and the source
-      // stops reading while too many are in flight.
+      // Another worker owns the destination: the bytes are copied into this iteration's batch
+      // for it, and the source stops reading while too many are in flight.
       inflight_ += bytes.size();
-      Engine& e = w_.engine();
-      unsigned dw = out_.dest_worker, sw = w_.index();
-      uint64_t dest = out_.dest, src = id_, seq = out_.seq;
-      bool close_after = out_.finished && !streaming_ && out_.close_after;
-      auto copy = std::make_shared<std::string>(bytes);
-      e.post_to(dw, [&e, dw, dest, src, sw, seq, copy, close_after] {
-        e.worker(dw).remote_write(dest, src, sw, seq, *copy);
-        if (close_after) {
-          if (Link* l = e.worker(dw).link(dest))
-            if (l->connection()) l->connection()->close_after_flush();
-        }
-      });
+      bool ends = out_.finished && !streaming_;
+      w_.outbox(out_.dest_worker).add_write(out_.dest, id_, out_.seq, bytes, ends, ends && out_.close_after);
       if (inflight_ > w_.config().max_inflight_bytes) pause(kPauseInflight);
       return;
     }
@@ -489,21 +526,18 @@ void Link::write_out(std::string_view bytes) {
 }
 
 void Link::on_drained(net::Connection& c) {
+  if (held_bytes_ > 0 && over_limit()) return;  // held frames still fill the allowance
+  wake_waiters();
+}
+
+void Link::wake_waiters() {
+  if (waiters_.empty() && credits_.empty()) return;
   std::vector<uint64_t> waiters;
   waiters.swap(waiters_);
   for (uint64_t id : waiters)
     if (Link* l = w_.link(id)) l->unpause(kPauseDestination);
-  std::vector<Credit> credits;
-  credits.swap(credits_);
-  Engine& e = w_.engine();
-  for (const Credit& cr : credits) {
-    unsigned sw = cr.worker;
-    uint64_t src = cr.src;
-    size_t n = cr.bytes;
-    e.post_to(sw, [&e, sw, src, n] {
-      if (Link* l = e.worker(sw).link(src)) l->credit(n);
-    });
-  }
+  for (const Credit& cr : credits_) w_.outbox(cr.worker).add_credit(cr.src, 0, cr.bytes, true);
+  credits_.clear();
 }
 
 void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) {
@@ -517,6 +551,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
     e.clear();
     msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);
     out_.finished = true;
+    streaming_ = false;
     conn_ = nullptr;  // no pausing a closed connection
     write_out(e);
   }
@@ -528,7 +563,9 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
   if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
   // Whoever waits on this connection must not wait forever.
-  on_drained(c);
+  held_.clear();
+  held_bytes_ = 0;
+  wake_waiters();
   w_.drop(id_);
 }
 
@@ -590,6 +627,7 @@ Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound)
 
 void Worker::on_start() {
   common::log_set_thread_label("worker " + std::to_string(index_));
+  loop_.set_iteration_end([this] { hand_over_mail(); });
   if (index_ == 0 && engine_.cmap()) {
     unsigned s = config().timer_interval ? config().timer_interval : 60;
     clean_timer_ = std::make_unique<net::Timer>(loop_, [this] {
@@ -690,22 +728,52 @@ void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
 }
 
 void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
-                          const std::string& bytes) {
+                          std::string_view bytes, bool ends, bool close_after) {
   Link* d = link(dest);
-  net::Connection* c = d ? d->connection() : nullptr;
-  bool ok = c && c->is_open() && c->send(bytes).ok();
+  bool ok = d && d->output(FrameKey{src, seq}, bytes, ends, close_after);
   if (ok) Stats::bump(stats().bytes_relayed, bytes.size());
   size_t n = bytes.size();
-  if (ok && c->above_high_watermark()) {
+  if (ok && d->over_limit()) {
     d->hold_credit({src_worker, src, n});
     return;
   }
+  outbox(src_worker).add_credit(src, seq, n, ok);
+}
+
+MailBatch& Worker::outbox(unsigned to) {
+  return engine_.channel(index_, to).filling();
+}
+
+void Worker::hand_over_mail() {
   Engine& e = engine_;
-  e.post_to(src_worker, [&e, src_worker, src, seq, n, ok] {
-    Link* l = e.worker(src_worker).link(src);
-    if (!l) return;
-    l->credit(n);
-    if (!ok) l->relay_failed(seq, "the next hop's connection is gone", 481);
+  unsigned from = index_;
+  for (unsigned to = 0; to < e.worker_count(); ++to) {
+    if (to == from) continue;
+    if (e.channel(from, to).hand_over()) e.post_to(to, [&e, from, to] { e.worker(to).receive_mail(from); });
+  }
+}
+
+void Worker::receive_mail(unsigned from) {
+  engine_.channel(from, index_).drain([this, from](MailBatch& b) {
+    for (const Mail& m : b.mail) {
+      switch (m.kind) {
+        case Mail::Kind::write:
+          remote_write(m.dest, m.src, from, m.seq, b.bytes(m), m.ends, m.close_after);
+          break;
+        case Mail::Kind::credit:
+          if (Link* l = link(m.src)) {
+            l->credit(m.len);
+            if (!m.ok) l->relay_failed(m.seq, "the next hop's connection is gone", 481);
+          }
+          break;
+        case Mail::Kind::track:
+          remote_track(b.tracks[m.index]);
+          break;
+        case Mail::Kind::call:
+          b.calls[m.index]();
+          break;
+      }
+    }
   });
 }
 
@@ -735,7 +803,7 @@ void Worker::send_report(uint64_t src, const ReportInfo& info, uint16_t code, st
   }
   Engine& e = engine_;
   auto copy = std::make_shared<std::string>(std::move(out));
-  e.post_to(sw, [&e, sw, src, copy] { e.worker(sw).send_on(src, *copy); });
+  outbox(sw).add_call([&e, sw, src, copy] { e.worker(sw).send_on(src, *copy); });
 }
 
 void Worker::transaction_answered(const Transaction& t, uint16_t code, std::string_view comment) {
@@ -822,6 +890,9 @@ Result<void> Engine::start() {
     }
     ports_.push_back(port);
   }
+  channels_.clear();
+  for (size_t i = 0; i < workers_.size() * workers_.size(); ++i)
+    channels_.push_back(std::make_unique<MailChannel>());
   for (unsigned i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     threads_->workers.loop(i).post([w] { w->on_start(); });
@@ -837,6 +908,7 @@ void Engine::stop() {
   // The loops have stopped: close the connections while their handlers still exist.
   for (auto& w : workers_) w->close_all();
   workers_.clear();
+  channels_.clear();
   threads_.reset();
   started_ = false;
 }

@@ -68,6 +68,7 @@ struct EngineConfig {
 };
 
 class Worker;
+class MailChannel;
 
 class Engine {
  public:
@@ -94,6 +95,8 @@ class Engine {
   AddressIndex& addresses() { return addresses_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
   bool post_to(unsigned worker, std::function<void()> fn);
+  // Worker `from`'s batched traffic for worker `to` (relay/mailbox.h).
+  MailChannel& channel(unsigned from, unsigned to) { return *channels_[from * workers_.size() + to]; }
 
  private:
   struct Threads;
@@ -105,6 +108,7 @@ class Engine {
   AddressIndex addresses_;
   std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)
   std::vector<std::unique_ptr<Worker>> workers_;  // per-worker engine state
+  std::vector<std::unique_ptr<MailChannel>> channels_;  // [from * workers + to]
   std::vector<uint16_t> ports_;
   bool started_ = false;
 };

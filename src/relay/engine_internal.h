@@ -17,12 +17,21 @@
 #include "relay/cmap.h"
 #include "relay/engine.h"
 #include "relay/frame_context.h"
+#include "relay/mailbox.h"
 #include "relay/transactions.h"
 #include "sip/message.h"
 
 namespace msrpd::relay {
 
 class Worker;
+
+// Which frame a write belongs to: the source connection and its relayed-frame number. src == 0:
+// a whole frame written at once (a reply, a REPORT).
+struct FrameKey {
+  uint64_t src = 0;
+  uint64_t seq = 0;
+  bool operator==(const FrameKey&) const = default;
+};
 
 // The outgoing side of the frame a Link is relaying.
 struct RelayOut {
@@ -63,8 +72,16 @@ class Link final : public net::ConnectionHandler {
   // §5.4), until it closes.
   void set_name_alias(std::string_view host, uint16_t port);
 
-  // Sends bytes on this connection (replies, REPORTs); honours reply flag 2 (close after send).
+  // Sends whole frames on this connection (replies, REPORTs); honours reply flag 2 (close after
+  // send). Like every write, it waits while another frame is being streamed here.
   bool send(std::string_view bytes, bool close_after = false);
+  // The one way bytes go out on this connection. A frame's bytes may come in several writes (a
+  // body relayed as it arrives): while one frame is mid-write, writes of other frames are held,
+  // in arrival order, and go out when it ends, so no frame ever lands inside another (RFC 4975
+  // §7.1). `ends`: these bytes end the frame. False when the connection is gone.
+  bool output(FrameKey key, std::string_view bytes, bool ends, bool close_after = false);
+  // Bytes queued on the connection plus bytes held: above the write high watermark, sources stop.
+  bool over_limit() const;
   void succeeded();  // RFC 4976 §6.1: a request succeeded; probation ends
   // msrp_relay found no way to deliver the frame: logged, and a REPORT upstream for a SEND that
   // wants one (RFC 4976 §6.4.1).
@@ -96,6 +113,8 @@ class Link final : public net::ConnectionHandler {
   void route(const msrp::Frame& f, const FrameBytes& bytes);
   void start_relay(FrameContext& ctx);
   void write_out(std::string_view bytes);
+  void release_held();
+  void wake_waiters();
   void track_out();
   void abort_out(std::string_view why, uint16_t report_code);
 
@@ -117,6 +136,17 @@ class Link final : public net::ConnectionHandler {
   size_t inflight_ = 0;
   std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
   std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
+  // The output gate (output()): the frame mid-write, and what waits for it to end.
+  struct Held {
+    FrameKey key;
+    std::string bytes;
+    bool ends = false;
+    bool close_after = false;
+    bool done = false;
+  };
+  FrameKey owner_;
+  std::vector<Held> held_;
+  size_t held_bytes_ = 0;
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
   std::string alias_host_;  // set_name_alias
   uint16_t alias_port_ = 0;
@@ -154,8 +184,13 @@ class Worker {
   void close_all();
 
   // Cross-worker: bytes for `dest` (owned here) from `src` on `src_worker`.
-  void remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq, const std::string& bytes);
+  void remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq, std::string_view bytes,
+                    bool ends, bool close_after);
   void remote_track(const Transaction& t);
+  // This iteration's batch for worker `to`; handed over at the end of the iteration.
+  MailBatch& outbox(unsigned to);
+  void hand_over_mail();
+  void receive_mail(unsigned from);
   // Sends bytes (a REPORT, a relayed response) on a connection owned by this worker.
   void send_on(uint64_t conid, std::string_view bytes);
   // A response arrived for a transaction: REPORT upstream when needed.
