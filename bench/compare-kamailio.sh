@@ -6,9 +6,12 @@
 #
 #   bench/compare-kamailio.sh                      # defaults below
 #   WORKERS=2 PAIRS=50 WINDOW=8 SIZE=1024 DURATION=10 bench/compare-kamailio.sh
+#   REPEAT=5 WORKERS=2 bench/compare-kamailio.sh  # five alternating pairs of runs, median ratio
 #
 # Environment:
 #   WORKERS PAIRS WINDOW SIZE DURATION THREADS   the load (THREADS = msrpbench epoll threads)
+#   REPEAT (1)                                   msrpd/Kamailio run pairs; the ratios printed last
+#                                                are the medians (with min and max) over them
 #   BUILD_DIR (build/release)  SKIP_BUILD=1      where msrpd and msrpbench are (built Release)
 #   RELAY_CPUS BENCH_CPUS                        taskset CPU lists for the relay (all its threads
 #                                                or processes) and for msrpbench. Default: with
@@ -30,6 +33,7 @@ WINDOW=${WINDOW:-8}
 SIZE=${SIZE:-1024}
 DURATION=${DURATION:-10}
 THREADS=${THREADS:-1}
+REPEAT=${REPEAT:-1}
 PORT_M=${PORT_M:-28555}
 PORT_K=${PORT_K:-28556}
 BUILD_DIR=${BUILD_DIR:-build/release}
@@ -151,37 +155,64 @@ echo "== machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), loada
 echo "== pinning: relay cpus=$RELAY_CPUS msrpbench cpus=$BENCH_CPUS"
 status=0
 
-"${relay_pin[@]}" "$MSRPD" -f "$work/msrpd.cfg" -n "$WORKERS" -E >"$work/msrpd.log" 2>&1 &
-mpid=$!
-pids+=("$mpid")
-wait_port "$PORT_M" "$mpid" || { tail -20 "$work/msrpd.log" >&2; exit 1; }
-m=$(bench msrpd "$PORT_M" "$mpid") || status=1
-echo "msrpd:    $m"
-kill "$mpid"
-wait "$mpid" 2>/dev/null || true
-for _ in $(seq 1 50); do port_free "$PORT_M" && break; sleep 0.1; done
+# run_once N: one msrpd run then one Kamailio run under the same load; appends the frames/s and
+# frames/cpu-s ratios of the pair to $work/ratios.
+run_once() {
+  local n=$1 m k mpid kpid
+  "${relay_pin[@]}" "$MSRPD" -f "$work/msrpd.cfg" -n "$WORKERS" -E >"$work/msrpd.log" 2>&1 &
+  mpid=$!
+  pids+=("$mpid")
+  wait_port "$PORT_M" "$mpid" || { tail -20 "$work/msrpd.log" >&2; exit 1; }
+  m=$(bench msrpd "$PORT_M" "$mpid") || status=1
+  echo "msrpd:    $m"
+  kill "$mpid"
+  wait "$mpid" 2>/dev/null || true
+  for _ in $(seq 1 50); do port_free "$PORT_M" && break; sleep 0.1; done
 
-mkdir -p "$work/kam"
-"${relay_pin[@]}" kamailio -f "$work/kamailio.cfg" -DD -E -n "$WORKERS" -m 256 -M 32 -w "$work/kam" \
-  -P "$work/kam/pid" -Y "$work/kam" >"$work/kamailio.log" 2>&1 &
-kpid=$!
-pids+=("$kpid")
-wait_port "$PORT_K" "$kpid" || { tail -20 "$work/kamailio.log" >&2; exit 1; }
-k=$(bench kamailio "$PORT_K" "$kpid") || status=1
-echo "kamailio: $k"
-[ "$status" -eq 0 ] || tail -20 "$work/kamailio.log" >&2
+  rm -rf "$work/kam"
+  mkdir -p "$work/kam"
+  "${relay_pin[@]}" kamailio -f "$work/kamailio.cfg" -DD -E -n "$WORKERS" -m 256 -M 32 -w "$work/kam" \
+    -P "$work/kam/pid" -Y "$work/kam" >"$work/kamailio.log" 2>&1 &
+  kpid=$!
+  pids+=("$kpid")
+  wait_port "$PORT_K" "$kpid" || { tail -20 "$work/kamailio.log" >&2; exit 1; }
+  k=$(bench kamailio "$PORT_K" "$kpid") || status=1
+  echo "kamailio: $k"
+  [ "$status" -eq 0 ] || tail -20 "$work/kamailio.log" >&2
+  kill "$kpid"
+  wait "$kpid" 2>/dev/null || true
+  for _ in $(seq 1 50); do port_free "$PORT_K" && break; sleep 0.1; done
 
-mf=$(echo "$m" | fps)
-kf=$(echo "$k" | fps)
-if [ -n "$mf" ] && [ -n "$kf" ] && [ "${kf%.*}" -gt 0 ]; then
-  echo "ratio msrpd/kamailio frames/s: $(python3 -c "print(f'{$mf/$kf:.2f}')")"
-else
-  echo "ratio: n/a"
-  status=1
-fi
-mc=$(echo "$m" | cpufps)
-kc=$(echo "$k" | cpufps)
-if [ -n "$mc" ] && [ -n "$kc" ] && [ "${kc%.*}" -gt 0 ]; then
-  echo "ratio msrpd/kamailio frames per relay CPU second: $(python3 -c "print(f'{$mc/$kc:.2f}')")"
+  local mf kf mc kc r rc
+  mf=$(echo "$m" | fps)
+  kf=$(echo "$k" | fps)
+  mc=$(echo "$m" | cpufps)
+  kc=$(echo "$k" | cpufps)
+  if [ -n "$mf" ] && [ -n "$kf" ] && [ "${kf%.*}" -gt 0 ]; then
+    r=$(python3 -c "print(f'{$mf/$kf:.2f}')")
+    rc=n/a
+    if [ -n "$mc" ] && [ -n "$kc" ] && [ "${kc%.*}" -gt 0 ]; then rc=$(python3 -c "print(f'{$mc/$kc:.2f}')"); fi
+    echo "run $n: ratio msrpd/kamailio frames/s: $r  per relay CPU second: $rc"
+    echo "$r $rc" >>"$work/ratios"
+  else
+    echo "run $n: ratio: n/a"
+    status=1
+  fi
+}
+
+: >"$work/ratios"
+for n in $(seq 1 "$REPEAT"); do run_once "$n"; done
+if [ -s "$work/ratios" ]; then
+  python3 - "$work/ratios" <<'PY'
+import statistics, sys
+rows = [line.split() for line in open(sys.argv[1]) if line.strip()]
+fps = sorted(float(r[0]) for r in rows)
+cpu = sorted(float(r[1]) for r in rows if r[1] != "n/a")
+print(f"ratio msrpd/kamailio frames/s: {statistics.median(fps):.2f}"
+      + (f" (median of {len(fps)} runs, min {fps[0]:.2f}, max {fps[-1]:.2f})" if len(fps) > 1 else ""))
+if cpu:
+    print(f"ratio msrpd/kamailio frames per relay CPU second: {statistics.median(cpu):.2f}"
+          + (f" (median of {len(cpu)} runs, min {cpu[0]:.2f}, max {cpu[-1]:.2f})" if len(cpu) > 1 else ""))
+PY
 fi
 exit "$status"

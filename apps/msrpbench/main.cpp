@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -147,12 +148,24 @@ bool setup_pair(const Options& o, Pair& p) {
   return true;
 }
 
+// Appends "<prefix><index><sep><seq>" to a fixed buffer; returns its length.
+size_t make_id(char* buf, size_t cap, char prefix, int index, char sep, uint64_t seq) {
+  char* p = buf;
+  char* end = buf + cap;
+  *p++ = prefix;
+  p = std::to_chars(p, end, index).ptr;
+  *p++ = sep;
+  p = std::to_chars(p, end, seq).ptr;
+  return static_cast<size_t>(p - buf);
+}
+
 void queue_send(Pair& p) {
   // The Message-ID carries pair index and sequence: the receiver checks both.
-  char tid[32], mid[48];
-  std::snprintf(tid, sizeof(tid), "t%dx%llu", p.index, static_cast<unsigned long long>(p.seq));
-  std::snprintf(mid, sizeof(mid), "p%d-%llu", p.index, static_cast<unsigned long long>(p.seq));
-  p.sender.out += msrpd::client::make_send(tid, p.to_path, p.from_path, mid, p.body);
+  char tid[48], mid[48];
+  size_t tl = make_id(tid, sizeof tid, 't', p.index, 'x', p.seq);
+  size_t ml = make_id(mid, sizeof mid, 'p', p.index, '-', p.seq);
+  msrpd::client::append_send(p.sender.out, std::string_view(tid, tl), p.to_path, p.from_path,
+                             std::string_view(mid, ml), p.body);
   p.sent_at[p.seq % p.sent_at.size()] = now_us();
   ++p.seq;
   ++p.in_flight;
@@ -247,8 +260,8 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
           ++p.delivered;
           --p.in_flight;
           // RFC 4975 §7.2: the endpoint answers the SEND (To-Path = first From-Path URI).
-          std::string fp(f.from_path().empty() ? std::string_view() : f.from_path()[0]);
-          p.receiver.out += msrpd::client::make_response(f.transaction_id(), 200, "OK", fp, p.receiver_uri);
+          std::string_view fp = f.from_path().empty() ? std::string_view() : f.from_path()[0];
+          msrpd::client::append_response(p.receiver.out, f.transaction_id(), 200, "OK", fp, p.receiver_uri);
         });
         if (!ok) {
           ++p.errors;

@@ -10,6 +10,7 @@
 
 #include <strings.h>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -222,6 +223,13 @@ std::string make_send(std::string_view tid, std::string_view to_path, std::strin
                       char flag, std::string_view extra_headers) {
   std::string s;
   s.reserve(body.size() + 256);
+  append_send(s, tid, to_path, from_path, message_id, body, content_type, flag, extra_headers);
+  return s;
+}
+
+void append_send(std::string& s, std::string_view tid, std::string_view to_path, std::string_view from_path,
+                 std::string_view message_id, std::string_view body, std::string_view content_type, char flag,
+                 std::string_view extra_headers) {
   s.append("MSRP ").append(tid).append(" SEND\r\n");
   s.append("To-Path: ").append(to_path).append("\r\n");
   s.append("From-Path: ").append(from_path).append("\r\n");
@@ -233,7 +241,6 @@ std::string make_send(std::string_view tid, std::string_view to_path, std::strin
   }
   s.append("-------").append(tid).push_back(flag);
   s.append("\r\n");
-  return s;
 }
 
 std::string make_request(std::string_view tid, std::string_view method, std::string_view to_path,
@@ -250,12 +257,19 @@ std::string make_request(std::string_view tid, std::string_view method, std::str
 std::string make_response(std::string_view tid, int code, std::string_view comment, std::string_view to_path,
                           std::string_view from_path) {
   std::string s;
-  s.append("MSRP ").append(tid).append(" ").append(std::to_string(code));
+  append_response(s, tid, code, comment, to_path, from_path);
+  return s;
+}
+
+void append_response(std::string& s, std::string_view tid, int code, std::string_view comment,
+                     std::string_view to_path, std::string_view from_path) {
+  char num[12];
+  auto r = std::to_chars(num, num + sizeof num, code);
+  s.append("MSRP ").append(tid).append(" ").append(num, r.ptr);
   if (!comment.empty()) s.append(" ").append(comment);
   s.append("\r\nTo-Path: ").append(to_path).append("\r\n");
   s.append("From-Path: ").append(from_path).append("\r\n");
   s.append("-------").append(tid).append("$\r\n");
-  return s;
 }
 
 std::string digest_param(std::string_view v, std::string_view name) {

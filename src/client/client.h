@@ -73,6 +73,13 @@ std::string make_request(std::string_view tid, std::string_view method, std::str
                          std::string_view from_path, std::string_view extra_headers = {});
 std::string make_response(std::string_view tid, int code, std::string_view comment, std::string_view to_path,
                           std::string_view from_path);
+// The same, appended to `out` (no allocation once `out` has the room: for load generators).
+void append_send(std::string& out, std::string_view tid, std::string_view to_path, std::string_view from_path,
+                 std::string_view message_id, std::string_view body,
+                 std::string_view content_type = "text/plain", char flag = '$',
+                 std::string_view extra_headers = {});
+void append_response(std::string& out, std::string_view tid, int code, std::string_view comment,
+                     std::string_view to_path, std::string_view from_path);
 
 // The value of one parameter (`name=value` or `name="value"`) of a Digest challenge or credentials.
 std::string digest_param(std::string_view header_value, std::string_view name);
