@@ -5,16 +5,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <new>
 
 #include "net/stream.h"
 
 namespace msrpd::net {
 
 namespace {
-constexpr size_t kBlockBytes = 16384 - 2 * sizeof(void*);
+constexpr size_t kBlockBytes = BlockPool::kBlockBytes - 2 * sizeof(void*);
 // A TLS write retried after would_block must present the whole sealed record again (stream.h).
 static_assert(kBlockBytes >= kMaxStreamRecord);
-constexpr size_t kMaxFreeBlocks = 4;
 constexpr int kMaxIovecs = 16;
 constexpr int kMaxReadsPerEvent = 16;  // fairness between connections of one loop
 std::atomic<uint64_t> g_next_sequence{1};
@@ -26,6 +26,35 @@ struct Connection::Block {
   uint32_t end = 0;
   char data[kBlockBytes];
 };
+
+// ---- BlockPool ----
+
+BlockPool::~BlockPool() {
+  while (free_) {
+    Free* n = free_->next;
+    ::operator delete(free_);
+    free_ = n;
+  }
+}
+
+void* BlockPool::take() {
+  if (!free_) return ::operator new(kBlockBytes);
+  Free* f = free_;
+  free_ = f->next;
+  --nfree_;
+  return f;
+}
+
+void BlockPool::give(void* block) {
+  if (nfree_ >= max_free_) {
+    ::operator delete(block);
+    return;
+  }
+  auto* f = static_cast<Free*>(block);
+  f->next = free_;
+  free_ = f;
+  ++nfree_;
+}
 
 std::string_view close_reason_name(CloseReason r) {
   switch (r) {
@@ -58,6 +87,7 @@ Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> str
       settings_(s),
       transport_(stream_->transport()),
       outbound_(outbound),
+      pool_(loop.connections().blocks()),
       idle_timer_(loop, [this] { on_idle_timer(); }),
       lifetime_timer_(loop, [this] { close(CloseReason::lifetime); }),
       probation_timer_(loop, [this] { close(CloseReason::probation); }),
@@ -75,8 +105,7 @@ Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> str
   local_ip_ = local_addr_.ip();
   peer_ip_ = peer_addr_.ip();
   created_ = last_activity_ = loop_.now();
-  rcap_ = std::min(std::max<size_t>(settings_.read_buffer_initial, 256), settings_.read_buffer_limit);
-  rbuf_ = std::make_unique<char[]>(rcap_);
+  rinit_ = std::min(std::max<size_t>(settings_.read_buffer_initial, 256), settings_.read_buffer_limit);
   if (const PeerCertificate* p = stream_->peer_certificate())
     peer_cert_ = std::make_unique<PeerCertificate>(*p);
   if (settings_.idle_timeout_ms) idle_timer_.start(settings_.idle_timeout_ms);
@@ -84,13 +113,35 @@ Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> str
 }
 
 Connection::~Connection() {
-  for (Block* lists : {whead_, wfree_}) {
-    while (lists) {
-      Block* n = lists->next;
-      delete lists;
-      lists = n;
-    }
+  while (whead_) {
+    Block* n = whead_->next;
+    free_block(whead_);
+    whead_ = n;
   }
+  rlen_ = 0;
+  release_read_buffer();
+}
+
+void Connection::take_read_buffer() {
+  if (rbuf_) return;
+  if (rinit_ <= BlockPool::kBlockBytes) {
+    rbuf_ = static_cast<char*>(pool_.take());
+    rbuf_pooled_ = true;
+  } else {
+    rbuf_ = new char[rinit_];
+    rbuf_pooled_ = false;
+  }
+  rcap_ = rinit_;
+}
+
+void Connection::release_read_buffer() {
+  if (!rbuf_ || rlen_ > 0) return;
+  if (rbuf_pooled_)
+    pool_.give(rbuf_);
+  else
+    delete[] rbuf_;
+  rbuf_ = nullptr;
+  rcap_ = 0;
 }
 
 bool Connection::peer_certificate_verified() const {
@@ -188,7 +239,8 @@ void Connection::on_readable() {
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
     if (state_ == State::lingering) {
       // After close_after_flush: drain and drop until the peer's EOF.
-      IoResult r = stream_->read(rbuf_.get(), rcap_);
+      take_read_buffer();
+      IoResult r = stream_->read(rbuf_, rcap_);
       if (r.status == IoResult::Status::ok) continue;
       if (r.status == IoResult::Status::would_block) return wait_for(r);
       close(CloseReason::local);
@@ -201,12 +253,18 @@ void Connection::on_readable() {
       deliver();
       continue;
     }
+    take_read_buffer();
     if (rlen_ == rcap_) {
       if (rcap_ < settings_.read_buffer_limit) {
         size_t ncap = std::min(rcap_ * 2, settings_.read_buffer_limit);
-        auto nbuf = std::make_unique<char[]>(ncap);
-        std::memcpy(nbuf.get(), rbuf_.get(), rlen_);
-        rbuf_ = std::move(nbuf);
+        char* nbuf = new char[ncap];
+        std::memcpy(nbuf, rbuf_, rlen_);
+        if (rbuf_pooled_)
+          pool_.give(rbuf_);
+        else
+          delete[] rbuf_;
+        rbuf_ = nbuf;
+        rbuf_pooled_ = false;
         rcap_ = ncap;
       } else {
         read_full_ = true;
@@ -215,7 +273,8 @@ void Connection::on_readable() {
       }
     }
     size_t space = rcap_ - rlen_;
-    IoResult r = stream_->read(rbuf_.get() + rlen_, space);
+    IoResult r = stream_->read(rbuf_ + rlen_, space);
+    if (r.status != IoResult::Status::ok) release_read_buffer();
     switch (r.status) {
       case IoResult::Status::ok:
         rlen_ += r.bytes;
@@ -251,13 +310,14 @@ void Connection::wait_for(const IoResult& r) {
 
 void Connection::deliver() {
   if (rlen_ == 0 || !handler_ || state_ != State::open) return;
-  size_t used = handler_->on_data(*this, std::string_view(rbuf_.get(), rlen_));
+  size_t used = handler_->on_data(*this, std::string_view(rbuf_, rlen_));
   if (state_ == State::closed) return;
   used = std::min(used, rlen_);
   if (used > 0) {
-    std::memmove(rbuf_.get(), rbuf_.get() + used, rlen_ - used);
+    std::memmove(rbuf_, rbuf_ + used, rlen_ - used);
     rlen_ -= used;
   }
+  if (rlen_ == 0) release_read_buffer();  // an idle connection holds no buffer
   if (rlen_ == rcap_ && rcap_ >= settings_.read_buffer_limit) {
     if (!read_full_) {
       read_full_ = true;  // the consumer must consume or resume_reading() before more is read
@@ -287,26 +347,13 @@ void Connection::on_kick() {
 }
 
 Connection::Block* Connection::new_block() {
-  Block* b = wfree_;
-  if (b) {
-    wfree_ = b->next;
-    --nfree_;
-  } else {
-    b = new Block;
-  }
-  b->next = nullptr;
-  b->begin = b->end = 0;
-  return b;
+  static_assert(sizeof(Block) <= BlockPool::kBlockBytes);
+  return new (pool_.take()) Block;
 }
 
 void Connection::free_block(Block* b) {
-  if (nfree_ >= kMaxFreeBlocks) {
-    delete b;
-    return;
-  }
-  b->next = wfree_;
-  wfree_ = b;
-  ++nfree_;
+  b->~Block();
+  pool_.give(b);
 }
 
 Result<void> Connection::send(std::string_view data) {

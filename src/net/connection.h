@@ -8,6 +8,11 @@
 // on_close returns the Connection& stays valid until the end of the current loop iteration, then
 // it is destroyed: never keep a Connection* past on_close (keep the id and call find()).
 //
+// Memory: an idle connection holds no buffer. The read buffer is taken when bytes arrive and given
+// back once the handler has consumed everything; write blocks are given back once written. Both
+// come from a free list per loop (BlockPool), so a busy connection does not allocate either, and
+// 100k idle connections cost only their bookkeeping.
+//
 // Reading: received bytes are appended to a per-connection buffer and handed to
 // ConnectionHandler::on_data as one view of everything not yet consumed. The handler returns how
 // many bytes it consumed (from the front); the rest stays at the buffer start and the next read
@@ -42,6 +47,29 @@ namespace msrpd::net {
 class Connection;
 class Stream;
 struct IoResult;
+
+// Fixed-size blocks (read buffers of the initial size, write-queue blocks) kept on a free list for
+// one loop's connections: taking and giving back costs no allocation once warm. At most
+// max_free blocks are kept; more go back to the allocator.
+class BlockPool {
+ public:
+  static constexpr size_t kBlockBytes = 16384;
+  explicit BlockPool(size_t max_free = 256) : max_free_(max_free) {}
+  ~BlockPool();
+  BlockPool(const BlockPool&) = delete;
+  BlockPool& operator=(const BlockPool&) = delete;
+  void* take();
+  void give(void* block);
+  size_t free_blocks() const { return nfree_; }
+
+ private:
+  struct Free {
+    Free* next;
+  };
+  Free* free_ = nullptr;
+  size_t nfree_ = 0;
+  size_t max_free_;
+};
 
 enum class CloseReason : uint8_t {
   local,         // close() or close_after_flush() by the owner
@@ -119,7 +147,7 @@ class Connection final : private IoHandler {
   bool reading_paused() const { return paused_; }
   bool read_buffer_full() const { return read_full_; }
   size_t buffered_bytes() const { return rlen_; }
-  size_t read_buffer_capacity() const { return rcap_; }
+  size_t read_buffer_capacity() const { return rcap_; }  // 0 while nothing is buffered
 
   // ---- writing ----
   // Error if the connection is closed or closing, or on a socket error (the connection is then
@@ -170,6 +198,8 @@ class Connection final : private IoHandler {
   void wait_for(const IoResult& r);
   Block* new_block();
   void free_block(Block* b);
+  void take_read_buffer();
+  void release_read_buffer();  // when empty
 
   EventLoop& loop_;
   uint64_t id_;
@@ -196,13 +226,14 @@ class Connection final : private IoHandler {
   SockAddr local_addr_, peer_addr_;
   std::string local_ip_, peer_ip_;
 
-  std::unique_ptr<char[]> rbuf_;
+  BlockPool& pool_;
+  char* rbuf_ = nullptr;  // from pool_ (rbuf_pooled_) or new[] once grown past a pool block
+  bool rbuf_pooled_ = false;
   size_t rcap_ = 0, rlen_ = 0;
+  size_t rinit_ = 0;  // the capacity a new read buffer gets
 
   Block* whead_ = nullptr;
   Block* wtail_ = nullptr;
-  Block* wfree_ = nullptr;
-  size_t nfree_ = 0;
   size_t queued_ = 0;
 
   int64_t created_ = 0, last_activity_ = 0;
@@ -229,6 +260,8 @@ class ConnectionRegistry {
   Connection* find_reusable(Transport t, const SockAddr& peer) const;
   Connection* find_reusable(Transport t, std::string_view ip, uint16_t port) const;
   size_t size() const { return by_id_.size(); }
+  // The loop's free list of read buffers and write blocks.
+  BlockPool& blocks() { return blocks_; }
 
   // Takes a connected non-blocking stream; used by Listener, Connector (and tests).
   Connection& adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s, bool outbound);
@@ -261,6 +294,7 @@ class ConnectionRegistry {
   void queue_flush(Connection* c);
 
   EventLoop& loop_;
+  BlockPool blocks_;  // declared before the connections: they give their blocks back when destroyed
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> by_id_;
   std::unordered_map<PoolKey, Connection*, PoolKeyHash> pool_;
   std::vector<std::unique_ptr<Connection>> graveyard_;

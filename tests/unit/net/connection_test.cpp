@@ -629,3 +629,45 @@ TEST(Connection, ClosingAConnectionWaitingForItsFlushDropsItsQueue) {
 
 }  // namespace
 }  // namespace msrpd::net
+
+namespace msrpd::net {
+namespace {
+
+TEST(Connection, AnIdleConnectionHoldsNoBufferAndBlocksGoBackToTheLoop) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+  EventLoop loop;
+  Recorder h;
+  Connection& c = loop.connections().adopt(make_tcp_stream(sv[0]), {}, false);
+  c.set_handler(&h);
+  EXPECT_EQ(c.read_buffer_capacity(), 0u);  // nothing taken before bytes arrive
+  ASSERT_EQ(::write(sv[1], "hello", 5), 5);
+  ASSERT_TRUE(loop.run_until([&] { return h.data == "hello"; }, 2000));
+  EXPECT_EQ(c.read_buffer_capacity(), 0u);  // all consumed: the buffer went back
+  size_t free_before = loop.connections().blocks().free_blocks();
+  EXPECT_GE(free_before, 1u);                         // ... to the loop's free list
+  ASSERT_TRUE(c.send(std::string(40000, 'y')).ok());  // three write blocks
+  loop.run_once(0);
+  EXPECT_EQ(c.queued_bytes(), 0u);
+  EXPECT_GE(loop.connections().blocks().free_blocks(), 3u);  // written blocks are given back
+  std::string got = read_exactly(sv[1], 40000);
+  EXPECT_EQ(got, std::string(40000, 'y'));
+  ::close(sv[1]);
+}
+
+TEST(BlockPool, KeepsAtMostItsBoundAndReusesBlocks) {
+  BlockPool pool(2);
+  void* a = pool.take();
+  void* b = pool.take();
+  void* c = pool.take();
+  pool.give(a);
+  pool.give(b);
+  pool.give(c);  // over the bound: back to the allocator
+  EXPECT_EQ(pool.free_blocks(), 2u);
+  void* d = pool.take();
+  EXPECT_TRUE(d == a || d == b);
+  pool.give(d);
+}
+
+}  // namespace
+}  // namespace msrpd::net
