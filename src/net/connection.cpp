@@ -330,12 +330,6 @@ void Connection::deliver() {
 }
 
 void Connection::on_kick() {
-  if (pending_error_) {
-    int e = pending_error_;
-    pending_error_ = 0;
-    close(CloseReason::error, stream_->error_text(e));
-    return;
-  }
   if (redeliver_) {
     redeliver_ = false;
     if (state_ == State::open && !paused_) deliver();
@@ -358,7 +352,6 @@ void Connection::free_block(Block* b) {
 
 Result<void> Connection::send(std::string_view data) {
   if (state_ != State::open) return make_error(0, "connection closed");
-  if (pending_error_) return make_error(0, stream_->error_text(pending_error_));
   if (data.empty()) return {};
   while (!data.empty()) {
     if (!wtail_ || wtail_->end == kBlockBytes) {

@@ -150,8 +150,8 @@ class Connection final : private IoHandler {
   size_t read_buffer_capacity() const { return rcap_; }  // 0 while nothing is buffered
 
   // ---- writing ----
-  // Error if the connection is closed or closing, or on a socket error (the connection is then
-  // closed with CloseReason::error on the next loop iteration, never inside send()).
+  // Queues the bytes (written at the end of the loop iteration). Error if the connection is
+  // closed or closing; a socket error found when writing closes it with CloseReason::error.
   Result<void> send(std::string_view data);
   size_t queued_bytes() const { return queued_; }
   bool above_high_watermark() const { return over_high_; }
@@ -219,7 +219,6 @@ class Connection final : private IoHandler {
   bool write_wants_read_ = false;  // TLS: a write needs the socket readable before it can go on
   bool write_blocked_ = false;     // the socket took less than was queued: wait for EPOLLOUT
   bool flush_queued_ = false;      // on the registry's list of connections to flush
-  int pending_error_ = 0;
   uint32_t interest_ = 0;
   ConnectionHandler* handler_ = nullptr;
 
@@ -240,7 +239,7 @@ class Connection final : private IoHandler {
   Timer idle_timer_;
   Timer lifetime_timer_;
   Timer probation_timer_;
-  Timer kick_timer_;  // deferred work: redelivery after resume, close after a send error
+  Timer kick_timer_;  // deferred work: redelivery after resume, TLS bytes epoll cannot announce
 
   // Reuse pool chain (same transport + peer address).
   Connection* pool_prev_ = nullptr;

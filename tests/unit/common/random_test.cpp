@@ -17,16 +17,6 @@ bool in_alphabet(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 }
 
-std::string hex(const unsigned char* p, size_t n) {
-  static const char digits[] = "0123456789abcdef";
-  std::string s;
-  for (size_t i = 0; i < n; ++i) {
-    s += digits[p[i] >> 4];
-    s += digits[p[i] & 15];
-  }
-  return s;
-}
-
 TEST(RandomBytes, FillsTheWholeBufferWithDifferentValuesEachCall) {
   std::array<unsigned char, 64> a{}, b{};
   random_bytes(a.data(), a.size());
