@@ -92,7 +92,12 @@ bool Link::output(FrameKey key, std::string_view bytes, bool ends, bool close_af
     if (owner_.src == 0 && !held_.empty()) release_held();
     return true;
   }
-  // Another frame is mid-write: wait for its end (pieces of one frame stay together and in order).
+  // Another frame is mid-write: wait for its end (pieces of one frame stay together and in order),
+  // and ask its source to end the chunk early if it can.
+  if (!(owner_ == interrupt_asked_)) {
+    interrupt_asked_ = owner_;
+    ask_interrupt(owner_);
+  }
   if (!held_.empty() && key.src != 0 && held_.back().key == key && !held_.back().ends) {
     held_.back().bytes.append(bytes);
     held_.back().ends = ends;
@@ -222,7 +227,9 @@ size_t Link::on_msrp(std::string_view data) {
     if (streaming_) {
       msrp::Step s = parser_.feed(data.substr(pos));
       if (s.event == msrp::Event::body) {
+        if (out_.interrupt && out_.piece_body > 0) interrupt_chunk();
         out_.report.received += s.body.size();
+        out_.piece_body += s.body.size();
         write_out(s.body);
         pos += s.consumed;
       } else if (s.event == msrp::Event::end) {
@@ -372,6 +379,10 @@ void Link::start_relay(FrameContext& ctx) {
     relay_undeliverable(f, fb, 400);
     return;
   }
+  out_.interrupt = false;
+  out_.interruptible = false;
+  out_.piece_body = fb.body.size();
+  if (!fb.complete && f.method_id() == msrp::Method::send) save_continuation(f, s);
   s.append(fb.body);
   if (fb.complete) {
     msrp::write_end_line(s, f.transaction_id(), fb.flag,
@@ -471,6 +482,10 @@ void Link::track_out() {
   if (!out_.track) return;
   if (out_.state != RelayOut::State::local && out_.state != RelayOut::State::remote) return;
   out_.track = false;
+  register_transaction();
+}
+
+void Link::register_transaction() {
   if (out_.state == RelayOut::State::local) {
     // A pooled record (no allocation once warm; the REPORT fields are assigned into kept storage).
     Transaction& t = w_.transactions().add(out_.dest, out_.tid);
@@ -490,7 +505,81 @@ void Link::track_out() {
   if (out_.has_report) t.report = out_.report;
 }
 
+void Link::save_continuation(const msrp::Frame& f, std::string_view head) {
+  out_.interruptible = false;
+  auto br = f.byte_range();
+  if (!br) return;  // a malformed Byte-Range: relayed as it is, never split
+  out_.range_start = *br ? (*br)->start : 1;
+  out_.range_end = *br ? (*br)->end : std::nullopt;
+  out_.range_total = *br ? (*br)->total : std::nullopt;
+  // The relayed head: start line, To-Path, From-Path, the other headers, the blank line.
+  size_t start_end = head.find("\r\n");
+  size_t to_end = head.find("\r\n", start_end + 2);
+  size_t from_end = head.find("\r\n", to_end + 2);
+  if (from_end == std::string_view::npos) return;
+  out_.cont_paths.assign(head.substr(start_end + 2, from_end + 2 - (start_end + 2)));
+  out_.cont_rest.clear();
+  std::string_view rest = head.substr(from_end + 2);
+  while (!rest.empty()) {
+    size_t nl = rest.find("\r\n");
+    size_t len = nl == std::string_view::npos ? rest.size() : nl + 2;
+    std::string_view line = rest.substr(0, len);
+    if (!(line.size() > 11 && msrp::equals_ignore_case(line.substr(0, 11), "Byte-Range:")))
+      out_.cont_rest.append(line);
+    rest.remove_prefix(len);
+  }
+  out_.interruptible = true;
+}
+
+void Link::interrupt(uint64_t seq) {
+  if (seq != out_.seq || !streaming_ || !out_.interruptible) return;
+  if (out_.state != RelayOut::State::local && out_.state != RelayOut::State::remote) return;
+  out_.interrupt = true;
+}
+
+void Link::ask_interrupt(FrameKey owner) {
+  if (owner.src == 0) return;
+  unsigned wk = net::Workers::worker_of(owner.src);
+  if (wk == w_.index()) {
+    if (Link* l = w_.link(owner.src)) l->interrupt(owner.seq);
+    return;
+  }
+  Engine& e = w_.engine();
+  uint64_t src = owner.src, seq = owner.seq;
+  w_.outbox(wk).add_call([&e, wk, src, seq] {
+    if (Link* l = e.worker(wk).link(src)) l->interrupt(seq);
+  });
+}
+
+void Link::interrupt_chunk() {
+  out_.interrupt = false;
+  Stats::bump(w_.stats().chunks_split);
+  // End this chunk with '+': the destination's waiting frames go out now. Its response is the
+  // relay's (a failure becomes a REPORT like the last chunk's).
+  std::string& e = w_.scratch();
+  e.clear();
+  msrp::write_end_line(e, out_.tid, '+', msrp::EndLine::after_body);
+  write_out(e, true);
+  if (out_.track) register_transaction();
+  // The rest of the body goes on as a new chunk: a new transaction, Byte-Range from the next byte.
+  out_.seq = next_seq_++;
+  msrp::TransactionIdGenerator::Buffer tb;
+  out_.tid.assign(w_.tids().next(tb));
+  e.clear();
+  e.append("MSRP ").append(out_.tid).append(" SEND\r\n").append(out_.cont_paths);
+  e.append("Byte-Range: ").append(std::to_string(out_.range_start + out_.report.received)).push_back('-');
+  e.append(out_.range_end ? std::to_string(*out_.range_end) : std::string("*")).push_back('/');
+  e.append(out_.range_total ? std::to_string(*out_.range_total) : std::string("*")).append("\r\n");
+  e.append(out_.cont_rest);
+  out_.piece_body = 0;
+  write_out(e, false);
+}
+
 void Link::write_out(std::string_view bytes) {
+  write_out(bytes, out_.finished && !streaming_);
+}
+
+void Link::write_out(std::string_view bytes, bool ends) {
   if (bytes.empty()) return;
   switch (out_.state) {
     case RelayOut::State::none:
@@ -501,7 +590,6 @@ void Link::write_out(std::string_view bytes) {
       return;
     case RelayOut::State::local: {
       Link* d = w_.link(out_.dest);
-      bool ends = out_.finished && !streaming_;
       if (!d || !d->output(FrameKey{id_, out_.seq}, bytes, ends, ends && out_.close_after)) {
         abort_out("the next hop's connection is gone", 481);
         return;
@@ -517,7 +605,6 @@ void Link::write_out(std::string_view bytes) {
       // Another worker owns the destination: the bytes are copied into this iteration's batch
       // for it, and the source stops reading while too many are in flight.
       inflight_ += bytes.size();
-      bool ends = out_.finished && !streaming_;
       w_.outbox(out_.dest_worker).add_write(out_.dest, id_, out_.seq, bytes, ends, ends && out_.close_after);
       if (inflight_ > w_.config().max_inflight_bytes) pause(kPauseInflight);
       return;

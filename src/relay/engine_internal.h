@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,17 @@ struct RelayOut {
   ReportInfo report;
   std::string tid;
   msrp::Method method = msrp::Method::other;
+
+  // Interrupting a SEND chunk being streamed, so that frames waiting for its destination go out
+  // (RFC 4975 §7.1.1: a chunk ends with '+' and the message goes on in a new chunk with a new
+  // transaction; RFC 4976 §6.4.1: relays may split chunks, keeping the order and Message-ID).
+  bool interruptible = false;  // a streamed SEND whose continuation head is known
+  bool interrupt = false;      // asked by the destination: end this chunk before the next body piece
+  std::string cont_paths;      // the relayed head's To-Path and From-Path lines
+  std::string cont_rest;       // its other header lines without Byte-Range, and the blank line
+  uint64_t range_start = 1;    // the original chunk's first byte in the message
+  std::optional<uint64_t> range_end, range_total;
+  uint64_t piece_body = 0;  // body bytes written in the current chunk
 };
 
 // One per connection (inbound or outbound): parses frames, routes them, relays them.
@@ -97,6 +109,8 @@ class Link final : public net::ConnectionHandler {
   // Notifications from the destination side.
   void credit(size_t n);
   void relay_failed(uint64_t seq, std::string_view why, uint16_t code);
+  // A destination holds frames behind this link's streamed chunk `seq`: end it soon.
+  void interrupt(uint64_t seq);
   void connected(uint64_t seq, net::Connection& dest);
   void add_waiter(uint64_t src) { waiters_.push_back(src); }
   struct Credit {
@@ -113,6 +127,11 @@ class Link final : public net::ConnectionHandler {
   void route(const msrp::Frame& f, const FrameBytes& bytes);
   void start_relay(FrameContext& ctx);
   void write_out(std::string_view bytes);
+  void write_out(std::string_view bytes, bool ends);
+  void register_transaction();  // the response to what was just relayed is expected back
+  void save_continuation(const msrp::Frame& f, std::string_view relayed_head);
+  void interrupt_chunk();
+  void ask_interrupt(FrameKey owner);
   void release_held();
   void wake_waiters();
   void track_out();
@@ -145,6 +164,7 @@ class Link final : public net::ConnectionHandler {
     bool done = false;
   };
   FrameKey owner_;
+  FrameKey interrupt_asked_;  // the owner already asked to interrupt its chunk
   std::vector<Held> held_;
   size_t held_bytes_ = 0;
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;

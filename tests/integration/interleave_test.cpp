@@ -297,6 +297,17 @@ void check_stream(const StreamReader& r, const Expected& e) {
     EXPECT_LE(seen[tid], 1) << "frame " << tid << " arrived " << seen[tid] << " times";
   }
   EXPECT_EQ(missing, 0) << missing << " of " << e.small.size() << " small frames never arrived as frames";
+
+  // Fairness (RFC 4975 §7.1.1): the relay does not keep them waiting for the rest of the 1 MB. It
+  // ends the streamed chunk with '+' and goes on with a new one after them, so each small frame
+  // arrives before the big message's last chunk (they were sent while more than 900 KB of it
+  // were still to come).
+  EXPECT_GE(chunks.size(), 2u) << "the big chunk was never interrupted for the waiting frames";
+  size_t last_chunk = 0;
+  for (size_t i = 0; i < r.frames().size(); ++i)
+    if (&r.frames()[i] == chunks.back()) last_chunk = i;
+  for (size_t i = last_chunk + 1; i < r.frames().size(); ++i)
+    ADD_FAILURE() << "frame " << r.frames()[i].tid << " waited for the end of the big message";
 }
 
 // Where a connection is served, relative to R's.
