@@ -26,6 +26,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+source bench/lib.sh
 
 WORKERS=${WORKERS:-2}
 PAIRS=${PAIRS:-50}
@@ -72,25 +73,10 @@ done
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  stop_pids
   if [ "${KEEP_LOGS:-0}" = 1 ]; then echo "logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-
-# make_cfg PORT FILE: Example 1.18 for this run. use_path_addr is given as host:port, as Kamailio's
-# own documentation of the parameter says (Kamailio would double a scheme written in it; msrpd
-# accepts both).
-make_cfg() {
-  sed -e '/mi_fifo/d' \
-      -e "s|^listen=.*|listen=tcp:127.0.0.1:$1|" \
-      -e "s|^mpath=.*|mpath=\"$KAMAILIO_MODULES\"|" \
-      -e "s|^children=.*|children=$WORKERS|" \
-      -e "s|\"use_path_addr\", \".*\"|\"use_path_addr\", \"127.0.0.1:$1\"|" \
-      examples/kamailio-1.18.cfg >"$2"
-  grep -q "use_path_addr\", \"127.0.0.1:$1\"" "$2" || { echo "make_cfg: use_path_addr not rewritten" >&2; exit 2; }
-}
 
 wait_port() { # wait_port PORT PID
   for _ in $(seq 1 100); do

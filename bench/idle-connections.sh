@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
+source bench/lib.sh
 
 N=${N:-8000}
 WORKERS=${WORKERS:-1}
@@ -33,20 +34,14 @@ need=$((N + 64))
 work=$(mktemp -d)
 pids=()
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.3
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  stop_pids
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-make_cfg() {
-  sed -e '/mi_fifo/d' \
-      -e "s|^listen=.*|listen=tcp:127.0.0.1:$1|" \
-      -e "s|^mpath=.*|mpath=\"$KAMAILIO_MODULES\"|" \
-      -e "s|^children=.*|children=$WORKERS|" \
-      -e "s|\"use_path_addr\", \".*\"|\"use_path_addr\", \"127.0.0.1:$1\"|" \
-      examples/kamailio-1.18.cfg >"$2"
+# relay_cfg PORT FILE [kamailio]: make_cfg (bench/lib.sh) plus the connection limits.
+relay_cfg() {
+  make_cfg "$1" "$2"
   # Kamailio's own limit on TCP connections (default 2048) would refuse the rest; its file limit
   # is a core parameter (msrpd raises its own to the hard limit at start).
   printf 'tcp_max_connections=%d\n' "$((N + 100))" >>"$2"
@@ -115,8 +110,8 @@ sys.exit(0 if got == n else 1)
 PY
 }
 
-make_cfg "$PORT_M" "$work/msrpd.cfg"
-make_cfg "$PORT_K" "$work/kamailio.cfg" kamailio
+relay_cfg "$PORT_M" "$work/msrpd.cfg"
+relay_cfg "$PORT_K" "$work/kamailio.cfg" kamailio
 echo "== $N connections, each one AUTH answered 401; workers=$WORKERS"
 status=0
 "$BUILD_DIR/apps/msrpd" -f "$work/msrpd.cfg" -n "$WORKERS" -E >"$work/msrpd.log" 2>&1 &

@@ -526,8 +526,9 @@ class CountingStream : public Stream {
   int* writes_;
 };
 
-// Reads from a blocking fd until `n` bytes arrived (bounded by a receive timeout).
+// Reads from fd (made blocking) until `n` bytes arrived, bounded by a receive timeout.
 std::string read_exactly(int fd, size_t n) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   timeval tv{2, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string out;
@@ -540,36 +541,52 @@ std::string read_exactly(int fd, size_t n) {
   return out;
 }
 
-TEST(Connection, SendsOfOneIterationLeaveInOneWriteAtItsEnd) {
-  int sv[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+// A Connection over one end of a socketpair, counting the writes that reach the socket; the test
+// talks to `peer`, the other end.
+struct Socketpair {
   EventLoop loop;
   int writes = 0;
+  int peer = -1;
+  Connection* c = nullptr;
+
+  explicit Socketpair(ConnectionHandler* h) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) != 0) {
+      ADD_FAILURE() << "socketpair failed";
+      return;
+    }
+    peer = sv[1];
+    c = &loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+    c->set_handler(h);
+  }
+  ~Socketpair() {
+    if (peer >= 0) ::close(peer);
+  }
+  void close_peer() {
+    ::close(peer);
+    peer = -1;
+  }
+};
+
+TEST(Connection, SendsOfOneIterationLeaveInOneWriteAtItsEnd) {
   Recorder h;
-  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
-  c.set_handler(&h);
+  Socketpair sp(&h);
+  Connection& c = *sp.c;
   ASSERT_TRUE(c.send("MSRP a SEND\r\n").ok());
   ASSERT_TRUE(c.send(std::string(20000, 'x')).ok());  // spans two write blocks
   ASSERT_TRUE(c.send("-------a$\r\n").ok());
-  EXPECT_EQ(writes, 0);  // nothing is written inside send()
+  EXPECT_EQ(sp.writes, 0);  // nothing is written inside send()
   EXPECT_EQ(c.queued_bytes(), 13u + 20000u + 11u);
-  loop.run_once(0);
-  EXPECT_EQ(writes, 1);
+  sp.loop.run_once(0);
+  EXPECT_EQ(sp.writes, 1);
   EXPECT_EQ(c.queued_bytes(), 0u);
-  int fl = ::fcntl(sv[1], F_GETFL);
-  ::fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
-  EXPECT_EQ(read_exactly(sv[1], 20024), "MSRP a SEND\r\n" + std::string(20000, 'x') + "-------a$\r\n");
+  EXPECT_EQ(read_exactly(sp.peer, 20024), "MSRP a SEND\r\n" + std::string(20000, 'x') + "-------a$\r\n");
   // An iteration that sends nothing writes nothing.
-  loop.run_once(0);
-  EXPECT_EQ(writes, 1);
-  ::close(sv[1]);
+  sp.loop.run_once(0);
+  EXPECT_EQ(sp.writes, 1);
 }
 
 TEST(Connection, RepliesSentFromOnDataLeaveTogetherAfterAllInputIsRead) {
-  int sv[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  EventLoop loop;
-  int writes = 0;
   struct Replier : Recorder {
     size_t on_data(Connection& c, std::string_view d) override {
       // One reply per line, as the relay answers each frame of a read.
@@ -579,80 +596,53 @@ TEST(Connection, RepliesSentFromOnDataLeaveTogetherAfterAllInputIsRead) {
       return used;
     }
   } h;
-  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
-  c.set_handler(&h);
+  Socketpair sp(&h);
   const std::string in = "a\nb\nc\nd\n";
-  ASSERT_EQ(::write(sv[1], in.data(), in.size()), static_cast<ssize_t>(in.size()));
-  ASSERT_TRUE(loop.run_until([&] { return writes > 0; }, 2000));
-  EXPECT_EQ(writes, 1);
-  int fl = ::fcntl(sv[1], F_GETFL);
-  ::fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK);
-  EXPECT_EQ(read_exactly(sv[1], 20), "ok:a\nok:b\nok:c\nok:d\n");
-  ::close(sv[1]);
+  ASSERT_EQ(::write(sp.peer, in.data(), in.size()), static_cast<ssize_t>(in.size()));
+  ASSERT_TRUE(sp.loop.run_until([&] { return sp.writes > 0; }, 2000));
+  EXPECT_EQ(sp.writes, 1);
+  EXPECT_EQ(read_exactly(sp.peer, 20), "ok:a\nok:b\nok:c\nok:d\n");
 }
 
 TEST(Connection, AWriteErrorFoundAtTheFlushClosesWithError) {
-  int sv[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  EventLoop loop;
-  int writes = 0;
   Recorder h;
-  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
-  uint64_t id = c.id();
-  c.set_handler(&h);
-  ::close(sv[1]);
-  EXPECT_TRUE(c.send("to nobody").ok());  // queued: the error is found when it is written
+  Socketpair sp(&h);
+  uint64_t id = sp.c->id();
+  sp.close_peer();
+  EXPECT_TRUE(sp.c->send("to nobody").ok());  // queued: the error is found when it is written
   EXPECT_FALSE(h.closed);
-  ASSERT_TRUE(loop.run_until([&] { return h.closed; }, 2000));
+  ASSERT_TRUE(sp.loop.run_until([&] { return h.closed; }, 2000));
   EXPECT_TRUE(h.reason == CloseReason::error || h.reason == CloseReason::peer_closed)
       << close_reason_name(h.reason);
-  EXPECT_EQ(loop.connections().find(id), nullptr);
+  EXPECT_EQ(sp.loop.connections().find(id), nullptr);
 }
 
 TEST(Connection, ClosingAConnectionWaitingForItsFlushDropsItsQueue) {
-  int sv[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  EventLoop loop;
-  int writes = 0;
   Recorder h;
-  Connection& c = loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
-  c.set_handler(&h);
-  ASSERT_TRUE(c.send("dropped").ok());
-  c.close();
-  loop.run_once(0);  // the flush list no longer holds the closed (and now destroyed) connection
-  loop.run_once(0);
-  EXPECT_EQ(writes, 0);
+  Socketpair sp(&h);
+  ASSERT_TRUE(sp.c->send("dropped").ok());
+  sp.c->close();
+  sp.loop.run_once(0);  // the flush list no longer holds the closed (and now destroyed) connection
+  sp.loop.run_once(0);
+  EXPECT_EQ(sp.writes, 0);
   char b;
-  EXPECT_EQ(::read(sv[1], &b, 1), 0);  // EOF, none of the queued bytes
-  ::close(sv[1]);
+  EXPECT_EQ(::read(sp.peer, &b, 1), 0);  // EOF, none of the queued bytes
 }
 
-}  // namespace
-}  // namespace msrpd::net
-
-namespace msrpd::net {
-namespace {
-
 TEST(Connection, AnIdleConnectionHoldsNoBufferAndBlocksGoBackToTheLoop) {
-  int sv[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
-  EventLoop loop;
   Recorder h;
-  Connection& c = loop.connections().adopt(make_tcp_stream(sv[0]), {}, false);
-  c.set_handler(&h);
+  Socketpair sp(&h);
+  Connection& c = *sp.c;
   EXPECT_EQ(c.read_buffer_capacity(), 0u);  // nothing taken before bytes arrive
-  ASSERT_EQ(::write(sv[1], "hello", 5), 5);
-  ASSERT_TRUE(loop.run_until([&] { return h.data == "hello"; }, 2000));
-  EXPECT_EQ(c.read_buffer_capacity(), 0u);  // all consumed: the buffer went back
-  size_t free_before = loop.connections().blocks().free_blocks();
-  EXPECT_GE(free_before, 1u);                         // ... to the loop's free list
-  ASSERT_TRUE(c.send(std::string(40000, 'y')).ok());  // three write blocks
-  loop.run_once(0);
+  ASSERT_EQ(::write(sp.peer, "hello", 5), 5);
+  ASSERT_TRUE(sp.loop.run_until([&] { return h.data == "hello"; }, 2000));
+  EXPECT_EQ(c.read_buffer_capacity(), 0u);                      // all consumed: the buffer went back
+  EXPECT_GE(sp.loop.connections().blocks().free_blocks(), 1u);  // ... to the loop's free list
+  ASSERT_TRUE(c.send(std::string(40000, 'y')).ok());            // three write blocks
+  sp.loop.run_once(0);
   EXPECT_EQ(c.queued_bytes(), 0u);
-  EXPECT_GE(loop.connections().blocks().free_blocks(), 3u);  // written blocks are given back
-  std::string got = read_exactly(sv[1], 40000);
-  EXPECT_EQ(got, std::string(40000, 'y'));
-  ::close(sv[1]);
+  EXPECT_GE(sp.loop.connections().blocks().free_blocks(), 3u);  // written blocks are given back
+  EXPECT_EQ(read_exactly(sp.peer, 40000), std::string(40000, 'y'));
 }
 
 TEST(BlockPool, KeepsAtMostItsBoundAndReusesBlocks) {
