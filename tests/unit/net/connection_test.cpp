@@ -464,11 +464,6 @@ TEST(Listener, AcceptWithoutHandlerClosesTheConnection) {
   EXPECT_EQ(client.reason, CloseReason::peer_closed);
 }
 
-}  // namespace
-}  // namespace msrpd::net
-
-namespace msrpd::net {
-namespace {
 
 TEST(Connector, ConnectThatNeverCompletesTimesOut) {
   // A listener that never accepts, with a full backlog: further SYNs go unanswered.
