@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "control.h"
+#include "kemi/lua.h"
 #include "relay/engine.h"
 #include "relay/engine_tls.h"
 #include "script/script.h"
@@ -118,24 +119,48 @@ bool parse_listen(const std::string& text, msrpd::relay::ListenAddr& out) {
 
 // Runs the script's routes for the engine: event_route[msrp:frame-in] for MSRP frames and
 // request_route for SIP requests on the same port. One WorkerEnv ($var, $pp...) per worker.
+// With cfgengine "lua", each worker also has its own Lua state: MSRP frames run msrp's
+// event_callback function (or event_route[msrp:frame-in] when none is set), SIP requests run
+// ksr_request_route().
 class ScriptRouter final : public msrpd::relay::Router {
  public:
-  ScriptRouter(const msrpd::script::Script& s, unsigned workers) : script_(s), envs_(workers) {}
+  ScriptRouter(const msrpd::script::Script& s, unsigned workers)
+      : script_(s), envs_(workers), lua_(workers), lua_engine_(s.config().cfgengine == "lua") {}
 
   void on_worker_start(unsigned worker) override {
     msrpd::daemon::note_worker_thread(worker);  // core.psx
     envs_[worker] = std::make_unique<msrpd::script::WorkerEnv>(script_, static_cast<int>(worker) + 1);
+    if (lua_engine_) {
+      // Checked at start-up, so this fails only if a file changed since: its frames get no route.
+      auto lua = msrpd::kemi::LuaEngine::create(script_, *envs_[worker]);
+      if (lua)
+        lua_[worker] = std::move(*lua);
+      else
+        LM_ERR("worker %u: %s", worker + 1, lua.error().message.c_str());
+    }
   }
   void msrp_frame(msrpd::relay::Context& ctx, unsigned worker) override {
+    const std::string& callback = script_.config().msrp.event_callback;
+    if (lua_engine_ && !callback.empty()) {
+      if (lua_[worker]) lua_[worker]->run(callback, ctx, msrpd::kemi::kFrameInEvent);
+      return;
+    }
     script_.run_event_route(ctx, *envs_[worker]);
   }
   void sip_request(msrpd::relay::Context& ctx, unsigned worker) override {
+    if (lua_engine_) {
+      if (lua_[worker] && lua_[worker]->has_function(msrpd::kemi::kRequestRouteFunction))
+        lua_[worker]->run(msrpd::kemi::kRequestRouteFunction, ctx);
+      return;
+    }
     if (script_.has_request_route()) script_.run_request_route(ctx, *envs_[worker]);
   }
 
  private:
   const msrpd::script::Script& script_;
   std::vector<std::unique_ptr<msrpd::script::WorkerEnv>> envs_;
+  std::vector<std::unique_ptr<msrpd::kemi::LuaEngine>> lua_;
+  bool lua_engine_;
 };
 
 }  // namespace
@@ -157,6 +182,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& w : script.warnings()) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  // cfgengine "lua": the Lua files load (a syntax error is "file.lua:line: what"), and
+  // event_callback names a function that exists.
+  if (auto k = msrpd::kemi::check(script); !k) {
+    std::fprintf(stderr, "%s\n", k.error().message.c_str());
+    return 1;
+  } else {
+    for (const auto& w : *k) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  }
   const msrpd::script::Config& cfg = script.config();
 
   msrpd::relay::EngineConfig ec;

@@ -43,6 +43,9 @@ struct Config {
   std::string mpath;
   std::vector<std::string> loaded_modules;        // the module names, in loadmodule order
   std::map<std::string, std::string> other_core;  // accepted core params msrpd does not use
+  // cfgengine "native" (the routes of this file) or "lua" (KEMI: app_lua's files route SIP
+  // requests through ksr_request_route(), MSRP frames through msrp's event_callback).
+  std::string cfgengine = "native";
 
   struct Msrp {
     bool sipmsg = true;
@@ -72,6 +75,12 @@ struct Config {
     int default_code = 500;
     std::string default_reason = "Server Internal Error";
   } sl;
+
+  struct AppLua {
+    // modparam("app_lua", "load", "file.lua"), in order; a relative path is taken from the
+    // directory of the config file that names it.
+    std::vector<std::string> load;
+  } app_lua;
 
   int cfgutils_probability = 10;  // modparam("cfgutils", "initial_probability"), rand_event()
 

@@ -28,9 +28,16 @@ struct ScriptData {
   std::vector<std::unique_ptr<HTable>> htables;
   std::shared_ptr<AuthState> auth;
 
+  // "file:line:col"; "file:line" when there is no column (a KSR call from a Lua file).
   std::string where(Loc l) const {
-    return (l.file < files.size() ? files[l.file] : std::string("?")) + ":" + std::to_string(l.line) + ":" +
-           std::to_string(l.col);
+    std::string w = l.file < files.size() ? files[l.file] : std::string("?");
+    w += ':';
+    w += std::to_string(l.line);
+    if (l.col != 0) {
+      w += ':';
+      w += std::to_string(l.col);
+    }
+    return w;
   }
 };
 
@@ -68,6 +75,9 @@ bool assign_pv(Run& run, const PvSpec& pv, Val v);
 
 // modules.cpp
 const FunctionDef* find_function(std::string_view name, const std::vector<std::string>& loaded);
+// A function by module and name (module "" = any module), whether loaded or not.
+const FunctionDef* find_module_function(std::string_view module, std::string_view name);
+std::vector<const FunctionDef*> all_functions();
 // modparam: sets Config (or warns); throws through src.fail.
 void set_modparam(LoadState& ls, const std::string& module, const std::string& param, const Val& value,
                   Loc loc);
@@ -101,6 +111,7 @@ struct LoadState {
   std::vector<std::string> unprovided;  // loaded, not provided (modparams ignored)
   std::map<std::string, int, std::less<>> var_index;
   std::map<std::string, int, std::less<>> htable_index;
+  Loc cfgengine_loc;
 
   int var_slot(std::string_view name) {
     auto it = var_index.find(name);

@@ -426,5 +426,13 @@ int WorkerEnv::worker_id() const {
 void WorkerEnv::set_log_sink(LogSink sink) {
   state_->log = std::move(sink);
 }
+void WorkerEnv::log(int level, std::string_view text) const {
+  if (state_->log) {
+    state_->log(level, text);
+    return;
+  }
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  MSRPD_LOG(level, "%.*s", static_cast<int>(text.size()), text.data());
+}
 
 }  // namespace msrpd::script

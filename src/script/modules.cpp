@@ -230,8 +230,9 @@ constexpr FunctionDef kFunctions[] = {
 
 // ---- modules ----
 
-constexpr const char* kProvided[] = {"sl",   "xlog",     "pv",  "auth", "htable",
-                                     "msrp", "cfgutils", "kex", "ctl",  "tls"};
+// app_lua runs cfgengine "lua" (src/kemi/).
+constexpr const char* kProvided[] = {"sl",       "xlog", "pv",  "auth", "htable", "msrp",
+                                     "cfgutils", "kex",  "ctl", "tls",  "app_lua"};
 
 struct Unprovided {
   const char* name;
@@ -279,7 +280,6 @@ constexpr Unprovided kUnprovided[] = {
     {"topoh", "SIP topology hiding"},
     {"statistics", "script statistics"},
     {"kemix", "KEMI extensions"},
-    {"app_lua", "Lua routing (msrpd's Lua support is its own KEMI layer)"},
     {"app_python3", "Python routing"},
 };
 
@@ -366,6 +366,18 @@ const FunctionDef* find_function(std::string_view name, const std::vector<std::s
   for (const auto& f : kFunctions)
     if (name == f.name) return &f;
   return nullptr;
+}
+
+const FunctionDef* find_module_function(std::string_view module, std::string_view name) {
+  for (const auto& f : kFunctions)
+    if (name == f.name && (module.empty() || module == f.module)) return &f;
+  return nullptr;
+}
+
+std::vector<const FunctionDef*> all_functions() {
+  std::vector<const FunctionDef*> v;
+  for (const auto& f : kFunctions) v.push_back(&f);
+  return v;
 }
 
 void load_module(LoadState& ls, const std::string& path, Loc loc) {
@@ -508,6 +520,22 @@ void set_modparam(LoadState& ls, const std::string& module, const std::string& p
              param == "binrpc_buffer_size" || param == "binrpc_max_body_size" ||
              param == "binrpc_struct_max_body_size")
       c.ctl[param] = str();
+    else
+      unknown();
+  } else if (module == "app_lua") {
+    if (param == "load") {
+      std::string path = str();
+      if (path.empty()) ls.src->fail(loc, what + ": expected a Lua file name");
+      if (path.front() != '/') {
+        // Relative to the directory of the config file that names it (not the daemon's cwd).
+        const std::string& cfg = ls.src->files.at(loc.file);
+        auto slash = cfg.rfind('/');
+        if (slash != std::string::npos) path = cfg.substr(0, slash + 1) + path;
+      }
+      c.app_lua.load.push_back(path);
+      ls.data->files.push_back(path);  // runtime messages of KSR calls name the Lua file
+    } else if (param == "reload" || param == "log_mode" || param == "register")
+      ignored();
     else
       unknown();
   } else if (module == "tls") {
@@ -755,6 +783,14 @@ void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const 
 
 void finish_modules(LoadState& ls) {
   if (ls.has_module("auth")) ls.data->auth = make_auth_state(ls.data->config);
+  const Config& c = ls.data->config;
+  if (c.cfgengine == "lua") {
+    if (!ls.has_module("app_lua"))
+      ls.src->fail(ls.cfgengine_loc, "cfgengine \"lua\" needs loadmodule \"app_lua.so\"");
+    if (c.app_lua.load.empty())
+      ls.src->fail(ls.cfgengine_loc,
+                   "cfgengine \"lua\" needs a Lua file: modparam(\"app_lua\", \"load\", \"FILE.lua\")");
+  }
 }
 
 }  // namespace msrpd::script

@@ -29,6 +29,8 @@ class Parser {
         advance();
       } else if (word == "modparam" || word == "modparamx") {
         parse_modparam();
+      } else if (word == "cfgengine") {
+        parse_cfgengine();
       } else if (is_route_keyword(word)) {
         parse_route_def(word);
       } else {
@@ -77,6 +79,20 @@ class Parser {
   static bool is_route_keyword(std::string_view w) {
     return w == "request_route" || w == "route" || w == "reply_route" || w == "onreply_route" ||
            w == "failure_route" || w == "branch_route" || w == "event_route" || w == "onsend_route";
+  }
+
+  // cfgengine "lua" (Kamailio also accepts `cfgengine = "lua"`): which language routes.
+  void parse_cfgengine() {
+    ls_.cfgengine_loc = tok_.loc;
+    advance();
+    if (tok_.is_op("=")) advance();
+    if (tok_.kind != Token::Kind::string)
+      expected("an engine name in quotes after cfgengine (\"native\" or \"lua\")");
+    if (tok_.str != "native" && tok_.str != "lua")
+      src_.fail(tok_.loc,
+                "cfgengine \"" + tok_.str + "\" is not provided by msrpd (expected \"native\" or \"lua\")");
+    ls_.data->config.cfgengine = tok_.str;
+    advance();
   }
 
   // modparam("module", "param", value)

@@ -89,6 +89,9 @@ class WorkerEnv {
   int worker_id() const;
   // Where xlog & co write; default: stderr, one line per call as written by the script.
   void set_log_sink(LogSink sink);
+  // A message of the daemon about this worker's scripts (a Lua error...): to the sink when one is
+  // set, else to the daemon's logger (without xlog's prefix).
+  void log(int level, std::string_view text) const;
 
   struct State;
   State& state() { return *state_; }

@@ -1,0 +1,202 @@
+// Lua routing end to end: the real msrpd on examples/kemi/ (the seed's Example 1.18 written in
+// Lua, cfgengine "lua"), driven by MSRP clients over TCP. Exact bytes on the wire, as
+// relay_test.cpp checks them for the native Example 1.18; then Lua errors at run time and at
+// `msrpd -c`.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+
+#include <fstream>
+
+#include "harness.h"
+
+namespace msrpd::itest {
+namespace {
+
+using client::Client;
+
+const std::string kLua18 = source_path("examples/kemi/kamailio-1.18-lua.cfg");
+
+std::string my_uri(const Client& c, const std::string& name) {
+  return "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/" + name + ";tcp";
+}
+
+class Lua18 : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(d_.start(kLua18, {"-n", "2"})) << d_.log(); }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "--- msrpd log ---\n%s\n", d_.log().c_str());
+  }
+  Msrpd d_;
+};
+
+TEST_F(Lua18, AuthWithoutCredentialsIsChallengedWith401) {
+  Client c = d_.connect();
+  std::string me = my_uri(c, "alice");
+  ASSERT_TRUE(c.send(client::make_request("lua401aa", "AUTH", d_.uri(), me)));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->code, 401);
+  EXPECT_EQ(f->comment, "Unauthorized");
+  std::string www = f->header("WWW-Authenticate");
+  EXPECT_EQ(f->raw, "MSRP lua401aa 401 Unauthorized\r\nTo-Path: " + me + "\r\nFrom-Path: " + d_.uri() +
+                        "\r\nWWW-Authenticate: " + www + "\r\n-------lua401aa$\r\n");
+  EXPECT_EQ(www.rfind("Digest ", 0), 0u) << www;
+  EXPECT_EQ(client::digest_param(www, "realm"), "myrealm");
+  EXPECT_EQ(client::digest_param(www, "qop"), "auth");
+  EXPECT_FALSE(client::digest_param(www, "nonce").empty());
+}
+
+TEST_F(Lua18, AuthWithDigestGets200WithUsePathAndExpires) {
+  Client c = d_.connect();
+  auto a = client::authenticate(c, d_.uri(), my_uri(c, "alice"), "alice", "xyz123");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->challenge.code, 401);
+  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
+  EXPECT_EQ(a->answer.comment, "OK");
+  std::string up = a->answer.header("Use-Path");
+  ASSERT_EQ(up.rfind("msrp://127.0.0.1:5060/", 0), 0u) << up;
+  EXPECT_EQ(up.substr(up.size() - 4), ";tcp");
+  EXPECT_EQ(a->answer.header("Expires"), "3600");
+  EXPECT_TRUE(a->answer.has_header("Authentication-Info")) << a->answer.raw;
+}
+
+TEST_F(Lua18, AuthWithWrongPasswordNeverGets200) {
+  Client c = d_.connect();
+  auto a = client::authenticate(c, d_.uri(), my_uri(c, "mallory"), "mallory", "wrong");
+  ASSERT_TRUE(a) << a.error().message;
+  EXPECT_EQ(a->answer.code, 401) << a->answer.raw;
+}
+
+TEST_F(Lua18, SendIsRelayedByteExactAndTheSenderGets200) {
+  Client bob = d_.connect();
+  std::string bob_uri = my_uri(bob, "bob");
+  auto a = client::authenticate(bob, d_.uri(), bob_uri, "bob", "xyz123");
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
+  std::string relay = a->use_path.at(0);
+
+  Client alice = d_.connect();
+  std::string alice_uri = my_uri(alice, "alice");
+  ASSERT_TRUE(
+      alice.send(client::make_send("luatx01", relay + " " + bob_uri, alice_uri, "msg1", "Hello Bob!")));
+  auto ok = alice.read_frame();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->raw, "MSRP luatx01 200 OK\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " + relay +
+                         "\r\nMessage-ID: msg1\r\n-------luatx01$\r\n");
+  auto got = bob.read_frame();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->raw, "MSRP luatx01 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + relay + " " +
+                          alice_uri +
+                          "\r\nMessage-ID: msg1\r\nContent-Type: text/plain\r\n\r\nHello Bob!\r\n"
+                          "-------luatx01$\r\n");
+}
+
+TEST_F(Lua18, SendToUnknownSessionGets481) {
+  Client alice = d_.connect();
+  std::string alice_uri = my_uri(alice, "alice");
+  ASSERT_TRUE(alice.send(client::make_send("lua481a", d_.uri("nosuchsession") + " msrp://127.0.0.1:9/bob;tcp",
+                                           alice_uri, "m481", "hi")));
+  auto f = alice.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, "MSRP lua481a 481 Session-does-not-exist\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " +
+                        d_.uri("nosuchsession") + "\r\nMessage-ID: m481\r\n-------lua481a$\r\n");
+}
+
+TEST_F(Lua18, UnknownMethodGets501) {
+  Client c = d_.connect();
+  std::string me = my_uri(c, "alice");
+  ASSERT_TRUE(c.send(client::make_request("lua501a", "FOO", d_.uri(), me)));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, "MSRP lua501a 501 Request-method-not-understood\r\nTo-Path: " + me +
+                        "\r\nFrom-Path: " + d_.uri() + "\r\n-------lua501a$\r\n");
+}
+
+TEST_F(Lua18, SipRequestRunsKsrRequestRouteAndGets403) {
+  Client c = d_.connect();
+  ASSERT_TRUE(
+      c.send("MESSAGE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKl1\r\n"
+             "From: <sip:alice@127.0.0.1>;tag=a1\r\nTo: <sip:bob@127.0.0.1>\r\nCall-ID: l1\r\n"
+             "CSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n"));
+  std::string got;
+  char buf[4096];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (got.find("\r\n\r\n") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    pollfd p{c.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 100) != 1) continue;
+    ssize_t n = ::recv(c.fd(), buf, sizeof(buf), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_EQ(got.rfind("SIP/2.0 403 No SIP Here\r\n", 0), 0u) << got;
+}
+
+// A config and a Lua file written for one test, in /tmp.
+std::string write_lua_config(const std::string& name, const std::string& lua,
+                             const std::string& callback = "ksr_msrp_event") {
+  std::string lua_path = "/tmp/msrpd-itest-" + name + ".lua";
+  std::string cfg_path = "/tmp/msrpd-itest-" + name + ".cfg";
+  std::ofstream(lua_path) << lua;
+  std::ofstream(cfg_path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nloadmodule \"app_lua.so\"\n"
+                             "modparam(\"app_lua\", \"load\", \""
+                          << lua_path << "\")\nmodparam(\"msrp\", \"event_callback\", \"" << callback
+                          << "\")\ncfgengine \"lua\"\n";
+  return cfg_path;
+}
+
+TEST(LuaErrors, RuntimeErrorIsLoggedWithFileAndLineAndMsrpdKeepsServing) {
+  std::string cfg = write_lua_config("lua-runtime",
+                                     "function ksr_msrp_event(ev)\n"
+                                     "  if KSR.pv.get(\"$msrp(method)\") == \"BOOM\" then\n"
+                                     "    no_such_function()\n"
+                                     "  end\n"
+                                     "  KSR.msrp.reply(\"299\", ev)\n"
+                                     "end\n");
+  Msrpd d;
+  ASSERT_TRUE(d.start(cfg, {"-n", "1"})) << d.log();
+  Client c = d.connect();
+  std::string me = my_uri(c, "a");
+  ASSERT_TRUE(c.send(client::make_request("boom0001", "BOOM", d.uri(), me)));
+  // The frame is unrouted: nothing comes back for it.
+  auto none = c.read_frame(300);
+  EXPECT_FALSE(none) << none->raw;
+  ASSERT_TRUE(c.send(client::make_request("fine0001", "FINE", d.uri(), me)));
+  auto f = c.read_frame();
+  ASSERT_TRUE(f) << f.error().message << "\n" << d.log();
+  EXPECT_EQ(f->raw, "MSRP fine0001 299 msrp:frame-in\r\nTo-Path: " + me + "\r\nFrom-Path: " + d.uri() +
+                        "\r\n-------fine0001$\r\n");
+  std::string log = d.log();
+  EXPECT_NE(log.find("/tmp/msrpd-itest-lua-runtime.lua:3: attempt to call a nil value (global "
+                     "'no_such_function')"),
+            std::string::npos)
+      << log;
+}
+
+TEST(LuaErrors, CheckReportsASyntaxErrorWithFileAndLine) {
+  std::string cfg = write_lua_config("lua-syntax", "function ksr_msrp_event(ev)\n  local x = = 1\nend\n");
+  RunResult r = run_msrpd({"-c", "-f", cfg});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("/tmp/msrpd-itest-lua-syntax.lua:2: unexpected symbol near '='"), std::string::npos)
+      << r.output;
+}
+
+TEST(LuaErrors, CheckReportsAMissingEventCallbackFunction) {
+  std::string cfg = write_lua_config("lua-nofn", "function other(ev)\nend\n", "ksr_msrp_event");
+  RunResult r = run_msrpd({"-c", "-f", cfg});
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("modparam(\"msrp\", \"event_callback\", \"ksr_msrp_event\"): no Lua function "
+                          "'ksr_msrp_event' in /tmp/msrpd-itest-lua-nofn.lua"),
+            std::string::npos)
+      << r.output;
+}
+
+TEST(LuaErrors, ExampleConfigPassesTheCheck) {
+  RunResult r = run_msrpd({"-c", "-f", kLua18});
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("config file ok"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace msrpd::itest
