@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
   ec.children =
       static_cast<unsigned>(args.children > 0 ? args.children : (cfg.children > 0 ? cfg.children : 1));
   ec.cmap_size = static_cast<unsigned>(cfg.msrp.cmap_size);
+  ec.max_connections = static_cast<uint32_t>(cfg.tcp_max_connections > 0 ? cfg.tcp_max_connections : 0);
   ec.timer_interval = static_cast<unsigned>(cfg.msrp.timer_interval > 0 ? cfg.msrp.timer_interval : 60);
   ec.auth_min_expires = static_cast<uint32_t>(cfg.msrp.auth_min_expires);
   ec.auth_max_expires = static_cast<uint32_t>(cfg.msrp.auth_max_expires);
@@ -265,11 +266,22 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  // Every connection is a descriptor: take all the kernel allows (the hard limit).
+  // Every connection is a descriptor: take all the kernel allows (the hard limit), or
+  // open_files_limit when it is set lower.
   rlimit files{};
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-    files.rlim_cur = files.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &files);
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    rlim_t want = files.rlim_max;
+    if (cfg.open_files_limit > 0) {
+      if (static_cast<rlim_t>(cfg.open_files_limit) > files.rlim_max)
+        LM_WARN("open_files_limit %d is above the hard limit %llu: using the hard limit",
+                cfg.open_files_limit, static_cast<unsigned long long>(files.rlim_max));
+      else
+        want = static_cast<rlim_t>(cfg.open_files_limit);
+    }
+    if (files.rlim_cur != want) {
+      files.rlim_cur = want;
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
   }
 
   ScriptRouter router(script, ec.children);

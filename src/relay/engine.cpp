@@ -629,6 +629,7 @@ void Link::wake_waiters() {
 
 void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) {
   Stats::bump(w_.stats().connections_closed);
+  w_.engine().connection_count().fetch_sub(1, std::memory_order_relaxed);
   LM_DBG("engine: connection %s closed (%.*s)", srcaddr_.c_str(),
          static_cast<int>(net::close_reason_name(reason).size()), net::close_reason_name(reason).data());
   if (streaming_ && (out_.state == RelayOut::State::local || out_.state == RelayOut::State::remote)) {
@@ -701,6 +702,18 @@ Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound)
     o.tls = engine_.tls_context();
   }
   auto l = net::Listener::open(loop_, o, [this](net::Connection& c) {
+    uint32_t max = config().max_connections;
+    if (max > 0 && engine_.connection_count().load(std::memory_order_relaxed) >= max) {
+      // tcp_max_connections: refuse by closing at once (Kamailio does the same).
+      Stats::bump(stats().connections_refused);
+      if (loop_.now() - last_refusal_log_ >= 1000) {
+        last_refusal_log_ = loop_.now();
+        LM_WARN("engine: tcp_max_connections (%u) reached, closing the connection from %s:%u", max,
+                c.peer_ip().c_str(), static_cast<unsigned>(c.peer_port()));
+      }
+      c.close_silently(net::CloseReason::local);
+      return;
+    }
     Stats::bump(stats().connections_accepted);
     adopt(c, false);
     // RFC 4976 §6.1: a connection must succeed with a request within the probation time.
@@ -732,6 +745,7 @@ Link* Worker::link(uint64_t id) {
 
 Link& Worker::adopt(net::Connection& c, bool outbound) {
   auto l = std::make_unique<Link>(*this, c, outbound);
+  engine_.connection_count().fetch_add(1, std::memory_order_relaxed);
   Link& ref = *l;
   links_[c.id()] = std::move(l);
   c.set_handler(&ref);

@@ -4,6 +4,7 @@
 // decisions: replies on the source connection, relaying to the next hop with the body forwarded
 // as it arrives (cut-through), connection map, REPORTs for frames that cannot be delivered.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -57,6 +58,7 @@ struct EngineConfig {
   uint32_t transaction_timeout_ms = 30000;   // RFC 4976 §6.4.1: 30 s after the last byte
   size_t max_inflight_bytes = 1024 * 1024;   // per source, bytes handed to another worker
   size_t read_buffer_limit = 80 * 1024;      // per connection (>= limits.max_head)
+  uint32_t max_connections = 0;              // tcp_max_connections: accepts beyond it are closed; 0 = none
 
   // TLS (RFC 4976 §6.1, §9): the tls module's settings. One context serves the msrps listeners
   // (server side) and the outbound msrps connections to next hops (client side, presenting the
@@ -94,6 +96,8 @@ class Engine {
   Worker& worker(unsigned i) { return *workers_[i]; }
   AddressIndex& addresses() { return addresses_; }
   unsigned worker_count() const { return static_cast<unsigned>(workers_.size()); }
+  // Open connections of all workers (inbound and outbound), for tcp_max_connections.
+  std::atomic<uint64_t>& connection_count() { return connection_count_; }
   bool post_to(unsigned worker, std::function<void()> fn);
   // Worker `from`'s batched traffic for worker `to` (relay/mailbox.h).
   MailChannel& channel(unsigned from, unsigned to) { return *channels_[from * workers_.size() + to]; }
@@ -110,6 +114,7 @@ class Engine {
   std::vector<std::unique_ptr<Worker>> workers_;  // per-worker engine state
   std::vector<std::unique_ptr<MailChannel>> channels_;  // [from * workers + to]
   std::vector<uint16_t> ports_;
+  std::atomic<uint64_t> connection_count_{0};
   bool started_ = false;
 };
 

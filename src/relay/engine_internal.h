@@ -232,6 +232,7 @@ class Worker {
   net::ConnectionSettings inbound_, outbound_;
   std::string scratch_, scratch2_;
   CmapItem lookup_item_;
+  int64_t last_refusal_log_ = -1000000;  // tcp_max_connections warnings: at most one a second
 };
 
 }  // namespace msrpd::relay

@@ -23,7 +23,8 @@ struct Stats {
   Counter bytes_in{0};                       // MSRP bytes received (frames)
   Counter bytes_relayed{0};                  // bytes written towards next hops
   Counter connections_accepted{0};
-  Counter connections_opened{0};  // outbound connects that succeeded
+  Counter connections_refused{0};  // closed at accept: tcp_max_connections reached
+  Counter connections_opened{0};   // outbound connects that succeeded
   Counter connections_closed{0};
   Counter connect_failures{0};
   Counter relay_failures{0};  // frames that could not be delivered

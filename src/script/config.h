@@ -37,7 +37,8 @@ struct Config {
   bool auto_aliases = true;
   bool tcp_accept_no_cl = false;
   int tcp_connection_lifetime = 120;  // seconds
-  int tcp_max_connections = 2048;
+  int tcp_max_connections = 0;        // 0: no limit but the descriptors (Kamailio's default is 2048)
+  int open_files_limit = 0;           // 0: the hard limit
   std::vector<Listen> listen;
   std::vector<std::string> aliases;
   std::string mpath;

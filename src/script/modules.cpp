@@ -613,6 +613,8 @@ void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const 
     c.tcp_connection_lifetime = integer();
   else if (name == "tcp_max_connections")
     c.tcp_max_connections = integer();
+  else if (name == "open_files_limit")
+    c.open_files_limit = integer();
   else if (name == "mpath")
     c.mpath = v;
   else if (name == "alias")
