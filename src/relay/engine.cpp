@@ -137,6 +137,11 @@ void Link::release_held() {
     }
   }
   std::erase_if(held_, [](const Held& h) { return h.done; });
+  // A held frame that started streaming now has others behind it: it makes way in turn.
+  if (owner_.src != 0 && !held_.empty() && !(owner_ == interrupt_asked_)) {
+    interrupt_asked_ = owner_;
+    ask_interrupt(owner_);
+  }
   if (!over_limit()) wake_waiters();
 }
 
