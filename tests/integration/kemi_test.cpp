@@ -1,7 +1,7 @@
 // Lua routing end to end: the real msrpd on examples/kemi/ (the seed's Example 1.18 written in
-// Lua, cfgengine "lua"), driven by MSRP clients over TCP. Exact bytes on the wire, as
-// relay_test.cpp checks them for the native Example 1.18; then Lua errors at run time and at
-// `msrpd -c`.
+// Lua, cfgengine "lua"). Its MSRP behaviour is checked byte for byte with the config-language
+// form's in relay_test.cpp (Route18); here SIP through ksr_request_route, then Lua errors at run
+// time and at `msrpd -c`.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -29,89 +29,6 @@ class Lua18 : public ::testing::Test {
   }
   Msrpd d_;
 };
-
-TEST_F(Lua18, AuthWithoutCredentialsIsChallengedWith401) {
-  Client c = d_.connect();
-  std::string me = my_uri(c, "alice");
-  ASSERT_TRUE(c.send(client::make_request("lua401aa", "AUTH", d_.uri(), me)));
-  auto f = c.read_frame();
-  ASSERT_TRUE(f) << f.error().message;
-  EXPECT_EQ(f->code, 401);
-  EXPECT_EQ(f->comment, "Unauthorized");
-  std::string www = f->header("WWW-Authenticate");
-  EXPECT_EQ(f->raw, "MSRP lua401aa 401 Unauthorized\r\nTo-Path: " + me + "\r\nFrom-Path: " + d_.uri() +
-                        "\r\nWWW-Authenticate: " + www + "\r\n-------lua401aa$\r\n");
-  EXPECT_EQ(www.rfind("Digest ", 0), 0u) << www;
-  EXPECT_EQ(client::digest_param(www, "realm"), "myrealm");
-  EXPECT_EQ(client::digest_param(www, "qop"), "auth");
-  EXPECT_FALSE(client::digest_param(www, "nonce").empty());
-}
-
-TEST_F(Lua18, AuthWithDigestGets200WithUsePathAndExpires) {
-  Client c = d_.connect();
-  auto a = client::authenticate(c, d_.uri(), my_uri(c, "alice"), "alice", "xyz123");
-  ASSERT_TRUE(a) << a.error().message;
-  EXPECT_EQ(a->challenge.code, 401);
-  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
-  EXPECT_EQ(a->answer.comment, "OK");
-  std::string up = a->answer.header("Use-Path");
-  ASSERT_EQ(up.rfind("msrp://127.0.0.1:5060/", 0), 0u) << up;
-  EXPECT_EQ(up.substr(up.size() - 4), ";tcp");
-  EXPECT_EQ(a->answer.header("Expires"), "3600");
-  EXPECT_TRUE(a->answer.has_header("Authentication-Info")) << a->answer.raw;
-}
-
-TEST_F(Lua18, AuthWithWrongPasswordNeverGets200) {
-  Client c = d_.connect();
-  auto a = client::authenticate(c, d_.uri(), my_uri(c, "mallory"), "mallory", "wrong");
-  ASSERT_TRUE(a) << a.error().message;
-  EXPECT_EQ(a->answer.code, 401) << a->answer.raw;
-}
-
-TEST_F(Lua18, SendIsRelayedByteExactAndTheSenderGets200) {
-  Client bob = d_.connect();
-  std::string bob_uri = my_uri(bob, "bob");
-  auto a = client::authenticate(bob, d_.uri(), bob_uri, "bob", "xyz123");
-  ASSERT_TRUE(a) << a.error().message;
-  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
-  std::string relay = a->use_path.at(0);
-
-  Client alice = d_.connect();
-  std::string alice_uri = my_uri(alice, "alice");
-  ASSERT_TRUE(
-      alice.send(client::make_send("luatx01", relay + " " + bob_uri, alice_uri, "msg1", "Hello Bob!")));
-  auto ok = alice.read_frame();
-  ASSERT_TRUE(ok) << ok.error().message;
-  EXPECT_EQ(ok->raw, "MSRP luatx01 200 OK\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " + relay +
-                         "\r\nMessage-ID: msg1\r\n-------luatx01$\r\n");
-  auto got = bob.read_frame();
-  ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw, "MSRP luatx01 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + relay + " " +
-                          alice_uri +
-                          "\r\nMessage-ID: msg1\r\nContent-Type: text/plain\r\n\r\nHello Bob!\r\n"
-                          "-------luatx01$\r\n");
-}
-
-TEST_F(Lua18, SendToUnknownSessionGets481) {
-  Client alice = d_.connect();
-  std::string alice_uri = my_uri(alice, "alice");
-  ASSERT_TRUE(alice.send(client::make_send("lua481a", d_.uri("nosuchsession") + " msrp://127.0.0.1:9/bob;tcp",
-                                           alice_uri, "m481", "hi")));
-  auto f = alice.read_frame();
-  ASSERT_TRUE(f) << f.error().message;
-  EXPECT_EQ(f->raw, "MSRP lua481a 481 Session-does-not-exist\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " +
-                        d_.uri("nosuchsession") + "\r\nMessage-ID: m481\r\n-------lua481a$\r\n");
-}
-
-TEST_F(Lua18, UnknownMethodGets501) {
-  Client c = d_.connect();
-  std::string me = my_uri(c, "alice");
-  ASSERT_TRUE(c.send(client::make_request("lua501a", "FOO", d_.uri(), me)));
-  auto f = c.read_frame();
-  ASSERT_TRUE(f) << f.error().message;
-  EXPECT_EQ(f->raw, "MSRP lua501a 501 Request-method-not-understood\r\nTo-Path: " + me +
-                        "\r\nFrom-Path: " + d_.uri() + "\r\n-------lua501a$\r\n");
-}
 
 TEST_F(Lua18, SipRequestRunsKsrRequestRouteAndGets403) {
   Client c = d_.connect();

@@ -1,5 +1,7 @@
-// The relay end to end: the real msrpd binary on loopback running the seed's Example 1.18 route
-// (examples/kamailio-1.18.cfg), driven by MSRP clients over TCP. Exact bytes on the wire.
+// The relay end to end: the real msrpd binary on loopback running the seed's Example 1.18 route,
+// driven by MSRP clients over TCP. Exact bytes on the wire. The protocol behaviours (Route18) are
+// checked on both forms of the route: the config language (examples/kamailio-1.18.cfg) and Lua
+// (examples/kemi/, cfgengine "lua"); streaming and load (Relay18) on the first.
 #include <gtest/gtest.h>
 
 #include <poll.h>
@@ -17,9 +19,9 @@ using client::ReceivedFrame;
 
 const std::string kExample18 = source_path("examples/kamailio-1.18.cfg");
 
-class Relay18 : public ::testing::Test {
+class Relay18Fixture : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(d_.start(kExample18, {"-n", "2"})) << d_.log(); }
+  void start(const std::string& cfg) { ASSERT_TRUE(d_.start(cfg, {"-n", "2"})) << d_.log(); }
   void TearDown() override {
     if (HasFailure()) std::fprintf(stderr, "--- msrpd log ---\n%s\n", d_.log().c_str());
   }
@@ -46,7 +48,24 @@ class Relay18 : public ::testing::Test {
   Msrpd d_;
 };
 
-TEST_F(Relay18, AuthWithoutCredentialsIsChallengedWith401) {
+class Relay18 : public Relay18Fixture {
+ protected:
+  void SetUp() override { start(kExample18); }
+};
+
+// The same route as a config-language script or as Lua: the same bytes on the wire.
+class Route18 : public Relay18Fixture, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override { start(source_path(GetParam())); }
+};
+INSTANTIATE_TEST_SUITE_P(Forms, Route18,
+                         ::testing::Values("examples/kamailio-1.18.cfg",
+                                           "examples/kemi/kamailio-1.18-lua.cfg"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           return std::string(i.index == 0 ? "Config" : "Lua");
+                         });
+
+TEST_P(Route18, AuthWithoutCredentialsIsChallengedWith401) {
   Client c = d_.connect();
   std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
   ASSERT_TRUE(c.send(client::make_request("a1b2c3d4", "AUTH", d_.uri(), me)));
@@ -66,7 +85,7 @@ TEST_F(Relay18, AuthWithoutCredentialsIsChallengedWith401) {
   EXPECT_EQ(f->flag, '$');
 }
 
-TEST_F(Relay18, AuthWithDigestGets200WithUsePathAndExpires) {
+TEST_P(Route18, AuthWithDigestGets200WithUsePathAndExpires) {
   Client c = d_.connect();
   std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
   auto a = client::authenticate(c, d_.uri(), me, "alice", "xyz123");
@@ -84,7 +103,7 @@ TEST_F(Relay18, AuthWithDigestGets200WithUsePathAndExpires) {
   EXPECT_TRUE(a->answer.has_header("Authentication-Info")) << a->answer.raw;
 }
 
-TEST_F(Relay18, AuthWithWrongPasswordNeverGets200) {
+TEST_P(Route18, AuthWithWrongPasswordNeverGets200) {
   Client c = d_.connect();
   std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/mallory;tcp";
   auto a = client::authenticate(c, d_.uri(), me, "mallory", "wrong");
@@ -92,7 +111,7 @@ TEST_F(Relay18, AuthWithWrongPasswordNeverGets200) {
   EXPECT_EQ(a->answer.code, 401) << a->answer.raw;
 }
 
-TEST_F(Relay18, SendIsRelayedToTheAuthedReceiverWithRewrittenPaths) {
+TEST_P(Route18, SendIsRelayedToTheAuthedReceiverWithRewrittenPaths) {
   Receiver bob = auth_receiver();
   ASSERT_FALSE(bob.use_path.empty());
   Client alice = d_.connect();
@@ -121,7 +140,7 @@ TEST_F(Relay18, SendIsRelayedToTheAuthedReceiverWithRewrittenPaths) {
   EXPECT_FALSE(extra) << "the receiver's 200 must be consumed by the relay: " << extra->raw;
 }
 
-TEST_F(Relay18, SendToUnknownSessionGets481) {
+TEST_P(Route18, SendToUnknownSessionGets481) {
   Client alice = d_.connect();
   std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
   ASSERT_TRUE(alice.send(client::make_send("tx481a", d_.uri("nosuchsession") + " msrp://127.0.0.1:9/bob;tcp",
@@ -132,7 +151,7 @@ TEST_F(Relay18, SendToUnknownSessionGets481) {
                         d_.uri("nosuchsession") + "\r\nMessage-ID: m481\r\n-------tx481a$\r\n");
 }
 
-TEST_F(Relay18, UnknownMethodGets501) {
+TEST_P(Route18, UnknownMethodGets501) {
   Client c = d_.connect();
   std::string me = "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/alice;tcp";
   ASSERT_TRUE(c.send(client::make_request("tx501a", "FOO", d_.uri(), me)));
@@ -142,7 +161,7 @@ TEST_F(Relay18, UnknownMethodGets501) {
                         "\r\nFrom-Path: " + d_.uri() + "\r\n-------tx501a$\r\n");
 }
 
-TEST_F(Relay18, ReportIsRelayedAndNotAnswered) {
+TEST_P(Route18, ReportIsRelayedAndNotAnswered) {
   Receiver bob = auth_receiver();
   Client alice = d_.connect();
   std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
@@ -160,7 +179,7 @@ TEST_F(Relay18, ReportIsRelayedAndNotAnswered) {
   EXPECT_FALSE(none) << "RFC 4975 §7.1.2: a REPORT is never answered: " << none->raw;
 }
 
-TEST_F(Relay18, MalformedFrameGets400AndOthersKeepBeingServed) {
+TEST_P(Route18, MalformedFrameGets400AndOthersKeepBeingServed) {
   Client bad = d_.connect();
   // From-Path before To-Path: RFC 4975 §9 wants To-Path first.
   ASSERT_TRUE(bad.send("MSRP bad00001 SEND\r\nFrom-Path: msrp://127.0.0.1:9/a;tcp\r\nTo-Path: " + d_.uri() +
@@ -179,7 +198,7 @@ TEST_F(Relay18, MalformedFrameGets400AndOthersKeepBeingServed) {
   EXPECT_EQ(g->code, 501);
 }
 
-TEST_F(Relay18, GarbageThatIsNotMsrpClosesTheConnection) {
+TEST_P(Route18, GarbageThatIsNotMsrpClosesTheConnection) {
   Client bad = d_.connect();
   ASSERT_TRUE(bad.send("GARBAGE\r\n\r\n"));
   EXPECT_TRUE(bad.wait_closed(3000));
