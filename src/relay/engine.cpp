@@ -94,10 +94,6 @@ bool Link::output(FrameKey key, std::string_view bytes, bool ends, bool close_af
   }
   // Another frame is mid-write: wait for its end (pieces of one frame stay together and in order),
   // and ask its source to end the chunk early if it can.
-  if (!(owner_ == interrupt_asked_)) {
-    interrupt_asked_ = owner_;
-    ask_interrupt(owner_);
-  }
   if (!held_.empty() && key.src != 0 && held_.back().key == key && !held_.back().ends) {
     held_.back().bytes.append(bytes);
     held_.back().ends = ends;
@@ -106,6 +102,11 @@ bool Link::output(FrameKey key, std::string_view bytes, bool ends, bool close_af
     held_.push_back(Held{key, std::string(bytes), ends, close_after, false});
   }
   held_bytes_ += bytes.size();
+  if (!(owner_ == interrupt_asked_)) {
+    interrupt_asked_ = owner_;
+    ask_interrupt(owner_);  // a source on this worker may end its chunk right here
+    if (owner_.src == 0) release_held();
+  }
   return true;
 }
 
@@ -232,12 +233,14 @@ size_t Link::on_msrp(std::string_view data) {
     if (streaming_) {
       msrp::Step s = parser_.feed(data.substr(pos));
       if (s.event == msrp::Event::body) {
-        if (out_.interrupt && out_.piece_body > 0) interrupt_chunk();
+        if (out_.cont_pending) continue_chunk();
         out_.report.received += s.body.size();
         out_.piece_body += s.body.size();
         write_out(s.body);
+        if (out_.interrupt && out_.piece_body > 0) end_chunk();
         pos += s.consumed;
       } else if (s.event == msrp::Event::end) {
+        if (out_.cont_pending) continue_chunk();  // the message ends in an empty chunk
         streaming_ = false;
         pos += s.consumed;
         std::string& e = w_.scratch();
@@ -300,6 +303,7 @@ size_t Link::handle_error(const msrp::Step& s, std::string_view data, size_t fra
           static_cast<int>(s.message.size()), s.message.data());
   if (streaming_) {
     // The frame was being relayed: tell the next hop it ends here (RFC 4975 §7.1: '#' aborts).
+    if (out_.cont_pending) continue_chunk();
     std::string& e = w_.scratch();
     e.clear();
     msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);
@@ -385,6 +389,7 @@ void Link::start_relay(FrameContext& ctx) {
     return;
   }
   out_.interrupt = false;
+  out_.cont_pending = false;
   out_.interruptible = false;
   out_.piece_body = fb.body.size();
   if (!fb.complete && f.method_id() == msrp::Method::send) save_continuation(f, s);
@@ -537,9 +542,14 @@ void Link::save_continuation(const msrp::Frame& f, std::string_view head) {
 }
 
 void Link::interrupt(uint64_t seq) {
-  if (seq != out_.seq || !streaming_ || !out_.interruptible) return;
+  if (seq != out_.seq || !streaming_ || !out_.interruptible || out_.cont_pending) return;
   if (out_.state != RelayOut::State::local && out_.state != RelayOut::State::remote) return;
-  out_.interrupt = true;
+  // Now, even if the sender has paused mid-chunk; a chunk without body bytes yet ends after its
+  // first body piece (no empty chunk).
+  if (out_.piece_body > 0)
+    end_chunk();
+  else
+    out_.interrupt = true;
 }
 
 void Link::ask_interrupt(FrameKey owner) {
@@ -556,7 +566,7 @@ void Link::ask_interrupt(FrameKey owner) {
   });
 }
 
-void Link::interrupt_chunk() {
+void Link::end_chunk() {
   out_.interrupt = false;
   Stats::bump(w_.stats().chunks_split);
   // End this chunk with '+': the destination's waiting frames go out now. Its response is the
@@ -566,17 +576,26 @@ void Link::interrupt_chunk() {
   msrp::write_end_line(e, out_.tid, '+', msrp::EndLine::after_body);
   write_out(e, true);
   if (out_.track) register_transaction();
-  // The rest of the body goes on as a new chunk: a new transaction, Byte-Range from the next byte.
+  // What follows of the message goes as a new chunk (continue_chunk, before the next bytes).
   out_.seq = next_seq_++;
   msrp::TransactionIdGenerator::Buffer tb;
   out_.tid.assign(w_.tids().next(tb));
+  out_.piece_body = 0;
+  out_.cont_pending = true;
+}
+
+void Link::continue_chunk() {
+  out_.cont_pending = false;
+  // A new transaction, the same headers, Byte-Range from the next byte of the message. When the
+  // sender ends the message without more body, this chunk is empty (Byte-Range N-(N-1), as
+  // RFC 4975 writes an empty body 1-0/0).
+  std::string& e = w_.scratch2();
   e.clear();
   e.append("MSRP ").append(out_.tid).append(" SEND\r\n").append(out_.cont_paths);
   e.append("Byte-Range: ").append(std::to_string(out_.range_start + out_.report.received)).push_back('-');
   e.append(out_.range_end ? std::to_string(*out_.range_end) : std::string("*")).push_back('/');
   e.append(out_.range_total ? std::to_string(*out_.range_total) : std::string("*")).append("\r\n");
   e.append(out_.cont_rest);
-  out_.piece_body = 0;
   write_out(e, false);
 }
 
@@ -640,6 +659,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   if (streaming_ && (out_.state == RelayOut::State::local || out_.state == RelayOut::State::remote)) {
     // The sender went away mid-frame: end the relayed frame as aborted so the next hop's parser
     // stays in step (RFC 4975 §7.1: '#').
+    if (out_.cont_pending) continue_chunk();
     std::string& e = w_.scratch();
     e.clear();
     msrp::write_end_line(e, out_.tid, '#', msrp::EndLine::after_body);

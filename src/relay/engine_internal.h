@@ -54,7 +54,8 @@ struct RelayOut {
   // (RFC 4975 §7.1.1: a chunk ends with '+' and the message goes on in a new chunk with a new
   // transaction; RFC 4976 §6.4.1: relays may split chunks, keeping the order and Message-ID).
   bool interruptible = false;  // a streamed SEND whose continuation head is known
-  bool interrupt = false;      // asked by the destination: end this chunk before the next body piece
+  bool interrupt = false;      // asked by the destination: end this chunk after its first body piece
+  bool cont_pending = false;   // the chunk was ended: the next bytes start with continue_chunk()
   std::string cont_paths;      // the relayed head's To-Path and From-Path lines
   std::string cont_rest;       // its other header lines without Byte-Range, and the blank line
   uint64_t range_start = 1;    // the original chunk's first byte in the message
@@ -130,7 +131,8 @@ class Link final : public net::ConnectionHandler {
   void write_out(std::string_view bytes, bool ends);
   void register_transaction();  // the response to what was just relayed is expected back
   void save_continuation(const msrp::Frame& f, std::string_view relayed_head);
-  void interrupt_chunk();
+  void end_chunk();
+  void continue_chunk();
   void ask_interrupt(FrameKey owner);
   void release_held();
   void wake_waiters();

@@ -229,6 +229,51 @@ TEST_P(Relay18Chunks, BodyIsRelayedByteExact) {
 
 INSTANTIATE_TEST_SUITE_P(Sizes, Relay18Chunks, ::testing::Values(1, 14 * 1024, 64 * 1024, 1024 * 1024));
 
+// A sender that stops in the middle of a chunk does not hold up the receiver's other frames: the
+// relay ends the chunk with '+' at once, lets the waiting frame through, and the message goes on
+// in a new chunk of the relay's; a message ended without more body ends in an empty chunk.
+TEST_F(Relay18, AStalledChunkMakesWayAtOnceAndTheMessageEndsInAnEmptyChunk) {
+  Receiver bob = auth_receiver();
+  ASSERT_FALSE(bob.use_path.empty());
+  std::string to = bob.use_path + " " + bob.uri;
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  std::string head = "MSRP stall001 SEND\r\nTo-Path: " + to + "\r\nFrom-Path: " + alice_uri +
+                     "\r\nMessage-ID: m-stall\r\nByte-Range: 1-5000/5000\r\nContent-Type: text/plain\r\n\r\n";
+  ASSERT_TRUE(alice.send(head + std::string(5000, 'a')));  // no end-line: alice stalls here
+  auto ok = alice.read_frame(3000);                        // the route answers SENDs at once
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->code, 200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the 5000 bytes are on their way
+
+  Client carol = d_.connect();
+  std::string carol_uri = "msrp://127.0.0.1:" + std::to_string(carol.local_port()) + "/carol;tcp";
+  ASSERT_TRUE(carol.send(client::make_send("small001", to, carol_uri, "m-small", "hi")));
+
+  std::string from = bob.use_path + " " + alice_uri;
+  auto first = bob.c.read_frame(2000);
+  ASSERT_TRUE(first) << "the stalled chunk was not ended: " << first.error().message;
+  EXPECT_EQ(first->raw, "MSRP stall001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
+                            "\r\nMessage-ID: m-stall\r\nByte-Range: 1-5000/5000\r\nContent-Type: "
+                            "text/plain\r\n\r\n" +
+                            std::string(5000, 'a') + "\r\n-------stall001+\r\n");
+  auto small = bob.c.read_frame(2000);
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->tid, "small001");
+  EXPECT_EQ(small->body, "hi");
+
+  ASSERT_TRUE(alice.send("\r\n-------stall001$\r\n"));  // the message ends, without more body
+  auto last = bob.c.read_frame(2000);
+  ASSERT_TRUE(last) << last.error().message;
+  ASSERT_NE(last->tid, "stall001");  // a transaction of the relay's
+  EXPECT_EQ(last->raw, "MSRP " + last->tid + " SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
+                           "\r\nByte-Range: 5001-5000/5000\r\nMessage-ID: m-stall\r\nContent-Type: "
+                           "text/plain\r\n\r\n\r\n-------" +
+                           last->tid + "$\r\n");
+  EXPECT_EQ(last->flag, '$');
+  EXPECT_EQ(last->body, "");
+}
+
 TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
   Receiver bob = auth_receiver();
   Client alice = d_.connect();
