@@ -133,24 +133,30 @@ class ScriptRouter final : public msrpd::relay::Router {
     if (lua_engine_) {
       // Checked at start-up, so this fails only if a file changed since: its frames get no route.
       auto lua = msrpd::kemi::LuaEngine::create(script_, *envs_[worker]);
-      if (lua)
-        lua_[worker] = std::move(*lua);
-      else
+      if (!lua) {
         LM_ERR("worker %u: %s", worker + 1, lua.error().message.c_str());
+        return;
+      }
+      Lua& l = lua_[worker];
+      l.engine = std::move(*lua);
+      // Resolved once: a frame runs its callback without a lookup by name.
+      const std::string& callback = script_.config().msrp.event_callback;
+      if (!callback.empty()) l.frame_in = l.engine->prepare(callback, msrpd::kemi::kFrameInEvent);
+      l.request = l.engine->prepare(msrpd::kemi::kRequestRouteFunction);
     }
   }
   void msrp_frame(msrpd::relay::Context& ctx, unsigned worker) override {
-    const std::string& callback = script_.config().msrp.event_callback;
-    if (lua_engine_ && !callback.empty()) {
-      if (lua_[worker]) lua_[worker]->run(callback, ctx, msrpd::kemi::kFrameInEvent);
+    if (lua_engine_ && !script_.config().msrp.event_callback.empty()) {
+      Lua& l = lua_[worker];
+      if (l.frame_in) l.engine->run(*l.frame_in, ctx);
       return;
     }
     script_.run_event_route(ctx, *envs_[worker]);
   }
   void sip_request(msrpd::relay::Context& ctx, unsigned worker) override {
     if (lua_engine_) {
-      if (lua_[worker] && lua_[worker]->has_function(msrpd::kemi::kRequestRouteFunction))
-        lua_[worker]->run(msrpd::kemi::kRequestRouteFunction, ctx);
+      Lua& l = lua_[worker];
+      if (l.request) l.engine->run(*l.request, ctx);
       return;
     }
     if (script_.has_request_route()) script_.run_request_route(ctx, *envs_[worker]);
@@ -159,7 +165,11 @@ class ScriptRouter final : public msrpd::relay::Router {
  private:
   const msrpd::script::Script& script_;
   std::vector<std::unique_ptr<msrpd::script::WorkerEnv>> envs_;
-  std::vector<std::unique_ptr<msrpd::kemi::LuaEngine>> lua_;
+  struct Lua {
+    std::unique_ptr<msrpd::kemi::LuaEngine> engine;
+    std::optional<msrpd::kemi::LuaEngine::Call> frame_in, request;
+  };
+  std::vector<Lua> lua_;  // per worker, with cfgengine lua
   bool lua_engine_;
 };
 

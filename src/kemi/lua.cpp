@@ -587,17 +587,49 @@ LuaEngine::Outcome LuaEngine::run(const std::string& function, relay::Context& c
                                   std::optional<std::string_view> arg) {
   Impl& w = *impl_;
   lua_State* L = w.L;
-  Outcome out;
   int top = lua_gettop(L);
   if (lua_getglobal(L, function.c_str()) != LUA_TFUNCTION) {
     lua_settop(L, top);
     w.env.log(common::kLogErr, "no Lua function '" + function + "' to run\n");
+    Outcome out;
     out.ok = false;
     return out;
   }
   if (arg) lua_pushlstring(L, arg->data(), arg->size());
+  return call_on_stack(arg ? 1 : 0, ctx, top);
+}
+
+std::optional<LuaEngine::Call> LuaEngine::prepare(const std::string& function,
+                                                  std::optional<std::string_view> arg) {
+  lua_State* L = impl_->L;
+  if (lua_getglobal(L, function.c_str()) != LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    return std::nullopt;
+  }
+  Call c;
+  c.function = function;
+  c.fn = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (arg) {
+    lua_pushlstring(L, arg->data(), arg->size());
+    c.arg = luaL_ref(L, LUA_REGISTRYINDEX);
+  }
+  return c;
+}
+
+LuaEngine::Outcome LuaEngine::run(const Call& call, relay::Context& ctx) {
+  lua_State* L = impl_->L;
+  int top = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, call.fn);
+  if (call.arg != LUA_NOREF) lua_rawgeti(L, LUA_REGISTRYINDEX, call.arg);
+  return call_on_stack(call.arg != LUA_NOREF ? 1 : 0, ctx, top);
+}
+
+LuaEngine::Outcome LuaEngine::call_on_stack(int nargs, relay::Context& ctx, int top) {
+  Impl& w = *impl_;
+  lua_State* L = w.L;
+  Outcome out;
   w.ext.begin(ctx);
-  int rc = protected_call(w, arg ? 1 : 0, kInstructionLimit);
+  int rc = protected_call(w, nargs, kInstructionLimit);
   w.ext.end();
   if (rc != LUA_OK) {
     void* tag = lua_touserdata(L, -1);

@@ -50,6 +50,17 @@ class LuaEngine {
   // the WorkerEnv, and the outcome is !ok; what the function did before it stays done.
   Outcome run(const std::string& function, relay::Context& ctx, std::optional<std::string_view> arg = {});
 
+  // The same call resolved once, for the per-frame path: the function and its argument are kept as
+  // references in the Lua registry, so run(call, ctx) looks nothing up by name.
+  struct Call {
+    std::string function;  // for messages
+    int fn = -2;           // registry references (LUA_NOREF: none)
+    int arg = -2;
+  };
+  // nullopt when no global function of that name exists.
+  std::optional<Call> prepare(const std::string& function, std::optional<std::string_view> arg = {});
+  Outcome run(const Call& call, relay::Context& ctx);
+
   // Lua instructions one run (or a file's top level) may execute before it is stopped with an
   // error: a loop that never ends must not stall a worker forever.
   static constexpr uint64_t kInstructionLimit = 10'000'000;
@@ -59,6 +70,7 @@ class LuaEngine {
 
  private:
   explicit LuaEngine(std::unique_ptr<Impl> impl);
+  Outcome call_on_stack(int nargs, relay::Context& ctx, int top);  // the function and args pushed
   std::unique_ptr<Impl> impl_;
 };
 

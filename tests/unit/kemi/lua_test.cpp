@@ -271,6 +271,26 @@ std::string check_error(const std::string& cfg) {
   return r ? "ok" : r.error().message;
 }
 
+TEST_F(LuaTest, PreparedCallRunsWithItsArgumentEveryTimeAndAMissingFunctionIsNotPrepared) {
+  auto lua =
+      load("n = 0\nfunction ksr_msrp_event(ev)\n  n = n + 1\n  KSR.msrp.reply(\"200\", ev .. n)\nend\n");
+  ASSERT_TRUE(lua) << lua.error().message;
+  EXPECT_FALSE((*lua)->prepare("no_such_function"));
+  auto call = (*lua)->prepare("ksr_msrp_event", kFrameInEvent);
+  ASSERT_TRUE(call);
+  FakeContext a = send_frame(), b = send_frame();
+  EXPECT_TRUE((*lua)->run(*call, a).ok);
+  EXPECT_TRUE((*lua)->run(*call, b).ok);
+  EXPECT_THAT(a.actions, ElementsAre("reply 200 msrp:frame-in1"));
+  EXPECT_THAT(b.actions, ElementsAre("reply 200 msrp:frame-in2"));
+  // Without an argument.
+  auto bare = (*lua)->prepare("ksr_msrp_event");
+  ASSERT_TRUE(bare);
+  FakeContext c = send_frame();
+  EXPECT_FALSE((*lua)->run(*bare, c).ok);  // ev is nil: ev .. n is a Lua error, logged
+  EXPECT_THAT(log_.back(), HasSubstr("attempt to concatenate"));
+}
+
 TEST(LuaCheck, EventCallbackNeedsTheLuaEngine) {
   EXPECT_EQ(check_error("loadmodule \"msrp.so\"\nmodparam(\"msrp\", \"event_callback\", \"f\")\n"),
             "modparam(\"msrp\", \"event_callback\", \"f\") names a Lua function: it needs cfgengine \"lua\"");
