@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "client/client.h"
 
 namespace msrpd::itest {
@@ -53,7 +55,11 @@ class Msrpd {
   Msrpd() = default;
   Msrpd(const Msrpd&) = delete;
   Msrpd& operator=(const Msrpd&) = delete;
-  ~Msrpd() { stop(); }
+  // The log file stays in /tmp only when the test failed (to read it there).
+  ~Msrpd() {
+    stop();
+    if (!log_path_.empty() && !::testing::Test::HasFailure()) ::unlink(log_path_.c_str());
+  }
 
   // Starts `msrpd -f cfg -E -l tcp:127.0.0.1:PORT args...` and waits (up to 10 s) until the port
   // accepts connections. Returns false (with log() telling why) if it does not.
