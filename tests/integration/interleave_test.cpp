@@ -402,6 +402,43 @@ class Interleave : public ::testing::Test {
     return r.body_bytes() >= kSmallStartAt && r.body_bytes() < kBigSize;
   }
 
+  // The 1 MB SEND `tid` from `from` to R's session (Byte-Range given), and what R must get of it.
+  struct Big {
+    std::string body, frame;
+    Expected e;
+  };
+  static void make_big(Big& b, const Peer& r, const Peer& from, const std::string& tid, int seed) {
+    b.body = pattern(kBigSize, seed);
+    const std::string range =
+        "Byte-Range: 1-" + std::to_string(kBigSize) + "/" + std::to_string(kBigSize) + "\r\n";
+    b.frame = client::make_send(tid, r.use_path + " " + r.uri, from.uri, "big-message", b.body,
+                                "application/octet-stream", '$', range);
+    b.e = Expected{"big-message", tid, r.uri, r.use_path + " " + from.uri, &b.body, {}};
+  }
+
+  // Streams `big` from `from` and, once R is in the middle of it, sends `smalls` on `small_from`;
+  // R's reader runs until the big message and kSmallCount more frames arrived (or the deadline).
+  // True when the small frames did go out while the big one streamed.
+  static bool overlap(StreamReader& reader, Clock::time_point deadline, const Expected& e, Peer& from,
+                      const std::string& big, Peer& small_from, const std::vector<std::string>& smalls) {
+    std::thread read_r([&] {
+      reader.run(deadline, [&](const std::vector<Got>& frames) {
+        return message_complete(frames, e.big_message_id) &&
+               frames.size() >= chunks_of(frames, e.big_message_id).size() + kSmallCount;
+      });
+    });
+    std::thread big_sender([&] { stream_send(from, big); });
+    bool overlapped = wait_mid_stream(reader, deadline);
+    for (const auto& f : smalls) {
+      auto w = small_from.send(f);
+      EXPECT_TRUE(w) << w.error().message;
+      std::this_thread::sleep_for(kSmallPause);
+    }
+    big_sender.join();
+    read_r.join();
+    return overlapped;
+  }
+
   // Scenario 1: S1 streams a 1 MB SEND to R while S2 sends kSmallCount small SENDs to R.
   void two_senders(int workers, Place big_place, Place small_place) {
     start(workers);
@@ -415,13 +452,10 @@ class Interleave : public ::testing::Test {
     connect(s2, "carol", small_place, false);
     if (HasFatalFailure()) return;
 
-    const std::string big_body = pattern(kBigSize, 1);
     const std::string big_tid = "bigsend01";
-    const std::string range =
-        "Byte-Range: 1-" + std::to_string(kBigSize) + "/" + std::to_string(kBigSize) + "\r\n";
-    const std::string big = client::make_send(big_tid, r.use_path + " " + r.uri, s1.uri, "big-message",
-                                              big_body, "application/octet-stream", '$', range);
-    Expected e{"big-message", big_tid, r.uri, r.use_path + " " + s1.uri, &big_body, {}};
+    Big big;
+    make_big(big, r, s1, big_tid, 1);
+    Expected& e = big.e;
     std::vector<std::string> smalls;
     for (int i = 0; i < kSmallCount; ++i) {
       std::string tid = "small" + std::to_string(i);
@@ -435,21 +469,7 @@ class Interleave : public ::testing::Test {
 
     auto deadline = Clock::now() + kTestBudget;
     StreamReader reader(r);
-    std::thread read_r([&] {
-      reader.run(deadline, [&](const std::vector<Got>& frames) {
-        return message_complete(frames, e.big_message_id) &&
-               frames.size() >= chunks_of(frames, e.big_message_id).size() + kSmallCount;
-      });
-    });
-    std::thread big_sender([&] { stream_send(s1, big); });
-    bool overlapped = wait_mid_stream(reader, deadline);
-    for (const auto& f : smalls) {
-      auto w = s2.send(f);
-      EXPECT_TRUE(w) << w.error().message;
-      std::this_thread::sleep_for(kSmallPause);
-    }
-    big_sender.join();
-    read_r.join();
+    bool overlapped = overlap(reader, deadline, e, s1, big.frame, s2, smalls);
     EXPECT_TRUE(overlapped) << "the small SENDs were not sent while the big one streamed to R (R had "
                             << reader.body_bytes() << " body bytes)";
 
@@ -480,13 +500,10 @@ class Interleave : public ::testing::Test {
     connect(s, "alice", big_place, true);
     if (HasFatalFailure()) return;
 
-    const std::string big_body = pattern(kBigSize, 2);
     const std::string big_tid = "bigsend02";
-    const std::string range =
-        "Byte-Range: 1-" + std::to_string(kBigSize) + "/" + std::to_string(kBigSize) + "\r\n";
-    const std::string big = client::make_send(big_tid, r.use_path + " " + r.uri, s.uri, "big-message",
-                                              big_body, "application/octet-stream", '$', range);
-    Expected e{"big-message", big_tid, r.uri, r.use_path + " " + s.uri, &big_body, {}};
+    Big big;
+    make_big(big, r, s, big_tid, 2);
+    Expected& e = big.e;
     std::vector<std::string> smalls;
     std::map<std::string, std::string> at_s;  // tid -> the SEND as S must get it
     for (int i = 0; i < kSmallCount; ++i) {
@@ -504,12 +521,6 @@ class Interleave : public ::testing::Test {
 
     auto deadline = Clock::now() + kTestBudget;
     StreamReader reader(r);
-    std::thread read_r([&] {
-      reader.run(deadline, [&](const std::vector<Got>& frames) {
-        return message_complete(frames, e.big_message_id) &&
-               frames.size() >= chunks_of(frames, e.big_message_id).size() + kSmallCount;
-      });
-    });
     // S reads its side: the relay's 200 to the big SEND and R's SENDs, which it answers (after its
     // big SEND: the write lock).
     std::vector<client::ReceivedFrame> got_s;
@@ -536,15 +547,7 @@ class Interleave : public ::testing::Test {
         got_s.push_back(std::move(*f));
       }
     });
-    std::thread big_sender([&] { stream_send(s, big); });
-    bool overlapped = wait_mid_stream(reader, deadline);
-    for (const auto& f : smalls) {
-      auto w = r.send(f);
-      EXPECT_TRUE(w) << w.error().message;
-      std::this_thread::sleep_for(kSmallPause);
-    }
-    big_sender.join();
-    read_r.join();
+    bool overlapped = overlap(reader, deadline, e, s, big.frame, r, smalls);
     read_s.join();
     EXPECT_TRUE(overlapped) << "R's SENDs were not sent while the big SEND streamed to R (R had "
                             << reader.body_bytes() << " body bytes)";
