@@ -15,45 +15,13 @@
 #include "net/connector.h"
 #include "net/listener.h"
 #include "net/stream.h"
+#include "recorder.h"
 
 namespace msrpd::net {
 namespace {
 
-// Records what a connection receives; consumes at most `consume_limit` bytes per call.
-struct Recorder : ConnectionHandler {
-  std::string data;
-  size_t consume_limit = SIZE_MAX;
-  size_t calls = 0;
-  size_t last_view = 0;
-  int drained = 0;
-  bool closed = false;
-  CloseReason reason = CloseReason::local;
-  std::string detail;
-  std::function<void(Connection&)> after_data;
-
-  size_t on_data(Connection& c, std::string_view d) override {
-    ++calls;
-    last_view = d.size();
-    size_t n = std::min(d.size(), consume_limit);
-    data.append(d.substr(0, n));
-    if (after_data) after_data(c);
-    return n;
-  }
-  void on_drained(Connection&) override { ++drained; }
-  void on_close(Connection&, CloseReason r, std::string_view d) override {
-    closed = true;
-    reason = r;
-    detail = std::string(d);
-  }
-};
-
-struct Echo : Recorder {
-  size_t on_data(Connection& c, std::string_view d) override {
-    data.append(d);
-    EXPECT_TRUE(c.send(d).ok());
-    return d.size();
-  }
-};
+using testing::Echo;
+using testing::Recorder;
 
 // A connected client/server pair on one loop.
 struct Pair {
@@ -463,7 +431,6 @@ TEST(Listener, AcceptWithoutHandlerClosesTheConnection) {
   ASSERT_TRUE(loop.run_until([&] { return client.closed; }, 2000));
   EXPECT_EQ(client.reason, CloseReason::peer_closed);
 }
-
 
 TEST(Connector, ConnectThatNeverCompletesTimesOut) {
   // A listener that never accepts, with a full backlog: further SYNs go unanswered.

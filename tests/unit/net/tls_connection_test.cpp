@@ -19,6 +19,7 @@
 #include "net/connector.h"
 #include "net/listener.h"
 #include "net/tls.h"
+#include "recorder.h"
 #include "tls_certs.h"
 
 namespace msrpd::net {
@@ -29,31 +30,8 @@ using testing::make_context;
 using testing::server_settings;
 using testing::test_certs;
 
-struct Recorder : ConnectionHandler {
-  std::string data;
-  bool closed = false;
-  CloseReason reason = CloseReason::local;
-  std::string detail;
-  std::function<void(Connection&)> after_data;
-  size_t on_data(Connection& c, std::string_view d) override {
-    data.append(d);
-    if (after_data) after_data(c);
-    return d.size();
-  }
-  void on_close(Connection&, CloseReason r, std::string_view d) override {
-    closed = true;
-    reason = r;
-    detail = std::string(d);
-  }
-};
-
-struct Echo : Recorder {
-  size_t on_data(Connection& c, std::string_view d) override {
-    data.append(d);
-    EXPECT_TRUE(c.send(d).ok());
-    return d.size();
-  }
-};
+using testing::Echo;
+using testing::Recorder;
 
 // A TLS listener on 127.0.0.1 and a connector on the same loop.
 struct TlsPair {
