@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "../script/fake_context.h"
+#include "fake_context.h"
 #include "kemi/lua.h"
 #include "script/htable.h"
 #include "script/script.h"

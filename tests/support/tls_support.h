@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "../unit/net/tls_certs.h"
 #include "harness.h"
+#include "tls_certs.h"
 
 namespace msrpd::itest {
 
