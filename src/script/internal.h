@@ -78,14 +78,19 @@ const FunctionDef* find_function(std::string_view name, const std::vector<std::s
 // A function by module and name (module "" = any module), whether loaded or not.
 const FunctionDef* find_module_function(std::string_view module, std::string_view name);
 std::vector<const FunctionDef*> all_functions();
+// A module msrpd provides (loadmodule accepts it, its parameters and functions are known).
+bool is_provided_module(std::string_view module);
+// loadmodule: records the module name (path and .so stripped).
+void load_module(LoadState& ls, const std::string& path, Loc loc);
+// Called after parsing: builds htables, the auth state.
+void finish_modules(LoadState& ls);
+
+// params.cpp
 // modparam: sets Config (or warns); throws through src.fail.
 void set_modparam(LoadState& ls, const std::string& module, const std::string& param, const Val& value,
                   Loc loc);
-// loadmodule: returns the module name (path and .so stripped).
-void load_module(LoadState& ls, const std::string& path, Loc loc);
+// name=value: sets Config; throws through src.fail.
 void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const std::string& raw, Loc loc);
-// Called after parsing: builds htables, the auth state.
-void finish_modules(LoadState& ls);
 
 // interp.cpp
 int run_route(Run& run, int route);
