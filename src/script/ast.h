@@ -181,6 +181,7 @@ struct Expr {
   // A function or route runs inside this expression (it may assign a $var that a left operand
   // viewed: the interpreter then copies that left value first).
   bool has_call = false;
+  int height = 1;  // of this tree: 1 for a leaf
 };
 
 struct Stmt {

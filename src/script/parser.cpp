@@ -1,12 +1,20 @@
 // The recursive-descent parser: preprocessed text -> resolved routes. Every name (function,
 // pseudo-variable, route, htable) is resolved here; an error names file:line:column.
 
+#include <algorithm>
+
 #include "script/internal.h"
 #include "script/lexer.h"
 
 namespace msrpd::script {
 
 namespace {
+
+// How deep a config may nest (Lua's LUAI_MAXCCALLS is 200): the parser and the interpreter recurse
+// once per level, and a config nested 10,000 deep must be refused, not overflow the stack.
+constexpr int kMaxExprNesting = 200;  // parentheses, unary operators, operands of binary ones
+constexpr int kMaxStmtNesting = 100;  // blocks, if/else, while, switch inside each other
+constexpr int kMaxExprHeight = 1000;  // operators inside each other in the tree the interpreter walks
 
 class Parser {
  public:
@@ -220,6 +228,7 @@ class Parser {
   }
 
   void parse_statement(std::vector<Stmt>& out) {
+    Level level(*this, stmt_depth_, kMaxStmtNesting, "statements");
     Stmt st;
     st.loc = tok_.loc;
     if (tok_.is_op("{")) {
@@ -535,95 +544,77 @@ class Parser {
     e->a = std::move(a);
     e->b = std::move(b);
     e->has_call = op == Expr::Op::call || (e->a && e->a->has_call) || (e->b && e->b->has_call);
+    // A long chain (1 + 1 + 1 ...) is parsed in a loop but evaluated recursively: bound its height.
+    e->height = 1 + std::max(e->a ? e->a->height : 0, e->b ? e->b->height : 0);
+    if (e->height > kMaxExprHeight)
+      src_.fail(loc, "expression more than " + std::to_string(kMaxExprHeight) + " operators deep");
     return e;
   }
 
-  std::unique_ptr<Expr> parse_expr() { return parse_or(); }
-
-  std::unique_ptr<Expr> parse_or() {
-    auto left = parse_and();
-    while (tok_.is_op("||") || tok_.is_ident("or")) {
-      Loc l = tok_.loc;
-      advance();
-      left = node(Expr::Op::lor, l, std::move(left), parse_and());
+  // One level deeper in the parser's recursion (Lua's enterlevel): a config nested deeper than
+  // `limit` is refused at the token that crosses it, before the C++ stack runs out.
+  class Level {
+   public:
+    Level(Parser& p, int& depth, int limit, const char* what) : depth_(depth) {
+      if (++depth_ > limit)
+        p.src_.fail(p.tok_.loc, std::string(what) + " nested more than " + std::to_string(limit) + " deep");
     }
-    return left;
+    ~Level() { --depth_; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+
+   private:
+    int& depth_;
+  };
+
+  int expr_depth_ = 0;
+  int stmt_depth_ = 0;
+
+  // Binary operators, as Lua's lparser priority[]: {left, right} priorities, higher binds tighter;
+  // left == right is left-associative. '=' is listed to be refused as a comparison.
+  struct BinOp {
+    std::string_view op;    // operator token
+    std::string_view word;  // or the keyword that spells it ("or", "and")
+    Expr::Op node;
+    uint8_t left, right;
+  };
+  static constexpr BinOp kBinOps[] = {
+      {"||", "or", Expr::Op::lor, 1, 1}, {"&&", "and", Expr::Op::land, 2, 2},
+      {"==", "", Expr::Op::eq, 3, 3},    {"!=", "", Expr::Op::ne, 3, 3},
+      {"<", "", Expr::Op::lt, 3, 3},     {">", "", Expr::Op::gt, 3, 3},
+      {"<=", "", Expr::Op::le, 3, 3},    {">=", "", Expr::Op::ge, 3, 3},
+      {"=~", "", Expr::Op::match, 3, 3}, {"=", "", Expr::Op::eq, 3, 3},
+      {"|", "", Expr::Op::bor, 4, 4},    {"&", "", Expr::Op::band, 4, 4},
+      {"+", "", Expr::Op::add, 5, 5},    {"-", "", Expr::Op::sub, 5, 5},
+      {"*", "", Expr::Op::mul, 6, 6},    {"/", "", Expr::Op::div, 6, 6},
+      {"%", "", Expr::Op::mod, 6, 6},
+  };
+  // Unary operators bind tighter than every binary one: their operand is a unary expression.
+  static constexpr int kUnaryPriority = 7;
+
+  const BinOp* binary_op() const {
+    for (const auto& b : kBinOps)
+      if (tok_.is_op(b.op) || (!b.word.empty() && tok_.is_ident(b.word))) return &b;
+    return nullptr;
   }
 
-  std::unique_ptr<Expr> parse_and() {
-    auto left = parse_cmp();
-    while (tok_.is_op("&&") || tok_.is_ident("and")) {
-      Loc l = tok_.loc;
-      advance();
-      left = node(Expr::Op::land, l, std::move(left), parse_cmp());
-    }
-    return left;
-  }
+  std::unique_ptr<Expr> parse_expr() { return subexpr(0); }
 
-  std::unique_ptr<Expr> parse_cmp() {
-    auto left = parse_bits();
-    while (true) {
-      Expr::Op op;
-      if (tok_.is_op("=="))
-        op = Expr::Op::eq;
-      else if (tok_.is_op("!="))
-        op = Expr::Op::ne;
-      else if (tok_.is_op("<"))
-        op = Expr::Op::lt;
-      else if (tok_.is_op(">"))
-        op = Expr::Op::gt;
-      else if (tok_.is_op("<="))
-        op = Expr::Op::le;
-      else if (tok_.is_op(">="))
-        op = Expr::Op::ge;
-      else if (tok_.is_op("=~"))
-        op = Expr::Op::match;
-      else if (tok_.is_op("="))
-        src_.fail(tok_.loc, "expected '==' for a comparison, found '='");
-      else
-        return left;
+  // An expression whose binary operators all bind tighter than `limit` (Lua's subexpr).
+  std::unique_ptr<Expr> subexpr(int limit) {
+    Level level(*this, expr_depth_, kMaxExprNesting, "expression");
+    auto left = parse_unary();
+    for (const BinOp* b = binary_op(); b && b->left > limit; b = binary_op()) {
+      if (b->op == "=") src_.fail(tok_.loc, "expected '==' for a comparison, found '='");
       Loc l = tok_.loc;
       advance();
-      auto right = parse_bits();
-      auto e = node(op, l, std::move(left), std::move(right));
-      if (op == Expr::Op::match && e->b->op == Expr::Op::str_lit) {
+      auto e = node(b->node, l, std::move(left), subexpr(b->right));
+      if (b->node == Expr::Op::match && e->b->op == Expr::Op::str_lit) {
         e->re = std::make_unique<Regex>();
         std::string err = e->re->compile(e->b->s);
         if (!err.empty()) src_.fail(e->b->loc, "bad regular expression \"" + e->b->s + "\": " + err);
       }
       left = std::move(e);
-    }
-  }
-
-  std::unique_ptr<Expr> parse_bits() {
-    auto left = parse_add();
-    while (tok_.is_op("|") || tok_.is_op("&")) {
-      Expr::Op op = tok_.is_op("|") ? Expr::Op::bor : Expr::Op::band;
-      Loc l = tok_.loc;
-      advance();
-      left = node(op, l, std::move(left), parse_add());
-    }
-    return left;
-  }
-
-  std::unique_ptr<Expr> parse_add() {
-    auto left = parse_mul();
-    while (tok_.is_op("+") || tok_.is_op("-")) {
-      Expr::Op op = tok_.is_op("+") ? Expr::Op::add : Expr::Op::sub;
-      Loc l = tok_.loc;
-      advance();
-      left = node(op, l, std::move(left), parse_mul());
-    }
-    return left;
-  }
-
-  std::unique_ptr<Expr> parse_mul() {
-    auto left = parse_unary();
-    while (tok_.is_op("*") || tok_.is_op("/") || tok_.is_op("%")) {
-      Expr::Op op = tok_.is_op("*") ? Expr::Op::mul : (tok_.is_op("/") ? Expr::Op::div : Expr::Op::mod);
-      Loc l = tok_.loc;
-      advance();
-      left = node(op, l, std::move(left), parse_unary());
     }
     return left;
   }
@@ -632,7 +623,7 @@ class Parser {
     Loc l = tok_.loc;
     if (tok_.is_op("!")) {
       advance();
-      return node(Expr::Op::lnot, l, parse_unary());
+      return node(Expr::Op::lnot, l, subexpr(kUnaryPriority));
     }
     if (tok_.is_op("-")) {
       advance();
@@ -642,12 +633,12 @@ class Parser {
         advance();
         return e;
       }
-      return node(Expr::Op::neg, l, parse_unary());
+      return node(Expr::Op::neg, l, subexpr(kUnaryPriority));
     }
     // Kamailio's rvalue operators: defined $pv, strlen(expr), strempty(expr).
     if (tok_.is_ident("defined")) {
       advance();
-      return node(Expr::Op::defined, l, parse_unary());
+      return node(Expr::Op::defined, l, subexpr(kUnaryPriority));
     }
     if (tok_.is_ident("strlen") || tok_.is_ident("strempty")) {
       Expr::Op op = tok_.is_ident("strlen") ? Expr::Op::strlen : Expr::Op::strempty;
@@ -661,7 +652,7 @@ class Parser {
       bool is_int = false;
       if (lex_.take_cast(&is_int)) {
         advance();
-        return node(is_int ? Expr::Op::cast_int : Expr::Op::cast_str, l, parse_unary());
+        return node(is_int ? Expr::Op::cast_int : Expr::Op::cast_str, l, subexpr(kUnaryPriority));
       }
     }
     return parse_primary();
