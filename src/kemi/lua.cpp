@@ -15,6 +15,7 @@
 
 #include "script/external.h"
 #include "script/htable.h"
+#include "script/log_levels.h"
 
 namespace msrpd::kemi {
 
@@ -204,14 +205,14 @@ int l_log_at(lua_State* L) {
 }
 
 int l_log(lua_State* L) {
-  static const char* const kNames[] = {"dbg", "info", "notice", "warn", "err", "crit", "alert", nullptr};
-  static const int kLevels[] = {common::kLogDbg, common::kLogInfo, common::kLogNotice, common::kLogWarn,
-                                common::kLogErr, common::kLogCrit, common::kLogAlert};
-  int which = luaL_checkoption(L, 1, nullptr, kNames);
+  // luaL_checkoption over the one level table (script/log_levels.h), with its message.
+  const char* name = luaL_checkstring(L, 1);
+  auto level = script::level_by_kemi_name(name);
+  if (!level) return luaL_argerror(L, 1, lua_pushfstring(L, "invalid option '%s'", name));
   size_t n = 0;
   const char* s = luaL_checklstring(L, 2, &n);
   Impl& w = impl(L);
-  if (w.ext.log_enabled(kLevels[which])) w.ext.log(kLevels[which], view(s, n));
+  if (w.ext.log_enabled(*level)) w.ext.log(*level, view(s, n));
   return 0;
 }
 

@@ -92,58 +92,29 @@ struct ExternalRun::Impl {
     return pv;
   }
 
+  // A value from KEMI as an argument: strings are formats for xlog only, a level may be a number
+  // or a name the function reads when it runs, a pseudo-variable name comes from the cache.
   Result<Arg> arg(const FunctionDef& def, int i, int n, const Val& v) {
-    Arg a;
     std::string what = "argument " + std::to_string(i + 1) + " of " + def.name + "()";
-    ParamKind kind = def.params[i];
-    if (kind == ParamKind::level && n == 1) kind = ParamKind::str;  // xlog(fmt): no level given
-    switch (kind) {
-      case ParamKind::str:
-        // xlog's messages are formats in KEMI too: "$msrp(method)" inside is printed as its value.
-        if (std::string_view(def.module) == "xlog") {
-          try {
-            a.fmt = parse_format(src, to_text(v), Loc{0, 1, 1}, ls);
-          } catch (const LoadError& e) {
-            return make_error(0, what + ": " + without_place(e.what()));
-          }
-          return a;
-        }
-        a.fmt.segments.push_back({to_text(v), nullptr});
-        return a;
-      case ParamKind::num: {
-        auto n = to_int(v);
-        if (!n || v.is_null()) return make_error(0, "expected an integer for " + what);
-        a.is_const_int = true;
-        a.const_int = *n;
-        return a;
-      }
-      case ParamKind::level: {
-        if (auto n = v.is_int() ? std::optional<int64_t>(v.i) : parse_int(v.str())) {
-          a.is_const_int = true;
-          a.const_int = *n;
-          return a;
-        }
-        a.fmt.segments.push_back({to_text(v), nullptr});  // L_INFO... read by the function
-        return a;
-      }
-      case ParamKind::pvout: {
-        auto pv = spec(to_text(v));
-        if (!pv) return make_error(0, what + ": " + pv.error().message);
-        if (!(*pv)->writable())
-          return make_error(0, "expected a writable pseudo-variable (like \"$var(x)\") for " + what);
-        a.out = *pv;
-        return a;
-      }
-      case ParamKind::htable: {
-        std::string name = to_text(v);
-        auto it = ls.htable_index.find(name);
-        if (it == ls.htable_index.end()) return make_error(0, "unknown htable '" + name + "' in " + what);
-        a.is_const_int = true;
-        a.const_int = it->second;
-        return a;
-      }
+    RawArg raw;
+    raw.loc = Loc{0, 1, 1};
+    raw.formats = std::string_view(def.module) == "xlog";
+    raw.strict_level = false;
+    if (v.is_int()) {
+      raw.kind = RawArg::Kind::integer;
+      raw.ival = v.i;
     }
-    return a;
+    raw.text = to_text(v);
+    if (def.params[i] == ParamKind::pvout) {
+      auto pv = spec(raw.text);
+      if (!pv) return make_error(0, what + ": " + pv.error().message);
+      raw.pv = *pv;
+    }
+    try {
+      return fixup_arg(src, ls, def, i, n, raw);
+    } catch (const LoadError& e) {
+      return make_error(0, what + ": " + without_place(e.what()));
+    }
   }
 };
 
@@ -202,13 +173,7 @@ Result<int> ExternalRun::call(std::string_view module, std::string_view name, co
   if (!impl_->ls.has_module(def->module))
     return make_error(0, "function '" + full + "' needs loadmodule \"" + def->module + ".so\"");
   auto n = static_cast<int>(args.size());
-  if (n < def->min_args || n > def->max_args) {
-    std::string want = def->min_args == def->max_args
-                           ? std::to_string(def->min_args)
-                           : std::to_string(def->min_args) + " to " + std::to_string(def->max_args);
-    return make_error(0, "function '" + full + "' takes " + want + " argument" +
-                             (def->max_args == 1 ? "" : "s") + ", found " + std::to_string(n));
-  }
+  if (auto e = arity_error(*def, n, full)) return make_error(0, *e);
   Call c;
   c.def = def;
   const auto& files = impl_->script.data().files;

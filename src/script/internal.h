@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/result.h"
 #include "script/ast.h"
 #include "script/htable.h"
 #include "script/script.h"
@@ -91,6 +92,28 @@ void set_modparam(LoadState& ls, const std::string& module, const std::string& p
                   Loc loc);
 // name=value: sets Config; throws through src.fail.
 void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const std::string& raw, Loc loc);
+
+// args.cpp
+// One argument of a module function as its caller has it: a token of the config language, or a
+// value from KEMI.
+struct RawArg {
+  enum class Kind : uint8_t { string, integer, pv, word };
+  Kind kind = Kind::string;
+  std::string text;            // string: the value; pv: "$..."; integer, word: as written
+  int64_t ival = 0;            // integer
+  Loc loc;                     // where it is written
+  bool quoted = false;         // a string literal: its text starts one column after loc
+  bool formats = true;         // a string's $pv inside are evaluated per call (KEMI: xlog's only)
+  bool strict_level = true;    // an xlog level must be a known name (KEMI: a number too, or read later)
+  std::string found;           // how messages name the argument ("string \"x\""); empty: not named
+  std::shared_ptr<PvSpec> pv;  // pvout: the caller has parsed the name already
+};
+// "function 'NAME' takes 2 arguments, found 3" when n does not fit def.
+std::optional<std::string> arity_error(const FunctionDef& def, int n, std::string_view name);
+// Argument i of n of a call to def, fixed up. An error is a message without a place; a malformed
+// pseudo-variable inside throws LoadError through src.fail.
+Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& def, int i, int n,
+                      const RawArg& raw);
 
 // interp.cpp
 int run_route(Run& run, int route);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "script/internal.h"
+#include "script/log_levels.h"
 
 namespace msrpd::script {
 
@@ -30,17 +31,6 @@ int fn_sl_reply_error(Run& run, const Call&) {
   return run.ctx.sl_send_reply(run.s.config.sl.default_code, run.s.config.sl.default_reason);
 }
 
-std::optional<int> level_by_name(std::string_view n) {
-  static constexpr std::pair<std::string_view, int> kLevels[] = {
-      {"L_ALERT", kLogAlert},   {"L_BUG", kLogBug},   {"L_CRIT2", -3},
-      {"L_CRIT", kLogCrit},     {"L_ERR", kLogErr},   {"L_WARN", kLogWarn},
-      {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDbg},
-  };
-  for (auto [name, v] : kLevels)
-    if (name == n) return v;
-  return std::nullopt;
-}
-
 int xlog_at(Run& run, int level, const Arg& fmt) {
   if (!run.log_enabled(level)) return 1;
   std::string text;
@@ -58,7 +48,7 @@ int fn_xlog(Run& run, const Call& c) {
   } else {
     std::string scratch;
     std::string_view n = arg_str(run, l, scratch);
-    if (auto v = level_by_name(n))
+    if (auto v = level_by_xlog_name(n))
       level = *v;
     else if (auto i = parse_int(n))
       level = static_cast<int>(*i);

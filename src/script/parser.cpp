@@ -369,10 +369,6 @@ class Parser {
     return call;
   }
 
-  struct RawArg {
-    Token tok;  // string (concatenated), integer (with sign), pv or ident
-  };
-
   std::unique_ptr<Call> parse_call() {
     auto call = std::make_unique<Call>();
     call->loc = tok_.loc;
@@ -399,19 +395,8 @@ class Parser {
     }
     advance();
     auto n = static_cast<int>(args.size());
-    if (n < def->min_args || n > def->max_args) {
-      std::string want = def->min_args == def->max_args
-                             ? std::to_string(def->min_args)
-                             : std::to_string(def->min_args) + " to " + std::to_string(def->max_args);
-      src_.fail(call->loc, "function '" + name + "' takes " + want + " argument" +
-                               (def->max_args == 1 ? "" : "s") + ", found " + std::to_string(n));
-    }
-    for (int i = 0; i < n; ++i) {
-      ParamKind kind = def->params[i];
-      // xlog(fmt): one argument is the format, not the level.
-      if (kind == ParamKind::level && n == 1) kind = ParamKind::str;
-      call->args.push_back(fixup(args[i], kind, name, i + 1));
-    }
+    if (auto e = arity_error(*def, n, name)) src_.fail(call->loc, *e);
+    for (int i = 0; i < n; ++i) call->args.push_back(fixup(args[i], *def, i, n));
     return call;
   }
 
@@ -442,96 +427,34 @@ class Parser {
     expected("an argument of " + fname + "() (a string, an integer or a pseudo-variable)");
   }
 
-  Arg fixup(const Token& t, ParamKind kind, const std::string& fname, int n) {
-    Arg a;
-    std::string what = "argument " + std::to_string(n) + " of " + fname + "()";
-    // The text of the argument as a format (pseudo-variables inside strings evaluated per call).
-    auto as_format = [&]() -> Format {
-      switch (t.kind) {
-        case Token::Kind::string: {
-          Loc l = t.loc;
-          l.col += 1;  // after the opening quote
-          return parse_format(src_, t.str, l, ls_);
-        }
-        case Token::Kind::integer:
-          return Format{{{std::to_string(t.ival), nullptr}}};
-        case Token::Kind::pv: {
-          Format f;
-          f.segments.push_back({{}, parse_pv(src_, t.text, t.loc, ls_)});
-          return f;
-        }
-        default:
-          return Format{{{std::string(t.text), nullptr}}};
-      }
-    };
-    switch (kind) {
-      case ParamKind::str:
-        a.fmt = as_format();
-        return a;
-      case ParamKind::num:
-        if (t.kind == Token::Kind::integer) {
-          a.is_const_int = true;
-          a.const_int = t.ival;
-          return a;
-        }
-        a.fmt = as_format();
-        if (a.fmt.is_constant()) {
-          auto i = parse_int(a.fmt.constant());
-          if (!i) src_.fail(t.loc, "expected an integer for " + what + ", found " + t.describe());
-          a.is_const_int = true;
-          a.const_int = *i;
-        }
-        return a;
-      case ParamKind::level: {
-        if (t.kind == Token::Kind::integer) {
-          a.is_const_int = true;
-          a.const_int = t.ival;
-          return a;
-        }
-        a.fmt = as_format();
-        if (a.fmt.is_constant()) {
-          static constexpr std::pair<std::string_view, int> kLevels[] = {
-              {"L_ALERT", kLogAlert},   {"L_BUG", kLogBug},   {"L_CRIT2", -3},
-              {"L_CRIT", kLogCrit},     {"L_ERR", kLogErr},   {"L_WARN", kLogWarn},
-              {"L_NOTICE", kLogNotice}, {"L_INFO", kLogInfo}, {"L_DBG", kLogDbg}};
-          for (auto [name, v] : kLevels) {
-            if (name == a.fmt.constant()) {
-              a.is_const_int = true;
-              a.const_int = v;
-              return a;
-            }
-          }
-          src_.fail(
-              t.loc,
-              "expected a log level (L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG) for " +
-                  what + ", found " + t.describe());
-        }
-        return a;
-      }
-      case ParamKind::pvout: {
-        std::shared_ptr<PvSpec> pv;
-        if (t.kind == Token::Kind::pv) {
-          pv = parse_pv(src_, t.text, t.loc, ls_);
-        } else if (t.kind == Token::Kind::string) {
-          Format f = as_format();
-          if (f.segments.size() == 1 && f.segments[0].pv) pv = f.segments[0].pv;
-        }
-        if (!pv || !pv->writable())
-          src_.fail(t.loc, "expected a writable pseudo-variable (like \"$var(x)\") for " + what + ", found " +
-                               t.describe());
-        a.out = pv;
-        return a;
-      }
-      case ParamKind::htable: {
-        std::string name = t.kind == Token::Kind::string ? t.str : std::string(t.text);
-        auto it = ls_.htable_index.find(name);
-        if (it == ls_.htable_index.end()) src_.fail(t.loc, "unknown htable '" + name + "' in " + what);
-        a.is_const_int = true;
-        a.const_int = it->second;
-        return a;
-      }
+  // A token of the config language as an argument: strings are formats, levels must be names.
+  Arg fixup(const Token& t, const FunctionDef& def, int i, int n) {
+    RawArg raw;
+    raw.loc = t.loc;
+    raw.found = t.describe();
+    switch (t.kind) {
+      case Token::Kind::string:
+        raw.kind = RawArg::Kind::string;
+        raw.text = t.str;
+        raw.quoted = true;
+        break;
+      case Token::Kind::integer:
+        raw.kind = RawArg::Kind::integer;
+        raw.text = t.text;
+        raw.ival = t.ival;
+        break;
+      case Token::Kind::pv:
+        raw.kind = RawArg::Kind::pv;
+        raw.text = t.text;
+        break;
+      default:
+        raw.kind = RawArg::Kind::word;
+        raw.text = t.text;
+        break;
     }
-    return a;
+    auto a = fixup_arg(src_, ls_, def, i, n, raw);
+    if (!a) src_.fail(t.loc, a.error().message);
+    return std::move(*a);
   }
 
   // ---- expressions ----

@@ -1,0 +1,115 @@
+// Function arguments fixed up at load: the one path for the config language (a call written in a
+// route) and for KEMI (a call from Lua with values). What differs between the two callers is said
+// by RawArg (whether strings are formats, how strict a level is, how a message names the value).
+
+#include "script/internal.h"
+#include "script/log_levels.h"
+
+namespace msrpd::script {
+
+std::optional<std::string> arity_error(const FunctionDef& def, int n, std::string_view name) {
+  if (n >= def.min_args && n <= def.max_args) return std::nullopt;
+  std::string want = def.min_args == def.max_args
+                         ? std::to_string(def.min_args)
+                         : std::to_string(def.min_args) + " to " + std::to_string(def.max_args);
+  return "function '" + std::string(name) + "' takes " + want + " argument" + (def.max_args == 1 ? "" : "s") +
+         ", found " + std::to_string(n);
+}
+
+namespace {
+
+// The text of the argument as a format: pseudo-variables inside a string evaluated per call.
+Format as_format(const SourceText& src, LoadState& ls, const RawArg& raw) {
+  switch (raw.kind) {
+    case RawArg::Kind::string: {
+      if (!raw.formats) return Format{{{raw.text, nullptr}}};
+      Loc l = raw.loc;
+      if (raw.quoted) l.col += 1;  // after the opening quote
+      return parse_format(src, raw.text, l, ls);
+    }
+    case RawArg::Kind::integer:
+      return Format{{{std::to_string(raw.ival), nullptr}}};
+    case RawArg::Kind::pv: {
+      Format f;
+      f.segments.push_back({{}, parse_pv(src, raw.text, raw.loc, ls)});
+      return f;
+    }
+    case RawArg::Kind::word:
+      break;
+  }
+  return Format{{{raw.text, nullptr}}};
+}
+
+}  // namespace
+
+Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& def, int i, int n,
+                      const RawArg& raw) {
+  Arg a;
+  std::string what = "argument " + std::to_string(i + 1) + " of " + def.name + "()";
+  std::string found = raw.found.empty() ? std::string() : ", found " + raw.found;
+  ParamKind kind = def.params[i];
+  if (kind == ParamKind::level && n == 1) kind = ParamKind::str;  // xlog(fmt): no level given
+  switch (kind) {
+    case ParamKind::str:
+      a.fmt = as_format(src, ls, raw);
+      return a;
+    case ParamKind::num:
+      if (raw.kind == RawArg::Kind::integer) {
+        a.is_const_int = true;
+        a.const_int = raw.ival;
+        return a;
+      }
+      a.fmt = as_format(src, ls, raw);
+      if (a.fmt.is_constant()) {
+        auto v = parse_int(a.fmt.constant());
+        if (!v) return make_error(0, "expected an integer for " + what + found);
+        a.is_const_int = true;
+        a.const_int = *v;
+      }
+      return a;
+    case ParamKind::level: {
+      if (raw.kind == RawArg::Kind::integer) {
+        a.is_const_int = true;
+        a.const_int = raw.ival;
+        return a;
+      }
+      a.fmt = as_format(src, ls, raw);
+      if (!a.fmt.is_constant()) return a;
+      std::optional<int64_t> level = level_by_xlog_name(a.fmt.constant());
+      if (!level && !raw.strict_level) level = parse_int(a.fmt.constant());
+      if (level) {
+        a.is_const_int = true;
+        a.const_int = *level;
+      } else if (raw.strict_level) {
+        return make_error(
+            0, "expected a log level (L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG) for " +
+                   what + found);
+      }  // else a name read when the function runs (xlog: an unknown one is L_ERR)
+      return a;
+    }
+    case ParamKind::pvout: {
+      std::shared_ptr<PvSpec> pv = raw.pv;
+      if (pv) {
+      } else if (raw.kind == RawArg::Kind::pv) {
+        pv = parse_pv(src, raw.text, raw.loc, ls);
+      } else if (raw.kind == RawArg::Kind::string) {
+        Format f = as_format(src, ls, raw);
+        if (f.segments.size() == 1 && f.segments[0].pv) pv = f.segments[0].pv;
+      }
+      if (!pv || !pv->writable())
+        return make_error(0, "expected a writable pseudo-variable (like \"$var(x)\") for " + what + found);
+      a.out = pv;
+      return a;
+    }
+    case ParamKind::htable: {
+      auto it = ls.htable_index.find(raw.text);
+      if (it == ls.htable_index.end()) return make_error(0, "unknown htable '" + raw.text + "' in " + what);
+      a.is_const_int = true;
+      a.const_int = it->second;
+      return a;
+    }
+  }
+  return a;
+}
+
+}  // namespace msrpd::script
