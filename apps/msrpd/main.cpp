@@ -18,15 +18,16 @@
 #include "common/log.h"
 #include "control.h"
 #include "kemi/lua.h"
+#include "kemi/router.h"
+#include "net/tls.h"
 #include "relay/engine.h"
-#include "relay/engine_tls.h"
+#include "script/engine_config.h"
 #include "script/script.h"
 #include "script/source.h"
 
 namespace {
 
 constexpr const char* kVersion = "msrpd 0.1.0";
-constexpr uint16_t kDefaultPort = 2855;  // RFC 4975 §15.1: MSRP's registered port
 
 struct Args {
   std::string cfg = "etc/msrpd.cfg";
@@ -87,92 +88,6 @@ bool parse_args(int argc, char** argv, Args& a) {
   return true;
 }
 
-// "[proto:]host[:port]" from -l.
-bool parse_listen(const std::string& text, msrpd::relay::ListenAddr& out) {
-  std::string rest = text;
-  out.proto = "tcp";
-  if (rest.rfind("tcp:", 0) == 0 || rest.rfind("tls:", 0) == 0) {
-    out.proto = rest.substr(0, 3);
-    rest = rest.substr(4);
-  }
-  out.port = 0;
-  if (!rest.empty() && rest[0] == '[') {
-    size_t close = rest.find(']');
-    if (close == std::string::npos) return false;
-    out.ip = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':') return false;
-      out.port = static_cast<uint16_t>(std::atoi(rest.c_str() + close + 2));
-    }
-  } else {
-    size_t colon = rest.rfind(':');
-    if (colon != std::string::npos && rest.find(':') == colon) {
-      out.ip = rest.substr(0, colon);
-      out.port = static_cast<uint16_t>(std::atoi(rest.c_str() + colon + 1));
-    } else {
-      out.ip = rest;
-    }
-  }
-  if (out.port == 0) out.port = kDefaultPort;
-  return !out.ip.empty();
-}
-
-// Runs the script's routes for the engine: event_route[msrp:frame-in] for MSRP frames and
-// request_route for SIP requests on the same port. One WorkerEnv ($var, $pp...) per worker.
-// With cfgengine "lua", each worker also has its own Lua state: MSRP frames run msrp's
-// event_callback function (or event_route[msrp:frame-in] when none is set), SIP requests run
-// ksr_request_route().
-class ScriptRouter final : public msrpd::relay::Router {
- public:
-  ScriptRouter(const msrpd::script::Script& s, unsigned workers)
-      : script_(s), envs_(workers), lua_(workers), lua_engine_(s.config().cfgengine == "lua") {}
-
-  void on_worker_start(unsigned worker) override {
-    msrpd::daemon::note_worker_thread(worker);  // core.psx
-    envs_[worker] = std::make_unique<msrpd::script::WorkerEnv>(script_, static_cast<int>(worker) + 1);
-    if (lua_engine_) {
-      // Checked at start-up, so this fails only if a file changed since: its frames get no route.
-      auto lua = msrpd::kemi::LuaEngine::create(script_, *envs_[worker]);
-      if (!lua) {
-        LM_ERR("worker %u: %s", worker + 1, lua.error().message.c_str());
-        return;
-      }
-      Lua& l = lua_[worker];
-      l.engine = std::move(*lua);
-      // Resolved once: a frame runs its callback without a lookup by name.
-      const std::string& callback = script_.config().msrp.event_callback;
-      if (!callback.empty()) l.frame_in = l.engine->prepare(callback, msrpd::kemi::kFrameInEvent);
-      l.request = l.engine->prepare(msrpd::kemi::kRequestRouteFunction);
-    }
-  }
-  void msrp_frame(msrpd::relay::Context& ctx, unsigned worker) override {
-    if (lua_engine_ && !script_.config().msrp.event_callback.empty()) {
-      Lua& l = lua_[worker];
-      if (l.frame_in) l.engine->run(*l.frame_in, ctx);
-      return;
-    }
-    script_.run_event_route(ctx, *envs_[worker]);
-  }
-  void sip_request(msrpd::relay::Context& ctx, unsigned worker) override {
-    if (lua_engine_) {
-      Lua& l = lua_[worker];
-      if (l.request) l.engine->run(*l.request, ctx);
-      return;
-    }
-    if (script_.has_request_route()) script_.run_request_route(ctx, *envs_[worker]);
-  }
-
- private:
-  const msrpd::script::Script& script_;
-  std::vector<std::unique_ptr<msrpd::script::WorkerEnv>> envs_;
-  struct Lua {
-    std::unique_ptr<msrpd::kemi::LuaEngine> engine;
-    std::optional<msrpd::kemi::LuaEngine::Call> frame_in, request;
-  };
-  std::vector<Lua> lua_;  // per worker, with cfgengine lua
-  bool lua_engine_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,64 +117,24 @@ int main(int argc, char** argv) {
   }
   const msrpd::script::Config& cfg = script.config();
 
-  msrpd::relay::EngineConfig ec;
-  std::vector<std::string> listen_text = args.listen;
-  if (listen_text.empty()) {
-    for (const auto& l : cfg.listen) {
-      std::string host = l.host.find(':') != std::string::npos ? "[" + l.host + "]" : l.host;
-      listen_text.push_back(l.proto + ":" + host + (l.port ? ":" + std::to_string(l.port) : ""));
-    }
+  auto engine_cfg = msrpd::script::engine_config(cfg, args.cfg, {args.listen, args.children});
+  if (!engine_cfg) {
+    std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), engine_cfg.error().message.c_str());
+    return 1;
   }
-  if (listen_text.empty()) listen_text.push_back("tcp:127.0.0.1:" + std::to_string(kDefaultPort));
-  for (const auto& t : listen_text) {
-    msrpd::relay::ListenAddr la;
-    if (!parse_listen(t, la)) {
-      std::fprintf(stderr, "%s: bad listen address '%s'\n", args.cfg.c_str(), t.c_str());
+  msrpd::relay::EngineConfig& ec = *engine_cfg;
+  if (!ec.tls.certificate.empty()) {
+    // Start-up: a missing or wrong file is named here, before anything listens (a tls listener
+    // without a certificate was refused by engine_config).
+    if (auto ctx = msrpd::net::TlsContext::create(ec.tls); !ctx) {
+      std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), ctx.error().message.c_str());
       return 1;
-    }
-    if (la.ip == "*") la.ip = "0.0.0.0";
-    ec.listen.push_back(la);
-  }
-  // The tls module (modparams and its tls.cfg): msrps listeners and next hops.
-  {
-    std::string dir = args.cfg.find('/') == std::string::npos ? "." : args.cfg.substr(0, args.cfg.rfind('/'));
-    auto ts = msrpd::relay::tls_settings_from_params(cfg.tls, dir);
-    if (!ts) {
-      std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), ts.error().message.c_str());
-      return 1;
-    }
-    ec.tls = std::move(*ts);
-    bool tls_listen = false;
-    for (const auto& la : ec.listen) tls_listen = tls_listen || la.proto == "tls";
-    if (tls_listen && ec.tls.certificate.empty()) {
-      std::fprintf(stderr, "%s: listen=tls: needs modparam(\"tls\", \"certificate\", \"FILE\")\n",
-                   args.cfg.c_str());
-      return 1;
-    }
-    if (tls_listen || !ec.tls.certificate.empty()) {
-      // Start-up: a missing or wrong file is named here, before anything listens.
-      if (auto ctx = msrpd::net::TlsContext::create(ec.tls); !ctx) {
-        std::fprintf(stderr, "%s: %s\n", args.cfg.c_str(), ctx.error().message.c_str());
-        return 1;
-      }
     }
   }
   if (args.check_only) {
     std::printf("%s: config file ok, exiting...\n", args.cfg.c_str());
     return 0;
   }
-
-  ec.children =
-      static_cast<unsigned>(args.children > 0 ? args.children : (cfg.children > 0 ? cfg.children : 1));
-  ec.cmap_size = static_cast<unsigned>(cfg.msrp.cmap_size);
-  ec.max_connections = static_cast<uint32_t>(cfg.tcp_max_connections > 0 ? cfg.tcp_max_connections : 0);
-  ec.timer_interval = static_cast<unsigned>(cfg.msrp.timer_interval > 0 ? cfg.msrp.timer_interval : 60);
-  ec.auth_min_expires = static_cast<uint32_t>(cfg.msrp.auth_min_expires);
-  ec.auth_max_expires = static_cast<uint32_t>(cfg.msrp.auth_max_expires);
-  ec.use_path_addr = cfg.msrp.use_path_addr;
-  ec.sipmsg = cfg.msrp.sipmsg;
-  ec.tcp_connection_lifetime =
-      static_cast<uint32_t>(cfg.tcp_connection_lifetime > 0 ? cfg.tcp_connection_lifetime : 0);
 
   msrpd::common::set_log_level(cfg.debug + args.debug_delta);
   if (args.log_stderr || cfg.log_stderror) {
@@ -294,7 +169,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  ScriptRouter router(script, ec.children);
+  msrpd::kemi::ScriptRouter router(script, ec.children, msrpd::daemon::note_worker_thread);
   msrpd::relay::Engine engine(ec, router);
   if (auto r = engine.start(); !r) {
     std::fprintf(stderr, "msrpd: %s\n", r.error().message.c_str());
