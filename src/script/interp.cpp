@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "common/ascii.h"
 #include "common/log.h"
 
 #include "script/internal.h"
@@ -46,14 +47,6 @@ bool cond(Run& run, const Expr& e) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 // == and !=: null equals only null; otherwise the left operand's type decides (Kamailio).
 bool equal(const Val& a, const Val& b, bool nocase) {
   if (a.is_null() || b.is_null()) return a.is_null() && b.is_null();
@@ -62,7 +55,7 @@ bool equal(const Val& a, const Val& b, bool nocase) {
     return r && *r == a.i;
   }
   if (b.is_int()) return a.str() == std::to_string(b.i);
-  return nocase ? iequals(a.str(), b.str()) : a.str() == b.str();
+  return nocase ? ascii::iequals(a.str(), b.str()) : a.str() == b.str();
 }
 
 Val runtime_error(Run& run, const Expr& e, const std::string& what) {
@@ -129,16 +122,7 @@ Val eval(Run& run, const Expr& e) {
       if (v.is_int()) return v;
       if (v.is_null()) return Val::of_int(0);
       // (int) takes the leading number of a string, 0 when there is none (Kamailio str2sint-like).
-      std::string_view s = v.str();
-      while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-      bool neg = !s.empty() && s.front() == '-';
-      if (!s.empty() && (s.front() == '-' || s.front() == '+')) s.remove_prefix(1);
-      int64_t n = 0;
-      for (char c : s) {
-        if (c < '0' || c > '9' || n > INT64_MAX / 10 - 9) break;
-        n = n * 10 + (c - '0');
-      }
-      return Val::of_int(neg ? -n : n);
+      return Val::of_int(leading_int(ascii::ltrim(v.str())));
     }
     case Expr::Op::defined:
       return Val::of_int(eval(run, *e.a).is_null() ? 0 : 1);

@@ -2,18 +2,6 @@
 
 namespace msrpd::script {
 
-namespace {
-bool is_ident_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_ident_char(char c) {
-  return is_ident_start(c) || (c >= '0' && c <= '9');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-}  // namespace
-
 std::string Token::describe() const {
   switch (kind) {
     case Kind::end:
@@ -36,7 +24,7 @@ void Lexer::skip_space_and_comments() {
   const std::string& t = src_.text;
   while (pos_ < t.size()) {
     char c = t[pos_];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+    if (ascii::is_space(c)) {
       ++pos_;
     } else if (c == '#' || (c == '/' && pos_ + 1 < t.size() && t[pos_ + 1] == '/')) {  // Kamailio: # and //
       while (pos_ < t.size() && t[pos_] != '\n') ++pos_;
@@ -108,18 +96,17 @@ Token Lexer::next() {
     tok.text = std::string_view(t).substr(b, pos_ - b);
     return tok;
   }
-  if (is_digit(c)) {
+  if (ascii::is_digit(c)) {
     int64_t v = 0;
     if (c == '0' && pos_ + 1 < t.size() && (t[pos_ + 1] == 'x' || t[pos_ + 1] == 'X')) {
       pos_ += 2;
       size_t hb = pos_;
-      while (pos_ < t.size() && isxdigit(static_cast<unsigned char>(t[pos_]))) {
-        char h = t[pos_++];
-        v = v * 16 + (is_digit(h) ? h - '0' : (h | 0x20) - 'a' + 10);
+      while (pos_ < t.size() && ascii::is_hex(t[pos_])) {
+        v = v * 16 + ascii::hex_value(t[pos_++]);
       }
       if (pos_ == hb) fail(tok.loc, "expected hexadecimal digits after '0x'");
     } else {
-      while (pos_ < t.size() && is_digit(t[pos_])) {
+      while (pos_ < t.size() && ascii::is_digit(t[pos_])) {
         if (v > (INT64_MAX - 9) / 10) fail(tok.loc, "integer too large");
         v = v * 10 + (t[pos_++] - '0');
       }
@@ -179,7 +166,7 @@ Token Lexer::next() {
 
 std::string Lexer::raw_to_eol(Loc* loc) {
   const std::string& t = src_.text;
-  while (pos_ < t.size() && (t[pos_] == ' ' || t[pos_] == '\t')) ++pos_;
+  while (pos_ < t.size() && ascii::is_wsp(t[pos_])) ++pos_;
   *loc = loc_at(pos_);
   size_t b = pos_;
   char quote = 0;
@@ -196,14 +183,14 @@ std::string Lexer::raw_to_eol(Loc* loc) {
     ++pos_;
   }
   std::string v = t.substr(b, pos_ - b);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.pop_back();
+  while (!v.empty() && (ascii::is_wsp(v.back()) || v.back() == '\r')) v.pop_back();
   if (pos_ < t.size() && t[pos_] == ';') ++pos_;
   return v;
 }
 
 std::string Lexer::raw_until(char stop, Loc* loc) {
   const std::string& t = src_.text;
-  while (pos_ < t.size() && (t[pos_] == ' ' || t[pos_] == '\t')) ++pos_;
+  while (pos_ < t.size() && ascii::is_wsp(t[pos_])) ++pos_;
   *loc = loc_at(pos_);
   size_t b = pos_;
   while (pos_ < t.size() && t[pos_] != stop && t[pos_] != '\n') ++pos_;
@@ -211,19 +198,19 @@ std::string Lexer::raw_until(char stop, Loc* loc) {
     fail(loc_at(pos_), std::string("expected '") + stop + "', found end of line");
   std::string v = t.substr(b, pos_ - b);
   ++pos_;
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+  v.resize(ascii::rtrim(v).size());
   return v;
 }
 
 bool Lexer::take_cast(bool* is_int) {
   const std::string& t = src_.text;
   size_t p = pos_;
-  while (p < t.size() && (t[p] == ' ' || t[p] == '\t')) ++p;
+  while (p < t.size() && ascii::is_wsp(t[p])) ++p;
   bool i = t.compare(p, 3, "int") == 0;
   bool s = t.compare(p, 3, "str") == 0;
   if (!i && !s) return false;
   p += 3;
-  while (p < t.size() && (t[p] == ' ' || t[p] == '\t')) ++p;
+  while (p < t.size() && ascii::is_wsp(t[p])) ++p;
   if (p >= t.size() || t[p] != ')') return false;
   pos_ = p + 1;
   *is_int = i;

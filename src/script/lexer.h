@@ -5,9 +5,18 @@
 #include <string>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "script/source.h"
 
 namespace msrpd::script {
+
+// Names of the config language: identifiers, #!define names, pseudo-variable classes.
+constexpr bool is_ident_start(char c) {
+  return ascii::is_alpha(c) || c == '_';
+}
+constexpr bool is_ident_char(char c) {
+  return ascii::is_alnum(c) || c == '_';
+}
 
 struct Token {
   enum class Kind : uint8_t { end, ident, integer, string, pv, op };

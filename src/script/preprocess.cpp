@@ -8,6 +8,8 @@
 #include <memory>
 #include <sstream>
 
+#include "common/ascii.h"
+#include "script/lexer.h"
 #include "script/source.h"
 
 namespace msrpd::script {
@@ -24,13 +26,6 @@ void SourceText::fail(Loc l, const std::string& what) const {
 namespace {
 
 constexpr int kMaxIncludeDepth = 10;
-
-bool is_ident_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_ident_char(char c) {
-  return is_ident_start(c) || (c >= '0' && c <= '9');
-}
 
 // A line being rewritten, with the original column of each character.
 struct LineBuf {
@@ -154,15 +149,9 @@ class Preprocessor {
 
   bool active() const { return conds_.empty() || (conds_.back().parent_active && conds_.back().taking); }
 
-  static std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-  }
-
   bool is_directive(std::string_view line) const {
     if (in_comment_) return false;
-    std::string_view t = trim(line);
+    std::string_view t = ascii::trim(line);
     return t.size() >= 2 && ((t[0] == '#' && t[1] == '!') || (t[0] == '!' && t[1] == '!'));
   }
 
@@ -198,7 +187,7 @@ class Preprocessor {
     lb.cols.resize(line.size());
     for (size_t i = 0; i < line.size(); ++i) lb.cols[i] = static_cast<uint32_t>(i + 1);
     if (!in_comment_) {
-      std::string_view t = trim(lb.s);
+      std::string_view t = ascii::trim(lb.s);
       for (std::string_view kw : {std::string_view("include_file"), std::string_view("import_file")}) {
         if (t.substr(0, kw.size()) == kw && (t.size() == kw.size() || !is_ident_char(t[kw.size()]))) {
           size_t off = lb.s.find(kw);
@@ -216,8 +205,8 @@ class Preprocessor {
 
   // `rest` is what follows the keyword: spaces then a quoted path, optional ';'.
   void include(std::string_view rest, Loc loc, const std::string& dir, int depth, bool optional) {
-    std::string_view t = trim(rest);
-    if (!t.empty() && t.back() == ';') t = trim(t.substr(0, t.size() - 1));
+    std::string_view t = ascii::trim(rest);
+    if (!t.empty() && t.back() == ';') t = ascii::trim(t.substr(0, t.size() - 1));
     if (t.size() < 2 || (t.front() != '"' && t.front() != '\'') || t.back() != t.front())
       out.fail(loc, std::string("expected a quoted file name after ") +
                         (optional ? "import_file" : "include_file") + ", found '" + std::string(t) + "'");
@@ -230,7 +219,7 @@ class Preprocessor {
     size_t e = 0;
     while (e < body.size() && (is_ident_char(body[e]))) ++e;
     std::string_view word = body.substr(0, e);
-    std::string_view arg = trim(body.substr(e));
+    std::string_view arg = ascii::trim(body.substr(e));
     Loc arg_loc{loc.file, loc.line, arg_col + static_cast<uint32_t>(arg.data() - body.data())};
     if (word == "ifdef" || word == "ifndef") {
       std::string name = first_word(arg, arg_loc, word);
@@ -257,7 +246,7 @@ class Preprocessor {
       return;
     if (word == "define" || word == "trydef" || word == "redefine") {
       std::string name = first_word(arg, arg_loc, word);
-      std::string value(trim(arg.substr(name.size())));
+      std::string value(ascii::trim(arg.substr(name.size())));
       if (word == "define" && defines_.count(name))
         out.fail(arg_loc, "'" + name + "' is already defined (use #!redefine or #!trydef)");
       if (word == "trydef" && defines_.count(name)) return;
@@ -339,7 +328,7 @@ class Preprocessor {
                                         const regmatch_t* m) {
     std::string r;
     for (size_t i = 0; i < repl.size(); ++i) {
-      if (repl[i] == '\\' && i + 1 < repl.size() && repl[i + 1] >= '0' && repl[i + 1] <= '9') {
+      if (repl[i] == '\\' && i + 1 < repl.size() && ascii::is_digit(repl[i + 1])) {
         int n = repl[i + 1] - '0';
         if (m[n].rm_so >= 0) r.append(subject.substr(m[n].rm_so, m[n].rm_eo - m[n].rm_so));
         ++i;
@@ -407,7 +396,7 @@ class Preprocessor {
         }
         continue;
       }
-      if (c >= '0' && c <= '9') {
+      if (ascii::is_digit(c)) {
         while (i < lb.s.size() && (is_ident_char(lb.s[i]) || lb.s[i] == '.')) ++i;
         continue;
       }

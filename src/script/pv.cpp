@@ -2,20 +2,20 @@
 // reading and writing them when a route runs, and the transformations.
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 #include <random>
 
+#include "common/ascii.h"
 #include "script/internal.h"
+#include "script/lexer.h"
 
 namespace msrpd::script {
 
 // ---- values ----
 
 std::optional<int64_t> parse_int(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
+  s = ascii::ltrim(s);
+  while (!s.empty() && ascii::is_space(s.back())) s.remove_suffix(1);
   bool neg = false;
   if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
     neg = s.front() == '-';
@@ -24,11 +24,20 @@ std::optional<int64_t> parse_int(std::string_view s) {
   if (s.empty()) return std::nullopt;
   int64_t v = 0;
   for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
+    if (!ascii::is_digit(c)) return std::nullopt;
     if (v > (INT64_MAX - 9) / 10) return std::nullopt;
     v = v * 10 + (c - '0');
   }
   return neg ? -v : v;
+}
+
+int64_t leading_int(std::string_view s) {
+  size_t i = 0;
+  bool neg = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
+  int64_t n = 0;
+  while (i < s.size() && ascii::is_digit(s[i]) && n < INT64_MAX / 10 - 9) n = n * 10 + (s[i++] - '0');
+  return neg ? -n : n;
 }
 
 std::optional<int64_t> to_int(const Val& v) {
@@ -53,10 +62,6 @@ std::string to_text(const Val& v) {
 // ---- parsing ----
 
 namespace {
-
-bool is_name_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-}
 
 Loc shift(Loc l, size_t by) {
   l.col += static_cast<uint32_t>(by);
@@ -161,7 +166,7 @@ void resolve_class(const SourceText& src, std::string_view name, std::string_vie
     }
     case PvClass::var:
       for (char ch : arg)
-        if (!is_name_char(ch) && ch != '.' && ch != '-')
+        if (!is_ident_char(ch) && ch != '.' && ch != '-')
           src.fail(loc, "bad $var name '" + std::string(arg) + "'");
       pv.index = ls.var_slot(arg);
       return;
@@ -216,7 +221,7 @@ std::shared_ptr<PvSpec> parse_pv(const SourceText& src, std::string_view text, L
     body = body.substr(0, i);
   }
   size_t n = 0;
-  while (n < body.size() && is_name_char(body[n])) ++n;
+  while (n < body.size() && is_ident_char(body[n])) ++n;
   std::string_view name = body.substr(0, n);
   if (name.empty()) src.fail(loc, "expected a pseudo-variable name in '" + std::string(text) + "'");
   std::string_view arg;
@@ -245,10 +250,9 @@ Format parse_format(const SourceText& src, std::string_view text, Loc loc, LoadS
   size_t i = 0;
   while (i < text.size()) {
     char c = text[i];
-    if (c == '$' && i + 1 < text.size() &&
-        (std::isalpha(static_cast<unsigned char>(text[i + 1])) || text[i + 1] == '(')) {
+    if (c == '$' && i + 1 < text.size() && (ascii::is_alpha(text[i + 1]) || text[i + 1] == '(')) {
       size_t b = i++;
-      while (i < text.size() && is_name_char(text[i])) ++i;
+      while (i < text.size() && is_ident_char(text[i])) ++i;
       if (i < text.size() && text[i] == '(') {
         int depth = 0;
         for (; i < text.size(); ++i) {
@@ -280,24 +284,14 @@ Val apply_transform(const Transform& t, Val v) {
   switch (t.kind) {
     case Transform::Kind::s_int: {
       if (v.is_int()) return v;
-      std::string_view s = v.str();
-      size_t i = 0;
-      bool neg = false;
-      if (i < s.size() && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-      int64_t n = 0;
-      while (i < s.size() && s[i] >= '0' && s[i] <= '9' && n < INT64_MAX / 10 - 9)
-        n = n * 10 + (s[i++] - '0');
-      return Val::of_int(neg ? -n : n);
+      return Val::of_int(leading_int(v.str()));
     }
     case Transform::Kind::s_len:
       return Val::of_int(static_cast<int64_t>(v.is_int() ? std::to_string(v.i).size() : v.str().size()));
     case Transform::Kind::s_tolower:
     case Transform::Kind::s_toupper: {
       std::string s = to_text(v);
-      for (char& c : s)
-        c = static_cast<char>(t.kind == Transform::Kind::s_tolower
-                                  ? std::tolower(static_cast<unsigned char>(c))
-                                  : std::toupper(static_cast<unsigned char>(c)));
+      for (char& c : s) c = t.kind == Transform::Kind::s_tolower ? ascii::lower(c) : ascii::upper(c);
       return Val::of_string(std::move(s));
     }
     case Transform::Kind::s_substr: {

@@ -57,6 +57,9 @@ struct Val {
 // Kamailio str2sint: optional sign, decimal digits, nothing else (spaces around allowed).
 std::optional<int64_t> parse_int(std::string_view s);
 
+// The leading number of a string (optional sign, digits), 0 when there is none: (int) and {s.int}.
+int64_t leading_int(std::string_view s);
+
 // The integer value (null = 0, a string by parse_int, a non-numeric string = nullopt).
 std::optional<int64_t> to_int(const Val& v);
 // The text of a value (null = "", an integer in decimal), appended.
