@@ -10,10 +10,10 @@
 //                             (its 200 written into a buffer), write the relayed head with a new
 //                             transaction id and the end-line; /1 the same with the C++ route.
 //
-// The Context is a minimal stand-in for the engine's FrameContext (which needs a live connection):
-// it answers $msrp(key) from the parsed frame the same way, writes responses with
-// msrp::write_response into a warm buffer, and reports a found session. So the figures are the
-// route's own cost plus what the frame library does for it; the socket work is not in them.
+// The Context is the engine's own FrameContext, over a BenchOrigin (a FrameOrigin with no socket
+// behind it: replies go into a warm buffer) and a real connection map holding the frame's
+// session. So the figures are the route's cost with the engine's real $msrp keys, replies and
+// cmap lookup, plus what the frame library does for it; the socket work is not in them.
 //
 // The config path: $MSRPD_ROUTE_CFG, else examples/kamailio-1.18.cfg next to this source tree.
 
@@ -30,7 +30,11 @@
 #include "msrp/frame_writer.h"
 #include "msrp/headers.h"
 #include "msrp/uri.h"
+#include "relay/address_index.h"
+#include "relay/cmap.h"
 #include "relay/context.h"
+#include "relay/engine.h"
+#include "relay/frame_context.h"
 #include "relay/route_example18.h"
 #include "script/script.h"
 
@@ -79,16 +83,12 @@ std::string send_frame(size_t total) {
   return f;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// relay::Context over a parsed frame, with no connection behind it.
-class BenchContext final : public relay::Context {
+// Where the frames come from: a FrameOrigin with no connection behind it, whose replies are
+// written into a kept buffer. The contexts are the engine's own FrameContext, over a real
+// connection map in which the frames' session is saved (so msrp_cmap_lookup finds it).
+class BenchOrigin final : public relay::FrameOrigin {
  public:
-  BenchContext() {
+  BenchOrigin() {
     source_.ip = "127.0.0.1";
     source_.port = 40002;
     source_.local_ip = "127.0.0.1";
@@ -97,120 +97,63 @@ class BenchContext final : public relay::Context {
     source_.conid = 7;
     reply_.reserve(1024);
   }
-
-  // Rebinds the context to a new frame (what the engine does per frame).
-  void reset(const msrpd::msrp::Frame* f) {
-    frame_ = f;
-    relay_ = false;
-    relay_flags_ = reply_flags_ = 0;
-    reply_.clear();
-  }
-  bool relayed() const { return relay_; }
-  const std::string& reply_bytes() const { return reply_; }
-
-  relay::MessageKind kind() const override {
-    return frame_->is_request() ? relay::MessageKind::msrp_request : relay::MessageKind::msrp_reply;
-  }
   const relay::Source& source() const override { return source_; }
-
-  relay::Value msrp(relay::MsrpKey key) override {
-    using relay::MsrpKey;
-    using relay::Value;
-    auto to = frame_->to_path();
-    auto from = frame_->from_path();
-    switch (key) {
-      case MsrpKey::method: {
-        if (!frame_->is_request()) return Value::null_value();
-        int64_t id = frame_->method_id() == msrpd::msrp::Method::send     ? 1
-                     : frame_->method_id() == msrpd::msrp::Method::auth   ? 2
-                     : frame_->method_id() == msrpd::msrp::Method::report ? 3
-                                                                          : 0;
-        return Value{Value::Kind::string, id, frame_->method()};
-      }
-      case MsrpKey::transid:
-        return Value::of_str(frame_->transaction_id());
-      case MsrpKey::crthop:
-        return to.empty() ? Value::null_value() : Value::of_str(to[0]);
-      case MsrpKey::nexthop:
-        return to.size() < 2 ? Value::null_value() : Value::of_str(to[1]);
-      case MsrpKey::lasthop:
-        return to.empty() ? Value::null_value() : Value::of_str(to.back());
-      case MsrpKey::prevhop:
-        return from.empty() ? Value::null_value() : Value::of_str(from[0]);
-      case MsrpKey::firsthop:
-        return from.empty() ? Value::null_value() : Value::of_str(from.back());
-      case MsrpKey::prevhops:
-        return Value::of_int(static_cast<int64_t>(from.size()));
-      case MsrpKey::nexthops:
-        return Value::of_int(to.empty() ? 0 : static_cast<int64_t>(to.size()) - 1);
-      case MsrpKey::sessid: {
-        if (to.empty()) return Value::null_value();
-        auto parts = msrpd::msrp::split_msrpuri(to[0]);
-        if (!parts || trim(parts->session).empty()) return Value::null_value();
-        return Value::of_str(trim(parts->session));
-      }
-      case MsrpKey::srcaddr:
-        return Value::of_str("msrp://127.0.0.1:40002");
-      case MsrpKey::srcsock:
-        return Value::of_str("tcp:127.0.0.1:2855");
-      case MsrpKey::conid:
-        return Value::of_int(7);
-      case MsrpKey::msgid: {
-        auto v = frame_->header(msrpd::msrp::HeaderId::message_id);
-        return v ? Value::of_str(trim(*v)) : Value::null_value();
-      }
-      default:
-        return Value::null_value();
-    }
+  std::string_view srcaddr() const override { return "msrp://127.0.0.1:40002"; }
+  std::string_view srcsock() const override { return "tcp:127.0.0.1:2855"; }
+  uint64_t id() const override { return 7; }
+  bool secure() const override { return false; }
+  bool send(std::string_view bytes, bool) override {
+    reply_.append(bytes);
+    return true;
   }
-  std::string_view method() const override { return frame_->is_request() ? frame_->method() : ""; }
-  std::optional<std::string_view> header(std::string_view name) const override {
-    auto v = frame_->header(name);
-    if (!v) return std::nullopt;
-    return trim(*v);
-  }
-  std::string_view head() const override { return frame_->head(); }
-
-  int msrp_relay() override {
-    if (frame_->to_path().size() < 2) return -1;
-    relay_ = true;
-    return 1;
-  }
-  int msrp_reply(std::string_view code, std::string_view text, std::string_view hdrs) override {
-    // As FrameContext::reply for a SEND: To-Path = first From-Path URI, From-Path = own URI,
-    // Message-ID copied.
-    code = trim(code);
-    if (code.size() != 3) return -1;
-    uint16_t c = static_cast<uint16_t>((code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0'));
-    std::string_view mid;
-    if (const msrpd::msrp::Header* h = frame_->find(msrpd::msrp::HeaderId::message_id)) mid = h->line;
-    extra_.clear();
-    extra_.append(mid).append(hdrs);
-    msrpd::msrp::write_response(reply_, frame_->transaction_id(), c, text, frame_->from_path()[0],
-                                frame_->to_path()[0], extra_);
-    return 1;
-  }
-  int msrp_set_dst(std::string_view, std::string_view) override { return 1; }
-  int msrp_relay_flags(int flags) override {
-    relay_flags_ |= flags & 3;
-    return 1;
-  }
-  int msrp_reply_flags(int flags) override {
-    reply_flags_ |= flags & 3;
-    return 1;
-  }
-  int msrp_cmap_save() override { return -1; }
-  int msrp_cmap_lookup() override { return 1; }  // the session is known
-  int sl_send_reply(int, std::string_view) override { return -1; }
+  void succeeded() override {}
+  void relay_undeliverable(const msrpd::msrp::Frame&, const relay::FrameBytes&, uint16_t) override {}
+  std::string& reply_bytes() { return reply_; }
 
  private:
-  const msrpd::msrp::Frame* frame_ = nullptr;
   relay::Source source_;
-  bool relay_ = false;
-  int relay_flags_ = 0;
-  int reply_flags_ = 0;
   std::string reply_;
-  std::string extra_;
+};
+
+// A worker's route environment, as the engine builds it, without sockets.
+struct BenchEnv {
+  relay::EngineConfig config;
+  relay::Stats stats;
+  relay::ConnectionMap cmap{4};
+  relay::AddressIndex addresses;
+  relay::BufferPool buffers;
+  relay::CmapItem lookup_item;
+  relay::RouteEnv env;
+  BenchOrigin origin;
+  relay::Destination dst;
+  relay::FrameBytes bytes;
+  bool relayed = false;
+
+  BenchEnv() {
+    relay::CmapItem item;
+    item.session_id = "msrp-6b060b82-1560-1";  // the session in kHead's first To-Path URI
+    item.peer = "msrp://127.0.0.1:40001/r0;tcp";
+    item.addr = "msrp://127.0.0.1:40001";
+    item.sock = "tcp:127.0.0.1:2855";
+    item.conid = 9;
+    item.expires = relay::CmapItem::Clock::now() + std::chrono::hours(1);
+    cmap.save(std::move(item));
+    env.config = &config;
+    env.stats = &stats;
+    env.cmap = &cmap;
+    env.addresses = &addresses;
+    env.buffers = &buffers;
+    env.lookup_item = &lookup_item;
+  }
+  // Runs route `r` over frame `f` as the engine does per frame: a fresh context on the stack.
+  template <typename Route>
+  void run(Route& r, const msrpd::msrp::Frame& f) {
+    origin.reply_bytes().clear();
+    dst.clear();
+    relay::FrameContext ctx(origin, env, dst, f, bytes);
+    r.run(ctx);
+    relayed = ctx.relay_requested();
+  }
 };
 
 std::string config_path() {
@@ -229,12 +172,12 @@ struct ScriptRoute {
   ScriptRoute() {
     env.set_log_sink([](int, std::string_view) {});
   }
-  void run(BenchContext& ctx) { script().run_event_route(ctx, env); }
+  void run(relay::Context& ctx) { script().run_event_route(ctx, env); }
 };
 
 struct CppRoute {
   relay::Example18Route route;
-  void run(BenchContext& ctx) { route.msrp_frame(ctx, 0); }
+  void run(relay::Context& ctx) { route.msrp_frame(ctx, 0); }
 };
 
 template <typename Route>
@@ -242,21 +185,18 @@ void route_only(benchmark::State& state) {
   std::string f = send_frame(1024);
   FrameParser p;
   if (p.feed(f).event != Event::head) std::abort();
-  BenchContext ctx;
+  BenchEnv e;
   Route r;
-  ctx.reset(&p.frame());
-  r.run(ctx);  // warm-up: buffers reach their size
+  e.run(r, p.frame());  // warm-up: buffers reach their size
   uint64_t a0 = g_allocs.load();
   for (auto _ : state) {
-    ctx.reset(&p.frame());
-    r.run(ctx);
-    benchmark::DoNotOptimize(ctx.relayed());
+    e.run(r, p.frame());
+    benchmark::DoNotOptimize(e.relayed);
   }
   state.counters["allocs/frame"] = static_cast<double>(g_allocs.load() - a0) /
                                    static_cast<double>(std::max<int64_t>(state.iterations(), 1));
-  ctx.reset(&p.frame());
-  r.run(ctx);
-  if (!ctx.relayed() || ctx.reply_bytes().find(" 200 OK\r\n") == std::string::npos) {
+  e.run(r, p.frame());
+  if (!e.relayed || e.origin.reply_bytes().find(" 200 OK\r\n") == std::string::npos) {
     state.SkipWithError("route did not answer 200 and relay");
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
@@ -275,7 +215,7 @@ template <typename Route>
 void parse_route_write(benchmark::State& state) {
   std::string f = send_frame(1024);
   FrameParser p;
-  BenchContext ctx;
+  BenchEnv e;
   Route r;
   msrpd::msrp::TransactionIdGenerator tids(1);
   msrpd::msrp::TransactionIdGenerator::Buffer tid_buf;
@@ -294,9 +234,8 @@ void parse_route_write(benchmark::State& state) {
       if (s.event == Event::need_more || s.event == Event::error) std::abort();
       pos += s.consumed;
       if (s.event == Event::head) {
-        ctx.reset(&p.frame());
-        r.run(ctx);
-        if (ctx.relayed()) {
+        e.run(r, p.frame());
+        if (e.relayed) {
           out.clear();
           std::string_view tid = tids.next(tid_buf);
           (void)msrpd::msrp::write_relayed_head(p.frame(), out, tid);

@@ -2,8 +2,11 @@
 
 #include <sys/random.h>
 
+#include <charconv>
 #include <cstring>
 #include <random>
+
+#include "msrp/status.h"
 
 namespace msrpd::msrp {
 namespace {
@@ -13,6 +16,12 @@ void append_path_line(std::string& out, std::string_view name, std::string_view 
   out.append(": ", 2);
   out.append(value);
   out.append("\r\n", 2);
+}
+
+void append_uint(std::string& out, uint64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
 }
 
 bool last_line_is_content_type(std::string_view headers) {
@@ -92,6 +101,43 @@ void write_response(std::string& out, std::string_view tid, uint16_t code, std::
   out.append(extra_headers);
   // RFC 4975 §7.2: responses carry no body and always end with '$'.
   write_end_line(out, tid, '$', EndLine::after_headers);
+}
+
+void write_rejection(std::string& out, std::string_view tid, uint16_t code, std::string_view to_path,
+                     std::string_view from_path) {
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.push_back(' ');
+  append_uint(out, code);
+  out.push_back(' ');
+  out.append(reason_phrase(code));
+  out.append("\r\n", 2);
+  if (!to_path.empty()) append_path_line(out, "To-Path", to_path);
+  if (!from_path.empty()) append_path_line(out, "From-Path", from_path);
+  write_end_line(out, tid, '$', EndLine::after_headers);
+}
+
+void write_continuation_head(std::string& out, std::string_view tid, std::string_view path_lines,
+                             uint64_t first, std::optional<uint64_t> end, std::optional<uint64_t> total,
+                             std::string_view other_lines) {
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.append(" SEND\r\n", 7);
+  out.append(path_lines);
+  out.append("Byte-Range: ", 12);
+  append_uint(out, first);
+  out.push_back('-');
+  if (end)
+    append_uint(out, *end);
+  else
+    out.push_back('*');
+  out.push_back('/');
+  if (total)
+    append_uint(out, *total);
+  else
+    out.push_back('*');
+  out.append("\r\n", 2);
+  out.append(other_lines);
 }
 
 Result<void> write_request(std::string& out, std::string_view tid, std::string_view method,

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,19 @@ void write_end_line(std::string& out, std::string_view tid, char flag, EndLine w
 void write_response(std::string& out, std::string_view tid, uint16_t code, std::string_view comment,
                     std::string_view to_path, std::string_view from_path,
                     std::string_view extra_headers = {});
+
+// RFC 4975 §7.2: the response to a request the parser rejected (its head may be broken, so the
+// caller takes the paths from the raw bytes, best effort): "MSRP tid code reason", a To-Path line
+// when to_path is not empty, a From-Path line when from_path is not empty, the end-line.
+void write_rejection(std::string& out, std::string_view tid, uint16_t code, std::string_view to_path,
+                     std::string_view from_path);
+
+// The head of a chunk that goes on with a SEND this relay split (RFC 4975 §7.1.1; RFC 4976 §6.4.1):
+// "MSRP tid SEND", the relayed head's path lines as given, "Byte-Range: first-end/total" (end or
+// total "*" when unknown), then the relayed head's other lines as given (ending in the blank line).
+void write_continuation_head(std::string& out, std::string_view tid, std::string_view path_lines,
+                             uint64_t first, std::optional<uint64_t> end, std::optional<uint64_t> total,
+                             std::string_view other_lines);
 
 // A request (REPORTs the relay originates, test clients). `headers` are complete lines ending in CRLF
 // after To-Path/From-Path. A body is written when the last header line is Content-Type (RFC 4975

@@ -159,6 +159,11 @@ void Connection::set_handler(ConnectionHandler* h) {
   if (h && state_ == State::open && stream_->has_pending()) kick_read();
 }
 
+void Connection::set_handler(std::unique_ptr<ConnectionHandler> h) {
+  owned_handler_ = std::move(h);
+  set_handler(owned_handler_.get());
+}
+
 void Connection::kick_read() {
   read_pending_ = true;
   if (!kick_timer_.armed()) kick_timer_.start(0);

@@ -137,8 +137,11 @@ class Connection final : private IoHandler {
   // Everything the handshake learned (subject, verify error, version, cipher); nullptr on TCP.
   const PeerCertificate* peer_certificate() const { return peer_cert_.get(); }
 
-  // Set by the accept/connect callback; reading starts once a handler is set.
+  // Set by the accept/connect callback; reading starts once a handler is set. The unique_ptr form
+  // gives the connection the handler: it lives as long as the Connection (until the end of the
+  // loop iteration in which on_close was called), so nobody else has to keep it or drop it.
   void set_handler(ConnectionHandler* h);
+  void set_handler(std::unique_ptr<ConnectionHandler> h);
   ConnectionHandler* handler() const { return handler_; }
 
   // ---- reading ----
@@ -244,6 +247,8 @@ class Connection final : private IoHandler {
   // Reuse pool chain (same transport + peer address).
   Connection* pool_prev_ = nullptr;
   Connection* pool_next_ = nullptr;
+
+  std::unique_ptr<ConnectionHandler> owned_handler_;  // set_handler(unique_ptr): dies with the Connection
 };
 
 // The connections of one loop: id -> Connection in O(1), and the reuse pool keyed by

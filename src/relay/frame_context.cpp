@@ -1,27 +1,29 @@
 #include "relay/frame_context.h"
 
-#include <charconv>
 #include <cstdio>
 
+#include "common/ascii.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "msrp/frame_writer.h"
 #include "msrp/headers.h"
 #include "msrp/status.h"
 #include "msrp/uri.h"
 #include "net/address.h"
+#include "net/connection.h"
+#include "relay/address_index.h"
 #include "relay/cmap.h"
-#include "relay/engine_internal.h"
+#include "relay/engine.h"
+#include "relay/stats.h"
 #include "sip/frame_view.h"
 
 namespace msrpd::relay {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
+using ascii::trim;
+using msrp::code_of;
+using msrp::Status;
 
 // Kamailio's method ids of $msrp(method): SEND=1, AUTH=2, REPORT=3, other=0.
 int64_t kamailio_method_id(msrp::Method m) {
@@ -48,16 +50,9 @@ std::string_view session_of(std::string_view uri) {
 bool host_port_of(std::string_view uri, Destination& d) {
   auto parts = msrp::split_msrpuri(uri);
   if (!parts || parts->host.empty()) return false;
-  std::string_view host = parts->host;
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string_view host = strip_brackets(parts->host);
   uint16_t port = 2855;
-  if (!parts->port.empty()) {
-    unsigned p = 0;
-    auto r = std::from_chars(parts->port.data(), parts->port.data() + parts->port.size(), p);
-    if (r.ec != std::errc() || r.ptr != parts->port.data() + parts->port.size() || p == 0 || p > 65535)
-      return false;
-    port = static_cast<uint16_t>(p);
-  }
+  if (!parts->port.empty() && (!ascii::parse_uint(parts->port, port) || port == 0)) return false;
   d.host.assign(host);
   d.port = port;
   d.port_given = !parts->port.empty();
@@ -68,15 +63,16 @@ bool host_port_of(std::string_view uri, Destination& d) {
 
 }  // namespace
 
-FrameContext::FrameContext(Link& link, const msrp::Frame& frame, const FrameBytes& bytes)
-    : link_(link), frame_(frame), bytes_(bytes), dst_(link.destination()) {}
+FrameContext::FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst,
+                           const msrp::Frame& frame, const FrameBytes& bytes)
+    : origin_(origin), env_(env), frame_(frame), bytes_(bytes), dst_(dst) {}
 
 MessageKind FrameContext::kind() const {
   return frame_.is_request() ? MessageKind::msrp_request : MessageKind::msrp_reply;
 }
 
 const Source& FrameContext::source() const {
-  return link_.source();
+  return origin_.source();
 }
 
 Value FrameContext::msrp(MsrpKey key) {
@@ -138,11 +134,11 @@ Value FrameContext::msrp(MsrpKey key) {
     case MsrpKey::nexthops:
       return Value::of_int(to.empty() ? 0 : static_cast<int64_t>(to.size()) - 1);
     case MsrpKey::srcaddr:
-      return Value::of_str(link_.srcaddr());
+      return Value::of_str(origin_.srcaddr());
     case MsrpKey::srcsock:
-      return Value::of_str(link_.srcsock());
+      return Value::of_str(origin_.srcsock());
     case MsrpKey::conid:
-      return Value::of_int(static_cast<int64_t>(link_.id()));
+      return Value::of_int(static_cast<int64_t>(origin_.id()));
   }
   return Value::null_value();
 }
@@ -154,10 +150,10 @@ std::string_view FrameContext::method() const {
 std::optional<std::string_view> FrameContext::header(std::string_view name) const {
   // sipmsg=1 (the seed's §8): the route sees the frame as a SIP request whose first headers are
   // fixed (Via, From, To, Call-ID, CSeq, Content-Length), then MSRP-First-Line, then the frame's.
-  if (link_.worker().config().sipmsg) {
+  if (env_.config->sipmsg) {
     if (auto fixed = sip::sipmsg_fixed_header(name)) return fixed;
   }
-  if (msrp::equals_ignore_case(name, "MSRP-First-Line")) return frame_.start_line();
+  if (ascii::iequals(name, "MSRP-First-Line")) return frame_.start_line();
   auto v = frame_.header(name);
   if (!v) return std::nullopt;
   return trim(*v);
@@ -170,18 +166,17 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   auto fr = frame_.failure_report();
   msrp::FailureReport mode = fr ? *fr : msrp::FailureReport::yes;
   if (mode == msrp::FailureReport::no) return 1;
-  if (mode == msrp::FailureReport::partial && code == 200) return 1;
+  if (mode == msrp::FailureReport::partial && code == code_of(Status::ok)) return 1;
   if (code < 100 || code > 999) return -1;
   if (text.empty()) text = msrp::reason_phrase(code);
 
-  Worker& w = link_.worker();
-  std::string& extra = w.scratch2();
-  extra.clear();
+  BufferPool::Lease extra_buf = env_.buffers->take();
+  std::string& extra = *extra_buf;
   if (const msrp::Header* mid = frame_.find(msrp::HeaderId::message_id)) extra.append(mid->line);
   extra.append(extra_headers);
   if (!extra_headers.empty() && extra_headers.back() != '\n') extra.append("\r\n");
   // RFC 4976 §9.1: every 200 to an AUTH carries Authentication-Info.
-  if (code == 200 && frame_.method_id() == msrp::Method::auth && !auth_info_.empty()) {
+  if (code == code_of(Status::ok) && frame_.method_id() == msrp::Method::auth && !auth_info_.empty()) {
     extra.append("Authentication-Info: ").append(auth_info_).append("\r\n");
   }
   // RFC 4975 §7.2: the response's To-Path is the first From-Path URI for a SEND, the whole
@@ -189,27 +184,27 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   const msrp::Header* fp = frame_.find(msrp::HeaderId::from_path);
   std::string_view to_path = frame_.method_id() == msrp::Method::send ? frame_.from_path()[0]
                                                                       : (fp ? fp->value : std::string_view());
-  std::string& out = w.scratch();
-  out.clear();
+  BufferPool::Lease out_buf = env_.buffers->take();
+  std::string& out = *out_buf;
   msrp::write_response(out, frame_.transaction_id(), code, text, to_path, frame_.to_path()[0], extra);
   // Counted before sending, so that whoever reads the reply also sees the counters.
-  Stats::bump(w.stats().replies_sent[code]);
-  if (code == 401 && frame_.method_id() == msrp::Method::auth) Stats::bump(w.stats().auth_failures);
-  if (!link_.send(out, (reply_flags_ & 2) != 0)) return -1;
+  Stats::bump(env_.stats->replies_sent[code]);
+  if (code == code_of(Status::unauthorized) && frame_.method_id() == msrp::Method::auth)
+    Stats::bump(env_.stats->auth_failures);
+  if (!origin_.send(out, (reply_flags_ & 2) != 0)) return -1;
   reply_code_ = code;
-  if (code / 100 == 2) link_.succeeded();
+  if (code / 100 == 2) origin_.succeeded();
   return 1;
 }
 
 int FrameContext::msrp_reply(std::string_view code, std::string_view text, std::string_view hdrs) {
   code = trim(code);
-  unsigned c = 0;
-  auto r = std::from_chars(code.data(), code.data() + code.size(), c);
-  if (code.size() != 3 || r.ec != std::errc() || r.ptr != code.data() + code.size() || c < 100) {
+  uint16_t c = 0;
+  if (code.size() != 3 || !ascii::parse_uint(code, c) || c < 100) {
     LM_ERR("msrp_reply: bad status code '%.*s'", static_cast<int>(code.size()), code.data());
     return -1;
   }
-  return reply(static_cast<uint16_t>(c), text, hdrs);
+  return reply(c, text, hdrs);
 }
 
 int FrameContext::msrp_set_dst(std::string_view addr, std::string_view sock) {
@@ -249,38 +244,38 @@ int FrameContext::msrp_relay() {
     if (frame_.is_request()) LM_INFO("msrp_relay: To-Path has only one URI, nowhere to forward");
     return -1;
   }
-  Worker& w = link_.worker();
   // Where: msrp_set_dst / msrp_cmap_lookup / the matched transaction, else the next To-Path URI.
   if (!dst_.set) {
     if (!host_port_of(to[1], dst_)) {
       LM_WARN("msrp_relay: cannot route to '%.*s'", static_cast<int>(to[1].size()), to[1].data());
-      link_.relay_undeliverable(frame_, bytes_, 400);
+      origin_.relay_undeliverable(frame_, bytes_, code_of(Status::bad_request));
       return -1;
     }
   }
   if (dst_.conid == 0 && net::SockAddr::is_numeric(dst_.host)) {
     net::Transport t = dst_.secure ? net::Transport::tls : net::Transport::tcp;
-    if (net::Connection* c = w.loop().connections().find_reusable(t, dst_.host, dst_.port)) {
+    if (net::Connection* c =
+            env_.connections ? env_.connections->find_reusable(t, dst_.host, dst_.port) : nullptr) {
       dst_.conid = c->id();
     } else {
       // A connection to that address owned by another worker.
-      dst_.conid = w.engine().addresses().find(dst_.secure, dst_.host, dst_.port);
+      dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
     }
   } else if (dst_.conid == 0) {
     // RFC 4975 §5.4: a connection opened earlier for the same URI host, port and scheme.
-    dst_.conid = w.engine().addresses().find(dst_.secure, dst_.host, dst_.port);
+    dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
   }
   // RFC 4976 §6.4.3: a response travels over an existing connection only (normally the one its
   // request came in on, found through the transaction); none: it is dropped.
   if (dst_.conid == 0 && frame_.is_response()) {
     LM_INFO("msrp_relay: no connection to %s:%u for a response, dropped", dst_.host.c_str(), dst_.port);
-    link_.relay_undeliverable(frame_, bytes_, 481);
+    origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
     return -1;
   }
   // Send flag 1: never open a new connection.
   if (dst_.conid == 0 && (relay_flags_ & 1)) {
     LM_WARN("msrp_relay: no connection to %s:%u (flag 1)", dst_.host.c_str(), dst_.port);
-    link_.relay_undeliverable(frame_, bytes_, 481);
+    origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
     return -1;
   }
   relay_ = true;
@@ -289,13 +284,12 @@ int FrameContext::msrp_relay() {
 
 int FrameContext::msrp_cmap_save() {
   if (!frame_.is_request() || frame_.method_id() != msrp::Method::auth) return -2;
-  Worker& w = link_.worker();
-  ConnectionMap* map = w.engine().cmap();
+  ConnectionMap* map = env_.cmap;
   if (!map) return -1;
-  const EngineConfig& cfg = w.config();
+  const EngineConfig& cfg = *env_.config;
   auto ex = frame_.expires();
   if (!ex) {
-    reply(400, {}, {});
+    reply(code_of(Status::bad_request), {}, {});
     return -1;
   }
   uint32_t expires = ex->value_or(cfg.auth_max_expires);
@@ -303,41 +297,36 @@ int FrameContext::msrp_cmap_save() {
   // RFC 4976 §6.3, §4.6: an Expires outside policy gets 423 with the bound it broke.
   if (expires < cfg.auth_min_expires) {
     std::snprintf(line, sizeof line, "Min-Expires: %u\r\n", cfg.auth_min_expires);
-    reply(423, "Interval Out Of Bounds", line);
+    reply(code_of(Status::interval_out_of_bounds), {}, line);
     return -1;
   }
   if (expires > cfg.auth_max_expires) {
     std::snprintf(line, sizeof line, "Max-Expires: %u\r\n", cfg.auth_max_expires);
-    reply(423, "Interval Out Of Bounds", line);
+    reply(code_of(Status::interval_out_of_bounds), {}, line);
     return -1;
   }
   CmapItem item;
   item.session_id = ConnectionMap::new_session_id();
   item.peer.assign(frame_.from_path().back());
-  item.addr.assign(link_.srcaddr());
-  item.sock.assign(link_.srcsock());
-  item.conid = link_.id();
+  item.addr.assign(origin_.srcaddr());
+  item.sock.assign(origin_.srcsock());
+  item.conid = origin_.id();
   item.expires = CmapItem::Clock::now() + std::chrono::seconds(expires);
 
   std::string hdrs;
   hdrs.reserve(128);
-  hdrs.append(link_.secure() ? "Use-Path: msrps://" : "Use-Path: msrp://");
+  hdrs.append(origin_.secure() ? "Use-Path: msrps://" : "Use-Path: msrp://");
   std::string_view host = cfg.use_path_addr;
   for (std::string_view scheme : {"msrp://", "msrps://"}) {
-    if (host.size() > scheme.size() && msrp::equals_ignore_case(host.substr(0, scheme.size()), scheme)) {
-      host.remove_prefix(scheme.size());
-    }
+    if (host.size() > scheme.size() && ascii::istarts_with(host, scheme)) host.remove_prefix(scheme.size());
   }
   if (!host.empty()) {
     hdrs.append(host);
   } else {
-    const Source& s = link_.source();
-    bool v6 = s.local_ip.find(':') != std::string_view::npos;
-    if (v6) hdrs.push_back('[');
-    hdrs.append(s.local_ip);
-    if (v6) hdrs.push_back(']');
+    const Source& s = origin_.source();
+    append_host(hdrs, s.local_ip);
     hdrs.push_back(':');
-    hdrs.append(std::to_string(s.local_port));
+    append_port(hdrs, s.local_port);
   }
   hdrs.push_back('/');
   hdrs.append(item.session_id);
@@ -345,17 +334,16 @@ int FrameContext::msrp_cmap_save() {
   hdrs.append(std::to_string(expires));
   hdrs.append("\r\n");
   map->save(std::move(item));
-  return reply(200, "OK", hdrs) > 0 ? 1 : -1;
+  return reply(code_of(Status::ok), {}, hdrs) > 0 ? 1 : -1;
 }
 
 int FrameContext::msrp_cmap_lookup() {
   if (frame_.is_request() && frame_.method_id() == msrp::Method::auth) return -2;
-  Worker& w = link_.worker();
-  ConnectionMap* map = w.engine().cmap();
+  ConnectionMap* map = env_.cmap;
   if (!map) return -1;
   std::string_view sessid = session_of(frame_.to_path()[0]);
   if (sessid.empty()) return -3;
-  CmapItem& item = w.lookup_item();
+  CmapItem& item = *env_.lookup_item;
   if (!map->lookup_into(sessid, CmapItem::Clock::now(), item)) return -4;
   dst_.clear();
   dst_.conid = item.conid;

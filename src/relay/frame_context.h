@@ -9,11 +9,20 @@
 #include <string_view>
 
 #include "msrp/frame.h"
+#include "relay/buffers.h"
 #include "relay/context.h"
+
+namespace msrpd::net {
+class ConnectionRegistry;
+}
 
 namespace msrpd::relay {
 
-class Link;
+struct EngineConfig;
+struct Stats;
+class ConnectionMap;
+class AddressIndex;
+struct CmapItem;
 
 // Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
 // transaction (responses go back on the connection the request came from).
@@ -42,9 +51,38 @@ struct FrameBytes {
   char flag = 0;          // its flag when complete
 };
 
+// Where a frame came from, as its context needs it: the engine's Link, or a stand-in (benchmarks).
+class FrameOrigin {
+ public:
+  virtual ~FrameOrigin() = default;
+  virtual const Source& source() const = 0;
+  virtual std::string_view srcaddr() const = 0;  // $msrp(srcaddr): "msrp://ip:port"
+  virtual std::string_view srcsock() const = 0;  // $msrp(srcsock): "tcp:ip:port"
+  virtual uint64_t id() const = 0;               // the connection id ($msrp(conid))
+  virtual bool secure() const = 0;               // TLS
+  // A whole frame on this connection (a reply); close_after: reply flag 2. False when it is gone.
+  virtual bool send(std::string_view bytes, bool close_after) = 0;
+  virtual void succeeded() = 0;  // RFC 4976 §6.1: a request succeeded
+  // msrp_relay found no way to deliver the frame (logged; a REPORT upstream when one is wanted).
+  virtual void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) = 0;
+};
+
+// What a worker offers the contexts of its frames. connections may be null (no reuse by address).
+struct RouteEnv {
+  const EngineConfig* config = nullptr;
+  Stats* stats = nullptr;
+  ConnectionMap* cmap = nullptr;  // null: msrp_cmap_* fail (cmap_size 0)
+  AddressIndex* addresses = nullptr;
+  net::ConnectionRegistry* connections = nullptr;
+  BufferPool* buffers = nullptr;
+  CmapItem* lookup_item = nullptr;  // msrp_cmap_lookup's kept record (no allocation per lookup)
+};
+
 class FrameContext final : public Context {
  public:
-  FrameContext(Link& link, const msrp::Frame& frame, const FrameBytes& bytes);
+  // dst: where the route's decisions about the destination are recorded (kept by the caller).
+  FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst, const msrp::Frame& frame,
+               const FrameBytes& bytes);
 
   MessageKind kind() const override;
   const Source& source() const override;
@@ -78,7 +116,8 @@ class FrameContext final : public Context {
   int reply(uint16_t code, std::string_view text, std::string_view extra_headers);
 
  private:
-  Link& link_;
+  FrameOrigin& origin_;
+  const RouteEnv& env_;
   const msrp::Frame& frame_;
   FrameBytes bytes_;
   Destination& dst_;

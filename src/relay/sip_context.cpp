@@ -1,13 +1,13 @@
 #include "relay/sip_context.h"
 
 #include "common/log.h"
-#include "relay/engine_internal.h"
+#include "relay/buffers.h"
 #include "sip/reply.h"
 
 namespace msrpd::relay {
 
 const Source& SipContext::source() const {
-  return link_.source();
+  return origin_.source();
 }
 
 std::optional<std::string_view> SipContext::header(std::string_view name) const {
@@ -17,16 +17,16 @@ std::optional<std::string_view> SipContext::header(std::string_view name) const 
 }
 
 int SipContext::sl_send_reply(int code, std::string_view reason) {
-  std::string& out = link_.worker().scratch();
-  out.clear();
+  BufferPool::Lease buf = buffers_.take();
+  std::string& out = *buf;
   if (auto r = sip::build_reply(msg_, code, reason, out); !r) {
     LM_WARN("sl_send_reply: cannot answer %.*s from %.*s: %s", static_cast<int>(msg_.method().size()),
-            msg_.method().data(), static_cast<int>(link_.srcaddr().size()), link_.srcaddr().data(),
+            msg_.method().data(), static_cast<int>(origin_.srcaddr().size()), origin_.srcaddr().data(),
             r.error().message.c_str());
     return -1;
   }
   replied_ = true;
-  return link_.send(out) ? 1 : -1;
+  return origin_.send(out, false) ? 1 : -1;
 }
 
 }  // namespace msrpd::relay

@@ -6,16 +6,17 @@
 #include <string>
 #include <string_view>
 
+#include "relay/buffers.h"
 #include "relay/context.h"
+#include "relay/frame_context.h"
 #include "sip/message.h"
 
 namespace msrpd::relay {
 
-class Link;
-
 class SipContext final : public Context {
  public:
-  SipContext(Link& link, const sip::SipMessage& msg) : link_(link), msg_(msg) {}
+  SipContext(FrameOrigin& origin, BufferPool& buffers, const sip::SipMessage& msg)
+      : origin_(origin), buffers_(buffers), msg_(msg) {}
 
   MessageKind kind() const override {
     return msg_.is_request() ? MessageKind::sip_request : MessageKind::sip_reply;
@@ -38,7 +39,8 @@ class SipContext final : public Context {
   bool replied() const { return replied_; }
 
  private:
-  Link& link_;
+  FrameOrigin& origin_;
+  BufferPool& buffers_;
   const sip::SipMessage& msg_;
   bool replied_ = false;
 };

@@ -1,0 +1,111 @@
+#pragma once
+// Forward: the outgoing side of the frame a Link relays, cut-through: the rewritten head, then
+// body pieces as they arrive, then the end-line, to a destination connection on this worker
+// (through its OutputGate) or on another (through this worker's mail to it), or into a pending
+// buffer while the next hop is being connected. A streamed SEND chunk can make way for frames
+// waiting on its destination: it is ended with '+' and the message goes on as a new chunk
+// (RFC 4975 §7.1.1; RFC 4976 §6.4.1: relays may split chunks, keeping order and Message-ID).
+//
+// Its state is one Phase; every transition is written in forward.cpp and logged at debug level.
+//
+//   idle ──start──> connecting ──(end)──> connecting_ended
+//     │                 │ connected            │ connected
+//     │                 v                      v
+//     ├──start──> streaming <──body── split   done
+//     │            │  │  └─make_way──> making_way ──body──> split
+//     │            │  └─make_way (chunk has body)──────────> split
+//     │            └─end / abort──> done
+//     └──start (whole frame)──> done
+//   any phase but idle ──connect failed / destination gone──> failed
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "msrp/frame.h"
+#include "relay/transactions.h"
+
+namespace msrpd::relay {
+
+class Link;
+class Worker;
+struct FrameBytes;
+
+class Forward {
+ public:
+  enum class Phase : uint8_t {
+    idle,              // no frame relayed: none yet, or the routed frame was not (its body is dropped)
+    connecting,        // the next hop is being connected: the bytes so far wait in pending_
+    connecting_ended,  // the same, and pending_ holds the whole frame up to its end-line
+    streaming,         // the head went to the destination; body pieces follow as they arrive
+    making_way,        // frames wait on the destination but this chunk has no body byte yet: it
+                       // ends after its first body piece
+    split,             // the chunk was ended with '+': the next bytes start with the continuation head
+    done,              // the end-line went to the destination
+    failed,            // cannot be delivered (REPORTed when asked): the rest of the frame is dropped
+  };
+  static std::string_view name(Phase p);
+
+  explicit Forward(Link& link) : link_(link) {}
+  Forward(const Forward&) = delete;
+  Forward& operator=(const Forward&) = delete;
+
+  Phase phase() const { return phase_; }
+  // A new frame is routed: whatever the last one left is over (a frame not relayed stays idle).
+  void reset() { enter(Phase::idle); }
+  uint64_t seq() const { return seq_; }
+
+  // The route decided to relay `f` (its first bytes `fb`) to connection `dest`, or, with dest 0,
+  // to a new connection (connecting: the caller opens it and calls connected() or failed()).
+  // False when the head cannot be written (a REPORT 400 went upstream).
+  bool start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags);
+  void connected(uint64_t seq, uint64_t dest);
+  void failed(uint64_t seq, std::string_view why, uint16_t report_code);
+  // Input events of the frame being relayed.
+  void body(std::string_view piece);
+  void end(char flag);
+  // The sender's frame broke off (a parse error; with source_gone, the connection closed): the
+  // next hop's copy ends with '#' (RFC 4975 §7.1) so its parser stays in step.
+  void abort(bool source_gone);
+  // The destination holds frames behind chunk `seq`: end it soon.
+  void make_way(uint64_t seq);
+
+ private:
+  bool remote() const;
+  bool at_destination() const {
+    return phase_ == Phase::streaming || phase_ == Phase::making_way || phase_ == Phase::split ||
+           phase_ == Phase::done;
+  }
+  void enter(Phase p);
+  void write(std::string_view bytes, bool ends);
+  void end_chunk();
+  void continue_chunk();
+  void save_continuation(const msrp::Frame& f, std::string_view relayed_head);
+  void track();  // the response to what was just written is expected back
+  void register_transaction();
+
+  Link& link_;
+  Phase phase_ = Phase::idle;
+  uint64_t next_seq_ = 1;
+  uint64_t seq_ = 0;   // the relayed frame (chunk) being written; late news of older ones is ignored
+  uint64_t dest_ = 0;  // destination connection (at_destination())
+  unsigned dest_worker_ = 0;
+  std::string pending_;  // bytes written while connecting
+  std::string tid_;
+  msrp::Method method_ = msrp::Method::other;
+  bool has_body_ = false;     // the end-line follows a body (EndLine::after_body)
+  bool close_after_ = false;  // send flag 2: close the destination once the frame is written
+  bool tracked_ = false;      // a response is expected: register a transaction when the end is written
+  bool has_report_ = false;   // a REPORT goes upstream on failure (SEND, Failure-Report yes/partial)
+  ReportInfo report_;
+  // Splitting (a streamed SEND whose continuation head is known).
+  bool splittable_ = false;
+  std::string cont_paths_;  // the relayed head's To-Path and From-Path lines
+  std::string cont_rest_;   // its other header lines without Byte-Range, and the blank line
+  uint64_t range_start_ = 1;
+  std::optional<uint64_t> range_end_, range_total_;
+  uint64_t piece_body_ = 0;  // body bytes written in the current chunk
+};
+
+}  // namespace msrpd::relay

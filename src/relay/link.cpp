@@ -1,0 +1,391 @@
+#include "relay/link.h"
+
+#include <algorithm>
+
+#include "common/ascii.h"
+#include "common/host_port.h"
+#include "common/log.h"
+#include "msrp/frame_writer.h"
+#include "msrp/status.h"
+#include "net/workers.h"
+#include "relay/sip_context.h"
+#include "relay/worker.h"
+#include "sip/sniff.h"
+
+namespace msrpd::relay {
+
+namespace {
+
+// The value of the first header line `name` in a raw head (best effort, for the answer to a
+// frame the parser rejected).
+std::string_view raw_header(std::string_view head, std::string_view name) {
+  size_t p = 0;
+  while (true) {
+    size_t nl = head.find("\r\n", p);
+    if (nl == std::string_view::npos || nl == p) return {};
+    std::string_view line = head.substr(p, nl - p);
+    if (line.size() > name.size() + 1 && line[name.size()] == ':' &&
+        ascii::iequals(line.substr(0, name.size()), name)) {
+      return ascii::ltrim(line.substr(name.size() + 1));
+    }
+    p = nl + 2;
+  }
+}
+
+std::string_view first_uri(std::string_view list) {
+  return list.substr(0, list.find(' '));
+}
+
+}  // namespace
+
+std::string_view Link::name(Input i) {
+  switch (i) {
+    case Input::sniffing:
+      return "sniffing";
+    case Input::msrp_head:
+      return "msrp_head";
+    case Input::msrp_body:
+      return "msrp_body";
+    case Input::sip:
+      return "sip";
+    case Input::closed:
+      return "closed";
+  }
+  return "?";
+}
+
+Link::Link(Worker& w, net::Connection& c, bool outbound)
+    : w_(w),
+      conn_(&c),
+      id_(c.id()),
+      outbound_(outbound),
+      parser_(w.config().limits),
+      forward_(*this),
+      gate_(*this) {
+  secure_ = c.transport() == net::Transport::tls;
+  peer_ip_ = c.peer_ip();
+  local_ip_ = c.local_ip();
+  proto_name_ = std::string(net::transport_name(c.transport()));
+  srcaddr_ = secure_ ? "msrps://" : "msrp://";
+  append_host(srcaddr_, peer_ip_);
+  srcaddr_.push_back(':');
+  append_port(srcaddr_, c.peer_port());
+  srcsock_ = proto_name_ + ":";
+  append_host(srcsock_, local_ip_);
+  srcsock_.push_back(':');
+  append_port(srcsock_, c.local_port());
+  source_.ip = peer_ip_;
+  source_.port = c.peer_port();
+  source_.local_ip = local_ip_;
+  source_.local_port = c.local_port();
+  source_.proto = proto_name_;
+  source_.conid = id_;
+  if (outbound_) input_ = Input::msrp_head;  // we speak first, and only MSRP
+  w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_);
+}
+
+bool Link::over_limit() const {
+  if (!conn_) return false;
+  return conn_->above_high_watermark() ||
+         conn_->queued_bytes() + gate_.held_bytes() > conn_->settings().write_high_watermark;
+}
+
+void Link::released() {
+  if (!over_limit()) wake_waiters();
+}
+
+void Link::make_way(FrameKey owner) {
+  if (owner.none()) return;
+  unsigned wk = net::Workers::worker_of(owner.src);
+  if (wk == w_.index()) {
+    if (Link* l = w_.link(owner.src)) l->forward().make_way(owner.seq);
+    return;
+  }
+  Engine& e = w_.engine();
+  uint64_t src = owner.src, seq = owner.seq;
+  w_.outbox(wk).add_call([&e, wk, src, seq] {
+    if (Link* l = e.worker(wk).link(src)) l->forward().make_way(seq);
+  });
+}
+
+void Link::succeeded() {
+  if (conn_ && conn_->probation_armed()) conn_->disarm_probation();
+}
+
+void Link::pause(unsigned bit) {
+  if (paused_ == 0 && conn_) conn_->pause_reading();
+  paused_ |= bit;
+}
+
+void Link::unpause(unsigned bit) {
+  if (!(paused_ & bit)) return;
+  paused_ &= ~bit;
+  if (paused_ == 0 && conn_ && conn_->is_open()) conn_->resume_reading();
+}
+
+void Link::add_inflight(size_t n) {
+  inflight_ += n;
+  if (inflight_ > w_.config().max_inflight_bytes) pause(kPauseInflight);
+}
+
+void Link::credit(size_t n) {
+  inflight_ -= std::min(n, inflight_);
+  if ((paused_ & kPauseInflight) && inflight_ <= w_.config().max_inflight_bytes / 2) unpause(kPauseInflight);
+}
+
+size_t Link::on_data(net::Connection& c, std::string_view data) {
+  if (input_ == Input::sniffing) {
+    // SIP and MSRP on one port: the first line says which (Kamailio decides on "MSRP " too).
+    switch (sip::sniff(data)) {
+      case sip::Protocol::need_more:
+        return 0;
+      case sip::Protocol::msrp:
+        input_ = Input::msrp_head;
+        break;
+      case sip::Protocol::sip:
+        input_ = Input::sip;
+        break;
+      case sip::Protocol::garbage:
+        LM_INFO("engine: connection %s speaks neither MSRP nor SIP, closing", srcaddr_.c_str());
+        c.close();
+        return 0;
+    }
+  }
+  size_t used = 0;
+  switch (input_) {
+    case Input::msrp_head:
+    case Input::msrp_body:
+      used = on_msrp(data);
+      break;
+    case Input::sip:
+      used = on_sip(data);
+      break;
+    case Input::sniffing:
+    case Input::closed:
+      return data.size();
+  }
+  Stats::bump(w_.stats().bytes_in, used);
+  return used;
+}
+
+// SIP messages on the MSRP port: each request runs request_route (sl_send_reply answers it);
+// SIP replies have nowhere to go in a relay and are dropped, as reply_route { drop; } does.
+size_t Link::on_sip(std::string_view data) {
+  size_t pos = 0;
+  while (pos < data.size() && conn_ && conn_->is_open()) {
+    size_t crlf = sip::leading_crlf_length(data.substr(pos));
+    if (crlf > 0 && crlf == data.size() - pos) return data.size();  // keep-alives only
+    auto len = sip_reader_.check(data.substr(pos));
+    if (!len) {
+      LM_INFO("engine: bad SIP message from %s: %s", srcaddr_.c_str(), len.error().message.c_str());
+      conn_->close();
+      return data.size();
+    }
+    if (*len == 0) break;
+    std::string_view text = data.substr(pos, *len);
+    pos += *len;
+    sip_reader_.reset();
+    if (auto r = sip_msg_.parse(text.substr(sip::leading_crlf_length(text))); !r) {
+      LM_INFO("engine: bad SIP message from %s: %s", srcaddr_.c_str(), r.error().message.c_str());
+      conn_->close();
+      return data.size();
+    }
+    if (!sip_msg_.is_request()) continue;
+    Stats::bump(w_.stats().sip_requests);
+    SipContext ctx(*this, w_.buffers(), sip_msg_);
+    w_.engine().router().sip_request(ctx, w_.index());
+  }
+  return pos;
+}
+
+size_t Link::on_msrp(std::string_view data) {
+  const EngineConfig& cfg = w_.config();
+  size_t pos = 0;
+  while (pos < data.size() && paused_ == 0 && conn_ && conn_->is_open()) {
+    if (input_ == Input::msrp_body) {
+      msrp::Step s = parser_.feed(data.substr(pos));
+      if (s.event == msrp::Event::body) {
+        pos += s.consumed;
+        forward_.body(s.body);
+      } else if (s.event == msrp::Event::end) {
+        pos += s.consumed;
+        input_ = Input::msrp_head;
+        forward_.end(s.flag);
+      } else if (s.event == msrp::Event::error) {
+        return reject(s, data, pos);
+      } else {
+        break;
+      }
+      continue;
+    }
+    size_t start = pos;
+    msrp::Step s = parser_.feed(data.substr(pos));
+    if (s.event == msrp::Event::need_more) break;
+    if (s.event == msrp::Event::error) return reject(s, data, start);
+    if (s.event != msrp::Event::head) {
+      LM_ERR("engine: unexpected parser event on %s", srcaddr_.c_str());
+      conn_->close(net::CloseReason::error, "parser state");
+      return data.size();
+    }
+    // The head, plus the body bytes already here (up to route_body_preview), so that ordinary
+    // IM frames are routed with their whole body.
+    size_t q = pos + s.consumed;
+    size_t body_start = q, body_len = 0;
+    FrameBytes fb;
+    while (!fb.complete && body_len < cfg.route_body_preview && q < data.size()) {
+      msrp::Step b = parser_.feed(data.substr(q));
+      if (b.event == msrp::Event::body) {
+        body_len += b.body.size();
+        q += b.consumed;
+      } else if (b.event == msrp::Event::end) {
+        fb.complete = true;
+        fb.flag = b.flag;
+        q += b.consumed;
+      } else if (b.event == msrp::Event::error) {
+        return reject(b, data, start);
+      } else {
+        break;
+      }
+    }
+    fb.buf = data.substr(start, q - start);
+    fb.body = data.substr(body_start, body_len);
+    input_ = fb.complete ? Input::msrp_head : Input::msrp_body;
+    route(parser_.frame(), fb);
+    pos = q;
+  }
+  return pos;
+}
+
+size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_start) {
+  Stats::bump(w_.stats().parse_errors);
+  LM_INFO("engine: bad frame from %s: %u %.*s", srcaddr_.c_str(), s.status,
+          static_cast<int>(s.message.size()), s.message.data());
+  if (input_ == Input::msrp_body) {
+    // The frame was being relayed: tell the next hop it ends here (RFC 4975 §7.1: '#' aborts).
+    input_ = Input::msrp_head;
+    forward_.abort(false);
+  } else if (parser_.current_is_request() && !parser_.transaction_id().empty()) {
+    // RFC 4975 §7.2: answer what we could not understand, then close (the stream cannot be
+    // resynchronised). The head may be broken: take the paths from the raw bytes, best effort.
+    std::string_view head =
+        data.substr(frame_start, std::min(data.size() - frame_start, w_.config().limits.max_head));
+    std::string_view to = raw_header(head, "To-Path");
+    std::string_view from = raw_header(head, "From-Path");
+    std::string_view tid = parser_.transaction_id();
+    bool is_send = head.substr(5 + tid.size()).starts_with(" SEND\r\n");
+    BufferPool::Lease out = w_.buffers().take();
+    msrp::write_rejection(*out, tid, s.status, is_send ? first_uri(from) : from, first_uri(to));
+    Stats::bump(w_.stats().replies_sent[s.status < 1000 ? s.status : 0]);
+    (void)gate_.send(*out);
+  }
+  conn_->close_after_flush();
+  return data.size();
+}
+
+void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
+  Stats& st = w_.stats();
+  if (f.is_request())
+    Stats::bump(st.requests_in[static_cast<int>(f.method_id())]);
+  else
+    Stats::bump(st.responses_in);
+  dst_.clear();
+  if (f.is_response()) {
+    // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the
+    // request came from, and a failure to a SEND becomes a REPORT.
+    if (auto t = w_.transactions().take(id_, f.transaction_id())) {
+      dst_.conid = t->source;
+      dst_.set = true;
+      w_.transaction_answered(*t, f.status_code(), f.comment());
+    }
+  }
+  FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
+  w_.engine().router().msrp_frame(ctx, w_.index());
+  if (!ctx.relay_requested() || !conn_) {
+    forward_.reset();
+    return;
+  }
+  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags()) && dst_.conid == 0) open_next_hop();
+}
+
+void Link::relay_undeliverable(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {
+  Stats::bump(w_.stats().relay_failures);
+  LM_WARN("engine: %s %.*s from %s cannot be delivered (%u)", f.is_request() ? "request" : "response",
+          static_cast<int>(f.transaction_id().size()), f.transaction_id().data(), srcaddr_.c_str(), code);
+  ReportInfo info;
+  if (!info.assign(f)) return;
+  info.received = fb.body.size();
+  w_.send_report(id_, info, code, {});
+}
+
+// A new connection for the frame forward_ holds (RFC 4975 §6.2: numeric addresses directly,
+// names through the resolver); this link stops reading until it is there or has failed.
+void Link::open_next_hop() {
+  pause(kPauseConnecting);
+  Worker& w = w_;
+  uint64_t src = id_, seq = forward_.seq();
+  std::string alias = net::SockAddr::is_numeric(dst_.host) ? std::string() : dst_.host;
+  uint16_t alias_port = dst_.port;
+  w.connect_to(dst_, [&w, src, seq, alias = std::move(alias), alias_port](Result<net::Connection*> r) {
+    if (r) {
+      Link& out = w.adopt(**r, true);
+      if (!alias.empty()) out.set_name_alias(alias, alias_port);
+      Stats::bump(w.stats().connections_opened);
+    } else {
+      Stats::bump(w.stats().connect_failures);
+    }
+    Link* l = w.link(src);
+    if (!l) return;
+    if (r) {
+      l->forward().connected(seq, (*r)->id());
+    } else {
+      bool timeout = r.error().message.find("timeout") != std::string::npos;
+      l->forward().failed(
+          seq, r.error().message,
+          msrp::code_of(timeout ? msrp::Status::request_timeout : msrp::Status::session_does_not_exist));
+    }
+  });
+}
+
+void Link::set_name_alias(std::string_view host, uint16_t port) {
+  alias_host_.assign(host);
+  alias_port_ = port;
+  w_.engine().addresses().add(secure_, alias_host_, alias_port_, id_);
+}
+
+void Link::on_drained(net::Connection& c) {
+  if (gate_.held_bytes() > 0 && over_limit()) return;  // held frames still fill the allowance
+  wake_waiters();
+}
+
+void Link::wake_waiters() {
+  if (waiters_.empty() && credits_.empty()) return;
+  std::vector<uint64_t> waiters;
+  waiters.swap(waiters_);
+  for (uint64_t id : waiters)
+    if (Link* l = w_.link(id)) l->unpause(kPauseDestination);
+  for (const Credit& cr : credits_) w_.outbox(cr.worker).add_credit(cr.src, 0, cr.bytes, true);
+  credits_.clear();
+}
+
+void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) {
+  Stats::bump(w_.stats().connections_closed);
+  w_.engine().connection_count().fetch_sub(1, std::memory_order_relaxed);
+  std::string_view why = net::close_reason_name(reason);
+  LM_DBG("engine: connection %s closed (%.*s), input %s, forward %s", srcaddr_.c_str(),
+         static_cast<int>(why.size()), why.data(), name(input_).data(),
+         Forward::name(forward_.phase()).data());
+  conn_ = nullptr;  // no pausing, no writing: the connection is gone
+  // The sender went away mid-frame: end the relayed frame as aborted so the next hop's parser
+  // stays in step (RFC 4975 §7.1: '#').
+  if (input_ == Input::msrp_body) forward_.abort(true);
+  input_ = Input::closed;
+  // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
+  if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
+  w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
+  if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
+  // Whoever waits on this connection must not wait forever.
+  gate_.clear();
+  wake_waiters();
+}
+
+}  // namespace msrpd::relay

@@ -1,0 +1,130 @@
+#pragma once
+// Link: the relay's side of one connection (inbound or outbound). It tells MSRP from SIP on the
+// first bytes, runs the frame parser over what arrives, routes each frame's head (the Router,
+// through a FrameContext), answers frames the parser rejects, and relays what the route sends on
+// (its Forward). Every write to its own connection goes through its OutputGate.
+//
+// Ownership: the net::Connection owns its Link (Connection::set_handler(unique_ptr)); the Link
+// dies with it, at the end of the loop iteration in which on_close ran. Until then conn_ is null
+// after on_close and every write to the Link fails. Nobody keeps a Link* across iterations:
+// others hold the connection id and find the Link again (Worker::link).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "msrp/frame_parser.h"
+#include "net/connection.h"
+#include "relay/forward.h"
+#include "relay/frame_context.h"
+#include "relay/output_gate.h"
+#include "sip/message.h"
+
+namespace msrpd::relay {
+
+class Worker;
+
+class Link final : public net::ConnectionHandler, public FrameOrigin, private GateSink {
+ public:
+  // What the Link is reading.
+  enum class Input : uint8_t {
+    sniffing,   // no byte yet says MSRP or SIP
+    msrp_head,  // MSRP: between frames, or a head in part
+    msrp_body,  // MSRP: the body of a routed frame is still arriving (relayed by forward_ or dropped)
+    sip,        // SIP requests (request_route) on the MSRP port
+    closed,     // on_close ran
+  };
+  static std::string_view name(Input i);
+
+  Link(Worker& w, net::Connection& c, bool outbound);
+
+  // net::ConnectionHandler
+  size_t on_data(net::Connection& c, std::string_view data) override;
+  void on_drained(net::Connection& c) override;
+  void on_close(net::Connection& c, net::CloseReason reason, std::string_view detail) override;
+
+  // FrameOrigin (what a FrameContext reads and asks of this connection)
+  const Source& source() const override { return source_; }
+  std::string_view srcaddr() const override { return srcaddr_; }
+  std::string_view srcsock() const override { return srcsock_; }
+  uint64_t id() const override { return id_; }
+  bool secure() const override { return secure_; }
+  // A whole frame (a reply, a REPORT) on this connection; honours close_after (reply flag 2).
+  bool send(std::string_view bytes, bool close_after) override { return gate_.send(bytes, close_after); }
+  void succeeded() override;  // RFC 4976 §6.1: a request succeeded; probation ends
+  // msrp_relay found no way to deliver the frame: logged, and a REPORT upstream for a SEND that
+  // wants one (RFC 4976 §6.4.1).
+  void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) override;
+
+  Worker& worker() { return w_; }
+  Forward& forward() { return forward_; }
+  // An outbound connection opened for a next hop named by a host name: recorded in the
+  // AddressIndex under that name too, so later frames to the same URI host reuse it (RFC 4975
+  // §5.4), until it closes.
+  void set_name_alias(std::string_view host, uint16_t port);
+
+  // Bytes of frame `key` for this connection (OutputGate::output). False when it is gone.
+  bool output(FrameKey key, std::string_view bytes, bool ends, bool close_after = false) {
+    return gate_.output(key, bytes, ends, close_after);
+  }
+  // Bytes queued on the connection plus bytes held: above the write high watermark, sources stop.
+  bool over_limit() const;
+
+  // Backpressure bits (reading stops while any is set).
+  static constexpr unsigned kPauseDestination = 1;  // a same-worker destination is above its watermark
+  static constexpr unsigned kPauseInflight = 2;     // too many bytes handed to another worker
+  static constexpr unsigned kPauseConnecting = 4;   // the destination is being connected
+  void pause(unsigned bit);
+  void unpause(unsigned bit);
+  // Bytes handed to another worker for this link's destination, and their credit coming back.
+  void add_inflight(size_t n);
+  void credit(size_t n);
+  // A same-worker source paused on this connection's watermark.
+  void add_waiter(uint64_t src) { waiters_.push_back(src); }
+  // Another worker's bytes queued here while above the watermark: credited once it drains.
+  struct Credit {
+    unsigned worker;
+    uint64_t src;
+    size_t bytes;
+  };
+  void hold_credit(const Credit& c) { credits_.push_back(c); }
+
+ private:
+  size_t on_msrp(std::string_view data);
+  size_t on_sip(std::string_view data);
+  size_t reject(const msrp::Step& s, std::string_view data, size_t frame_start);
+  void route(const msrp::Frame& f, const FrameBytes& bytes);
+  void open_next_hop();
+  void wake_waiters();
+
+  // GateSink (this connection's OutputGate)
+  bool open() const override { return conn_ && conn_->is_open(); }
+  bool write(std::string_view bytes) override { return conn_->send(bytes).ok(); }
+  void close_after_flush() override { conn_->close_after_flush(); }
+  void make_way(FrameKey owner) override;
+  void released() override;
+
+  Worker& w_;
+  net::Connection* conn_;  // null once closed
+  uint64_t id_;
+  bool outbound_;
+  bool secure_ = false;
+  Input input_ = Input::sniffing;
+  sip::SipReader sip_reader_;  // Input::sip
+  sip::SipMessage sip_msg_;
+  msrp::FrameParser parser_;
+  Destination dst_;  // where the route sends the current frame
+  Forward forward_;
+  OutputGate gate_;
+  unsigned paused_ = 0;
+  size_t inflight_ = 0;
+  std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
+  std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
+  std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
+  std::string alias_host_;  // set_name_alias
+  uint16_t alias_port_ = 0;
+  Source source_;
+};
+
+}  // namespace msrpd::relay

@@ -1,0 +1,274 @@
+#include "relay/worker.h"
+
+#include <algorithm>
+
+#include "common/ascii.h"
+#include "common/log.h"
+#include "msrp/status.h"
+#include "net/workers.h"
+#include "relay/link.h"
+
+namespace msrpd::relay {
+
+namespace {
+std::unique_ptr<net::Resolver> make_resolver(net::EventLoop& loop, const EngineConfig& cfg) {
+  net::ResolverOptions o;
+  o.servers = cfg.dns_servers;
+  auto r = net::Resolver::create(loop, o);
+  if (!r) {
+    LM_WARN("engine: no DNS resolver: %s", r.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*r);
+}
+}  // namespace
+
+Worker::Worker(Engine& e, unsigned index, net::EventLoop& loop)
+    : engine_(e),
+      index_(index),
+      loop_(loop),
+      resolver_(make_resolver(loop, e.config())),
+      connector_(loop, resolver_.get()),
+      txns_(loop, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
+  const EngineConfig& cfg = e.config();
+  inbound_.read_buffer_limit = std::max(cfg.read_buffer_limit, cfg.limits.max_head + 4096);
+  inbound_.idle_timeout_ms = cfg.tcp_connection_lifetime * 1000;
+  inbound_.lifetime_ms = cfg.tcp_connection_max_lifetime * 1000;
+  inbound_.probation_ms = cfg.probation_seconds * 1000;
+  outbound_ = inbound_;
+  env_.config = &cfg;
+  env_.stats = &e.mutable_stats();
+  env_.cmap = e.cmap();
+  env_.addresses = &e.addresses();
+  env_.connections = &loop.connections();
+  env_.buffers = &buffers_;
+  env_.lookup_item = &lookup_item_;
+}
+
+Worker::~Worker() = default;
+
+Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound) {
+  net::ListenOptions o;
+  o.ip = a.ip;
+  o.port = port;
+  o.settings = inbound_;
+  if (a.proto == "tls") {
+    // RFC 4976 §6.1: msrps; the handshake runs on this loop before the connection is accepted
+    // (a failed or stalled one is dropped there, the relay keeps serving the others).
+    o.transport = net::Transport::tls;
+    o.tls = engine_.tls_context();
+  }
+  auto l = net::Listener::open(loop_, o, [this](net::Connection& c) { accepted(c); });
+  if (!l) return l.error();
+  if (bound) *bound = (*l)->port();
+  listeners_.push_back(std::move(*l));
+  return {};
+}
+
+void Worker::accepted(net::Connection& c) {
+  uint32_t max = config().max_connections;
+  if (max > 0 && engine_.connection_count().load(std::memory_order_relaxed) >= max) {
+    // tcp_max_connections: refuse by closing at once (Kamailio does the same).
+    Stats::bump(stats().connections_refused);
+    if (loop_.now() - last_refusal_log_ >= 1000) {
+      last_refusal_log_ = loop_.now();
+      LM_WARN("engine: tcp_max_connections (%u) reached, closing the connection from %s:%u", max,
+              c.peer_ip().c_str(), static_cast<unsigned>(c.peer_port()));
+    }
+    c.close_silently(net::CloseReason::local);
+    return;
+  }
+  Stats::bump(stats().connections_accepted);
+  adopt(c, false);
+  // RFC 4976 §6.1: a connection must succeed with a request within the probation time.
+  if (config().probation_seconds > 0) c.arm_probation();
+}
+
+void Worker::on_start() {
+  common::log_set_thread_label("worker " + std::to_string(index_));
+  loop_.set_iteration_end([this] { hand_over_mail(); });
+  if (index_ == 0 && engine_.cmap()) {
+    unsigned s = config().timer_interval ? config().timer_interval : 60;
+    clean_timer_ = std::make_unique<net::Timer>(loop_, [this] {
+      if (ConnectionMap* m = engine_.cmap()) m->clean(CmapItem::Clock::now());
+    });
+    clean_timer_->start(s * 1000, s * 1000);
+  }
+  engine_.router().on_worker_start(index_);
+}
+
+Link* Worker::link(uint64_t id) {
+  net::Connection* c = loop_.connections().find(id);
+  return c ? static_cast<Link*>(c->handler()) : nullptr;
+}
+
+Link& Worker::adopt(net::Connection& c, bool outbound) {
+  auto l = std::make_unique<Link>(*this, c, outbound);
+  engine_.connection_count().fetch_add(1, std::memory_order_relaxed);
+  Link& ref = *l;
+  c.set_handler(std::move(l));
+  return ref;
+}
+
+void Worker::close_all() {
+  loop_.connections().close_all(true);
+  clean_timer_.reset();
+}
+
+void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
+  net::ConnectOptions o;
+  o.timeout_ms = config().connect_timeout_ms;
+  o.settings = outbound_;
+  if (d.secure) {
+    const net::TlsContext* tls = engine_.tls_context();
+    if (!tls) {
+      loop_.post(
+          [fn = std::move(fn), host = d.host] { fn(make_error(0, "msrps " + host + ": no TLS context")); });
+      return;
+    }
+    // RFC 4976 §6.2, §9: the next hop's certificate must match the host of its URI.
+    o.transport = net::Transport::tls;
+    o.tls = tls;
+    o.verify_host = d.host;
+  }
+  // RFC 6761 §6.3, §6.4: "localhost" names are the loopback (no SRV is asked for them), ".invalid"
+  // names never resolve (no DNS query at all).
+  std::string_view h = d.host;
+  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+  if (ascii::iequals(h, "invalid") || ascii::iends_with(h, ".invalid")) {
+    loop_.post([fn = std::move(fn), host = d.host] {
+      fn(make_error(0, "resolve " + host + ": Domain name not found (RFC 6761 .invalid)"));
+    });
+    return;
+  }
+  bool local = ascii::iequals(h, "localhost") || ascii::iends_with(h, ".localhost");
+  if (d.port_given || local || net::SockAddr::is_numeric(d.host) || !resolver_) {
+    if (net::SockAddr::is_numeric(d.host))
+      connector_.connect(d.host, d.port, std::move(fn), o);
+    else
+      connector_.connect_host(d.host, d.port, std::move(fn), o);
+    return;
+  }
+  // RFC 4976 §8: no port in the URI: SRV "_msrps._tcp.<domain>" (msrp: "_msrp._tcp"), the
+  // target with the lowest priority (then the highest weight); without SRV records, A/AAAA of
+  // the host itself on port 2855. The lookups are cached within their TTL by the resolver.
+  std::string name = (d.secure ? "_msrps._tcp." : "_msrp._tcp.") + d.host;
+  std::string host = d.host;
+  uint16_t port = d.port;
+  int64_t deadline = loop_.now() + o.timeout_ms;
+  resolver_->resolve_srv(name, [this, fn = std::move(fn), o, host, port,
+                                deadline](Result<std::vector<net::SrvTarget>> r) mutable {
+    int64_t left = deadline - loop_.now();
+    if (left <= 0) return fn(make_error(0, "connect " + host + ": timeout"));
+    o.timeout_ms = static_cast<uint32_t>(left);
+    if (r && !r->empty()) {
+      const net::SrvTarget* best = &(*r)[0];
+      for (const net::SrvTarget& t : *r) {
+        if (t.priority < best->priority || (t.priority == best->priority && t.weight > best->weight))
+          best = &t;
+      }
+      std::string target = best->host;
+      while (!target.empty() && target.back() == '.') target.pop_back();
+      uint16_t p = best->port ? best->port : port;
+      if (!target.empty()) return connector_.connect_host(target, p, std::move(fn), o);
+    }
+    connector_.connect_host(host, port, std::move(fn), o);
+  });
+}
+
+void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
+                          std::string_view bytes, bool ends, bool close_after) {
+  Link* d = link(dest);
+  bool ok = d && d->output(FrameKey{src, seq}, bytes, ends, close_after);
+  if (ok) Stats::bump(stats().bytes_relayed, bytes.size());
+  size_t n = bytes.size();
+  if (ok && d->over_limit()) {
+    d->hold_credit({src_worker, src, n});
+    return;
+  }
+  outbox(src_worker).add_credit(src, seq, n, ok);
+}
+
+MailBatch& Worker::outbox(unsigned to) {
+  return engine_.channel(index_, to).filling();
+}
+
+void Worker::hand_over_mail() {
+  Engine& e = engine_;
+  unsigned from = index_;
+  for (unsigned to = 0; to < e.worker_count(); ++to) {
+    if (to == from) continue;
+    if (e.channel(from, to).hand_over()) e.post_to(to, [&e, from, to] { e.worker(to).receive_mail(from); });
+  }
+}
+
+void Worker::receive_mail(unsigned from) {
+  engine_.channel(from, index_).drain([this, from](MailBatch& b) {
+    for (const Mail& m : b.mail) {
+      switch (m.kind) {
+        case Mail::Kind::write:
+          remote_write(m.dest, m.src, from, m.seq, b.bytes(m), m.ends, m.close_after);
+          break;
+        case Mail::Kind::credit:
+          if (Link* l = link(m.src)) {
+            l->credit(m.len);
+            if (!m.ok)
+              l->forward().failed(m.seq, "the next hop's connection is gone",
+                                  msrp::code_of(msrp::Status::session_does_not_exist));
+          }
+          break;
+        case Mail::Kind::track:
+          remote_track(b.tracks[m.index]);
+          break;
+        case Mail::Kind::call:
+          b.calls[m.index]();
+          break;
+      }
+    }
+  });
+}
+
+void Worker::remote_track(const Transaction& t) {
+  if (!link(t.dest)) {
+    // The destination is gone already: the REPORT goes now rather than in 30 s.
+    transaction_timed_out(t);
+    return;
+  }
+  txns_.add(t);
+}
+
+void Worker::send_on(uint64_t conid, std::string_view bytes) {
+  Link* l = link(conid);
+  if (!l || !l->send(bytes, false))
+    LM_INFO("engine: connection %llu gone, dropping %zu bytes", (unsigned long long)conid, bytes.size());
+}
+
+void Worker::send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment) {
+  Stats::bump(stats().reports_sent);
+  unsigned sw = net::Workers::worker_of(src);
+  if (sw == index_) {
+    BufferPool::Lease out = buffers_.take();
+    write_report(*out, info, code, comment, tids_);
+    send_on(src, *out);
+    return;
+  }
+  auto copy = std::make_shared<std::string>();
+  write_report(*copy, info, code, comment, tids_);
+  Engine& e = engine_;
+  outbox(sw).add_call([&e, sw, src, copy] { e.worker(sw).send_on(src, *copy); });
+}
+
+void Worker::transaction_answered(const Transaction& t, uint16_t code, std::string_view comment) {
+  // RFC 4976 §6.4.3: a non-200 response to a SEND that asked for failure reports becomes a REPORT.
+  if (code != msrp::code_of(msrp::Status::ok) && t.has_report) send_report(t.source, t.report, code, comment);
+}
+
+void Worker::transaction_timed_out(const Transaction& t) {
+  // RFC 4976 §6.4.1: no response 30 s after the last byte: REPORT 408 when Failure-Report is yes.
+  if (t.has_report && t.report.on_timeout) {
+    LM_INFO("engine: no response to %s within the transaction timeout", t.tid.c_str());
+    send_report(t.source, t.report, msrp::code_of(msrp::Status::request_timeout), {});
+  }
+}
+
+}  // namespace msrpd::relay

@@ -1,0 +1,93 @@
+#pragma once
+// Worker: the engine's state on one worker thread: its listeners, the Links of the connections
+// its loop owns, outbound connects to next hops, transactions and REPORTs, and the batched mail
+// to and from the other workers (relay/mailbox.h). Everything here runs on the worker's thread.
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "msrp/frame_writer.h"
+#include "net/connection.h"
+#include "net/connector.h"
+#include "net/event_loop.h"
+#include "net/listener.h"
+#include "net/resolver.h"
+#include "relay/buffers.h"
+#include "relay/cmap.h"
+#include "relay/engine.h"
+#include "relay/frame_context.h"
+#include "relay/mailbox.h"
+#include "relay/transactions.h"
+
+namespace msrpd::relay {
+
+class Link;
+
+class Worker {
+ public:
+  Worker(Engine& e, unsigned index, net::EventLoop& loop);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  Engine& engine() { return engine_; }
+  const EngineConfig& config() const { return engine_.config(); }
+  Stats& stats() { return engine_.mutable_stats(); }
+  unsigned index() const { return index_; }
+  net::EventLoop& loop() { return loop_; }
+  Transactions& transactions() { return txns_; }
+  msrp::TransactionIdGenerator& tids() { return tids_; }
+  BufferPool& buffers() { return buffers_; }
+  const RouteEnv& route_env() const { return env_; }
+
+  Result<void> listen(const ListenAddr& a, uint16_t port, uint16_t* bound);
+  void on_start();
+  void close_all();
+
+  // The Link of an open connection of this worker, or null (unknown, or closed already).
+  Link* link(uint64_t id);
+  // Gives connection c a Link (the connection owns it).
+  Link& adopt(net::Connection& c, bool outbound);
+
+  // Opens a connection to a next hop: TLS for msrps (the certificate checked against d.host,
+  // RFC 4976 §9), a URI without a port resolved per RFC 4976 §8 (SRV, then A/AAAA on 2855).
+  // fn runs once, on this worker, never inside the call.
+  void connect_to(const Destination& d, net::Connector::ConnectFn fn);
+
+  // This iteration's batch for worker `to`; handed over at the end of the iteration.
+  MailBatch& outbox(unsigned to);
+  // Sends a REPORT (RFC 4976 §6.4.1) to connection src, on whichever worker owns it.
+  void send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment);
+  // A response arrived for a transaction: REPORT upstream when needed.
+  void transaction_answered(const Transaction& t, uint16_t code, std::string_view comment);
+
+ private:
+  void hand_over_mail();
+  void receive_mail(unsigned from);
+  // Cross-worker: bytes for `dest` (owned here) from `src` on `src_worker`.
+  void remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq, std::string_view bytes,
+                    bool ends, bool close_after);
+  void remote_track(const Transaction& t);
+  void send_on(uint64_t conid, std::string_view bytes);
+  void transaction_timed_out(const Transaction& t);
+  void accepted(net::Connection& c);
+
+  Engine& engine_;
+  unsigned index_;
+  net::EventLoop& loop_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
+  std::unique_ptr<net::Resolver> resolver_;
+  net::Connector connector_;
+  Transactions txns_;
+  msrp::TransactionIdGenerator tids_;
+  BufferPool buffers_;
+  CmapItem lookup_item_;
+  RouteEnv env_;
+  std::unique_ptr<net::Timer> clean_timer_;
+  net::ConnectionSettings inbound_, outbound_;
+  int64_t last_refusal_log_ = -1000000;  // tcp_max_connections warnings: at most one a second
+};
+
+}  // namespace msrpd::relay
