@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "common/ascii.h"
 #include "common/log.h"
 #include "msrp/status.h"
+#include "net/next_hop.h"
 #include "net/workers.h"
 #include "relay/link.h"
 
@@ -131,49 +131,8 @@ void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
     o.tls = tls;
     o.verify_host = d.host;
   }
-  // RFC 6761 §6.3, §6.4: "localhost" names are the loopback (no SRV is asked for them), ".invalid"
-  // names never resolve (no DNS query at all).
-  std::string_view h = d.host;
-  if (!h.empty() && h.back() == '.') h.remove_suffix(1);
-  if (ascii::iequals(h, "invalid") || ascii::iends_with(h, ".invalid")) {
-    loop_.post([fn = std::move(fn), host = d.host] {
-      fn(make_error(0, "resolve " + host + ": Domain name not found (RFC 6761 .invalid)"));
-    });
-    return;
-  }
-  bool local = ascii::iequals(h, "localhost") || ascii::iends_with(h, ".localhost");
-  if (d.port_given || local || net::SockAddr::is_numeric(d.host) || !resolver_) {
-    if (net::SockAddr::is_numeric(d.host))
-      connector_.connect(d.host, d.port, std::move(fn), o);
-    else
-      connector_.connect_host(d.host, d.port, std::move(fn), o);
-    return;
-  }
-  // RFC 4976 §8: no port in the URI: SRV "_msrps._tcp.<domain>" (msrp: "_msrp._tcp"), the
-  // target with the lowest priority (then the highest weight); without SRV records, A/AAAA of
-  // the host itself on port 2855. The lookups are cached within their TTL by the resolver.
-  std::string name = (d.secure ? "_msrps._tcp." : "_msrp._tcp.") + d.host;
-  std::string host = d.host;
-  uint16_t port = d.port;
-  int64_t deadline = loop_.now() + o.timeout_ms;
-  resolver_->resolve_srv(name, [this, fn = std::move(fn), o, host, port,
-                                deadline](Result<std::vector<net::SrvTarget>> r) mutable {
-    int64_t left = deadline - loop_.now();
-    if (left <= 0) return fn(make_error(0, "connect " + host + ": timeout"));
-    o.timeout_ms = static_cast<uint32_t>(left);
-    if (r && !r->empty()) {
-      const net::SrvTarget* best = &(*r)[0];
-      for (const net::SrvTarget& t : *r) {
-        if (t.priority < best->priority || (t.priority == best->priority && t.weight > best->weight))
-          best = &t;
-      }
-      std::string target = best->host;
-      while (!target.empty() && target.back() == '.') target.pop_back();
-      uint16_t p = best->port ? best->port : port;
-      if (!target.empty()) return connector_.connect_host(target, p, std::move(fn), o);
-    }
-    connector_.connect_host(host, port, std::move(fn), o);
-  });
+  net::NextHop hop{d.host, d.port, d.port_given, d.secure};
+  net::connect_next_hop(loop_, connector_, resolver_.get(), hop, o, std::move(fn));
 }
 
 void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
