@@ -3,6 +3,7 @@
 // by RawArg (whether strings are formats, how strict a level is, how a message names the value).
 
 #include "script/internal.h"
+#include "script/lexer.h"
 #include "script/log_levels.h"
 
 namespace msrpd::script {
@@ -14,6 +15,33 @@ std::optional<std::string> arity_error(const FunctionDef& def, int n, std::strin
                          : std::to_string(def.min_args) + " to " + std::to_string(def.max_args);
   return "function '" + std::string(name) + "' takes " + want + " argument" + (def.max_args == 1 ? "" : "s") +
          ", found " + std::to_string(n);
+}
+
+RawArg raw_arg(const Token& t) {
+  RawArg raw;
+  raw.loc = t.loc;
+  raw.found = t.describe();
+  switch (t.kind) {
+    case Token::Kind::string:
+      raw.kind = RawArg::Kind::string;
+      raw.text = t.str;
+      raw.quoted = true;
+      break;
+    case Token::Kind::integer:
+      raw.kind = RawArg::Kind::integer;
+      raw.text = t.text;
+      raw.ival = t.ival;
+      break;
+    case Token::Kind::pv:
+      raw.kind = RawArg::Kind::pv;
+      raw.text = t.text;
+      break;
+    default:
+      raw.kind = RawArg::Kind::word;
+      raw.text = t.text;
+      break;
+  }
+  return raw;
 }
 
 namespace {

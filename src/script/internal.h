@@ -14,6 +14,7 @@
 namespace msrpd::script {
 
 struct AuthState;  // auth.cpp: the nonce store
+struct Token;      // lexer.h
 
 struct ScriptData {
   Config config;
@@ -93,6 +94,12 @@ void set_modparam(LoadState& ls, const std::string& module, const std::string& p
 // name=value: sets Config; throws through src.fail.
 void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const std::string& raw, Loc loc);
 
+// routes.cpp
+// Registers the route block `kw`[name] (written at kloc, its name at nloc) in ls.data->routes and
+// the slot it fills; `next` describes the token after kw, for messages. Returns its index.
+int declare_route(LoadState& ls, const std::string& kw, const std::string& name, Loc kloc, Loc nloc,
+                  const std::string& next);
+
 // args.cpp
 // One argument of a module function as its caller has it: a token of the config language, or a
 // value from KEMI.
@@ -114,6 +121,8 @@ std::optional<std::string> arity_error(const FunctionDef& def, int n, std::strin
 // pseudo-variable inside throws LoadError through src.fail.
 Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& def, int i, int n,
                       const RawArg& raw);
+// A token of the config language as an argument: strings are formats, levels must be names.
+RawArg raw_arg(const Token& t);
 
 // interp.cpp
 int run_route(Run& run, int route);

@@ -152,54 +152,12 @@ class Parser {
       if (name.empty()) src_.fail(nloc, "expected a route name inside '[ ]'");
       advance();
     }
-    ScriptData& d = *ls_.data;
-    auto index = static_cast<int>(d.routes.size());
-    auto taken = [&](int& slot, const std::string& what) {
-      if (slot >= 0) src_.fail(kloc, what + " is already defined at " + src_.where(d.routes[slot].loc));
-      slot = index;
-    };
-    std::string label;
-    if ((kw == "request_route" || kw == "route") &&
-        (name.empty() || name == "0" || name == "DEFAULT_ROUTE" || name == "main")) {
-      if (kw == "request_route" && !name.empty()) src_.fail(nloc, "request_route takes no name");
-      taken(d.request_route, "request_route");
-      label = "request_route";
-    } else if (kw == "route") {
-      auto it = d.named_routes.find(name);
-      if (it != d.named_routes.end())
-        src_.fail(kloc, "route[" + name + "] is already defined at " + src_.where(d.routes[it->second].loc));
-      d.named_routes.emplace(name, index);
-      label = "route[" + name + "]";
-    } else if ((kw == "reply_route" || kw == "onreply_route") && (name.empty() || name == "0")) {
-      if (kw == "reply_route" && !name.empty()) src_.fail(nloc, "reply_route takes no name");
-      taken(d.reply_route, "reply_route");
-      label = "reply_route";
-    } else if (kw == "event_route") {
-      if (name.empty())
-        src_.fail(kloc, "expected '[' and an event name after event_route, found " + tok_.describe());
-      auto it = d.event_routes.find(name);
-      if (it != d.event_routes.end())
-        src_.fail(kloc,
-                  "event_route[" + name + "] is already defined at " + src_.where(d.routes[it->second].loc));
-      d.event_routes.emplace(name, index);
-      if (name == "msrp:frame-in") {
-        d.frame_in_route = index;
-        if (!ls_.has_module("msrp"))
-          ls_.warn(kloc, "event_route[msrp:frame-in] without loadmodule \"msrp.so\"");
-      } else {
-        ls_.warn(kloc, "event_route[" + name + "] is never run by msrpd");
-      }
-      label = "event_route[" + name + "]";
-    } else {
-      ls_.warn(kloc,
-               kw + (name.empty() ? "" : "[" + name + "]") + " is never run by msrpd (no SIP transactions)");
-      label = kw + "[" + name + "]";
-    }
-    d.routes.push_back(Route{label, kloc, {}});
+    int index = declare_route(ls_, kw, name, kloc, nloc, tok_.describe());
+    std::string label = ls_.data->routes[index].name;
     std::vector<Stmt> body;
     if (!tok_.is_op("{")) expected("'{' starting the body of " + label);
     parse_block(body);
-    d.routes[index].body = std::move(body);
+    ls_.data->routes[index].body = std::move(body);
   }
 
   // '{' statements '}'
@@ -427,32 +385,8 @@ class Parser {
     expected("an argument of " + fname + "() (a string, an integer or a pseudo-variable)");
   }
 
-  // A token of the config language as an argument: strings are formats, levels must be names.
   Arg fixup(const Token& t, const FunctionDef& def, int i, int n) {
-    RawArg raw;
-    raw.loc = t.loc;
-    raw.found = t.describe();
-    switch (t.kind) {
-      case Token::Kind::string:
-        raw.kind = RawArg::Kind::string;
-        raw.text = t.str;
-        raw.quoted = true;
-        break;
-      case Token::Kind::integer:
-        raw.kind = RawArg::Kind::integer;
-        raw.text = t.text;
-        raw.ival = t.ival;
-        break;
-      case Token::Kind::pv:
-        raw.kind = RawArg::Kind::pv;
-        raw.text = t.text;
-        break;
-      default:
-        raw.kind = RawArg::Kind::word;
-        raw.text = t.text;
-        break;
-    }
-    auto a = fixup_arg(src_, ls_, def, i, n, raw);
+    auto a = fixup_arg(src_, ls_, def, i, n, raw_arg(t));
     if (!a) src_.fail(t.loc, a.error().message);
     return std::move(*a);
   }
