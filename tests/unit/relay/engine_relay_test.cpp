@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <regex>
@@ -21,6 +22,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "common/log.h"
 #include "relay/digest.h"
 #include "relay/engine.h"
 #include "relay/route_example18.h"
@@ -510,6 +512,37 @@ TEST_F(EngineRelayTest, SendToUnreachableNextHopGets200ThenReport) {
       ";tcp\r\nMessage-ID: msg0001\r\nByte-Range: 1-2/2\r\nStatus: 000 481 Session Does Not Exist\r\n"
       "-------\\1\\$\r\n";
   EXPECT_TRUE(std::regex_match(*report, std::regex(re))) << *report;
+}
+
+// The forwarding phases (relay/forward.h) are named in debug logs: a whole SEND goes from idle
+// straight to done; the log names the sender and the transaction.
+TEST_F(EngineRelayTest, ForwardingPhasesArePrintedInDebugLogs) {
+  struct Lines {
+    std::mutex m;
+    std::vector<std::string> v;
+  } lines;
+  int level = common::log_level();
+  common::log_set_sink(
+      [](int, std::string_view line, void* user) {
+        auto* l = static_cast<Lines*>(user);
+        if (line.find("forward: ") == std::string_view::npos) return;
+        std::lock_guard<std::mutex> g(l->m);
+        l->v.emplace_back(line);
+      },
+      &lines);
+  common::set_log_level(common::kLogDbg);
+  Client bob(port_), alice(port_);
+  std::string sessid = authenticate(bob);
+  ASSERT_FALSE(sessid.empty());
+  ASSERT_TRUE(alice.send(send_frame("send0042", sessid, "hello")));
+  ASSERT_TRUE(alice.frame().has_value());
+  ASSERT_TRUE(bob.frame().has_value());
+  common::set_log_level(level);
+  common::log_set_sink(nullptr, nullptr);
+  std::lock_guard<std::mutex> g(lines.m);
+  bool seen = false;
+  for (const std::string& l : lines.v) seen = seen || l.find("send0042 #1 idle -> done") != std::string::npos;
+  EXPECT_TRUE(seen) << (lines.v.empty() ? std::string("no forward: line") : lines.v.back());
 }
 
 TEST_F(EngineRelayTest, HundredMegabyteChunkStreamsWithBoundedMemory) {
