@@ -24,6 +24,21 @@ void append_uint(std::string& out, uint64_t v) {
   out.append(buf, r.ptr);
 }
 
+// RFC 4975 §7.2: "MSRP tid code[ comment]" CRLF (code is three digits).
+void append_status_line(std::string& out, std::string_view tid, uint16_t code, std::string_view comment) {
+  char digits[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
+                    static_cast<char>('0' + code % 10)};
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.push_back(' ');
+  out.append(digits, 3);
+  if (!comment.empty()) {
+    out.push_back(' ');
+    out.append(comment);
+  }
+  out.append("\r\n", 2);
+}
+
 bool last_line_is_content_type(std::string_view headers) {
   if (headers.size() < 2 || !headers.ends_with("\r\n")) return false;
   std::string_view lines = headers.substr(0, headers.size() - 2);
@@ -85,17 +100,7 @@ void write_end_line(std::string& out, std::string_view tid, char flag, EndLine w
 
 void write_response(std::string& out, std::string_view tid, uint16_t code, std::string_view comment,
                     std::string_view to_path, std::string_view from_path, std::string_view extra_headers) {
-  char digits[3] = {static_cast<char>('0' + code / 100 % 10), static_cast<char>('0' + code / 10 % 10),
-                    static_cast<char>('0' + code % 10)};
-  out.append("MSRP ", 5);
-  out.append(tid);
-  out.push_back(' ');
-  out.append(digits, 3);
-  if (!comment.empty()) {
-    out.push_back(' ');
-    out.append(comment);
-  }
-  out.append("\r\n", 2);
+  append_status_line(out, tid, code, comment);
   append_path_line(out, "To-Path", to_path);
   append_path_line(out, "From-Path", from_path);
   out.append(extra_headers);
@@ -105,13 +110,7 @@ void write_response(std::string& out, std::string_view tid, uint16_t code, std::
 
 void write_rejection(std::string& out, std::string_view tid, uint16_t code, std::string_view to_path,
                      std::string_view from_path) {
-  out.append("MSRP ", 5);
-  out.append(tid);
-  out.push_back(' ');
-  append_uint(out, code);
-  out.push_back(' ');
-  out.append(reason_phrase(code));
-  out.append("\r\n", 2);
+  append_status_line(out, tid, code, reason_phrase(code));
   if (!to_path.empty()) append_path_line(out, "To-Path", to_path);
   if (!from_path.empty()) append_path_line(out, "From-Path", from_path);
   write_end_line(out, tid, '$', EndLine::after_headers);
