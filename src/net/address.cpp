@@ -4,16 +4,26 @@
 
 #include <cstring>
 
+#include "common/host_port.h"
+
 namespace msrpd::net {
 
 std::string_view transport_name(Transport t) {
   return t == Transport::tls ? "tls" : "tcp";
 }
 
+std::string endpoint_text(std::string_view host, uint16_t port) {
+  std::string s;
+  append_host(s, host);
+  s.push_back(':');
+  append_port(s, port);
+  return s;
+}
+
 namespace {
 // Copies a host into a NUL-terminated buffer without brackets; false if it cannot be an address.
 bool to_cstr(std::string_view ip, char (&buf)[INET6_ADDRSTRLEN + 1]) {
-  if (ip.size() >= 2 && ip.front() == '[' && ip.back() == ']') ip = ip.substr(1, ip.size() - 2);
+  ip = strip_brackets(ip);
   if (ip.empty() || ip.size() > INET6_ADDRSTRLEN) return false;
   std::memcpy(buf, ip.data(), ip.size());
   buf[ip.size()] = '\0';
@@ -69,6 +79,10 @@ std::string SockAddr::ip() const {
   else if (family() == AF_INET6)
     r = ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
   return r ? std::string(r) : std::string();
+}
+
+std::string SockAddr::str() const {
+  return endpoint_text(ip(), port());
 }
 
 }  // namespace msrpd::net

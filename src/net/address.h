@@ -16,6 +16,9 @@ namespace msrpd::net {
 enum class Transport : uint8_t { tcp, tls };
 std::string_view transport_name(Transport t);  // "tcp" / "tls"
 
+// "host:port" for messages, an IPv6 host bracketed once ("[::1]:2855"), the port even when 0.
+std::string endpoint_text(std::string_view host, uint16_t port);
+
 struct SockAddr {
   sockaddr_storage storage{};
   socklen_t len = 0;
@@ -27,7 +30,8 @@ struct SockAddr {
 
   int family() const { return storage.ss_family; }
   uint16_t port() const;
-  std::string ip() const;  // "127.0.0.1", "::1" (no brackets)
+  std::string ip() const;   // "127.0.0.1", "::1" (no brackets)
+  std::string str() const;  // "127.0.0.1:2855", "[::1]:2855"
   const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&storage); }
   sockaddr* sa() { return reinterpret_cast<sockaddr*>(&storage); }
 };

@@ -1,25 +1,14 @@
 #include "net/connector.h"
 
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 
 #include "net/resolver.h"
+#include "net/socket.h"
 #include "net/stream.h"
 #include "net/tls_stream.h"
 
 namespace msrpd::net {
-
-namespace {
-std::string where(std::string_view ip, uint16_t port) {
-  std::string s(ip);
-  if (s.find(':') != std::string::npos && s.front() != '[') s = "[" + s + "]";
-  return s + ":" + std::to_string(port);
-}
-}  // namespace
 
 struct Connector::Attempt final : IoHandler {
   Connector& owner;
@@ -38,14 +27,12 @@ struct Connector::Attempt final : IoHandler {
   ~Attempt() override {
     if (fd >= 0) {
       owner.loop_.remove(fd);
-      ::close(fd);
+      sock::close(fd);
     }
   }
 
   void on_io(uint32_t) override {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    int err = sock::connect_error(fd);
     if (err == EINPROGRESS) return;
     if (err) {
       owner.finish(this, make_error(0, "connect " + target + ": " + std::strerror(err)));
@@ -89,26 +76,17 @@ void Connector::fail_soon(ConnectFn fn, std::string msg) {
 void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const ConnectOptions& opts) {
   auto addr = SockAddr::parse(ip, port);
   if (!addr) return fail_soon(std::move(fn), addr.error().message);
-  std::string target = where(addr->ip(), port);
+  std::string target = addr->str();
   if (opts.transport == Transport::tls && !opts.tls)
     return fail_soon(std::move(fn), "connect " + target + ": tls without a TlsContext");
-  int fd = ::socket(addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return fail_soon(std::move(fn), "connect " + target + ": " + std::strerror(errno));
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int rc;
-  do rc = ::connect(fd, addr->sa(), addr->len);
-  while (rc < 0 && errno == EINTR);
-  if (rc < 0 && errno != EINPROGRESS) {
-    int e = errno;
-    ::close(fd);
-    return fail_soon(std::move(fn), "connect " + target + ": " + std::strerror(e));
-  }
+  auto started = sock::connect_tcp(*addr, target);
+  if (!started) return fail_soon(std::move(fn), started.error().message);
+  int fd = *started;
   uint64_t id = next_attempt_++;
   auto a = std::make_unique<Attempt>(*this, id, std::move(target), std::move(fn), opts);
   // Writable (or error) when the connect completes, also when it already did.
   if (auto r = loop_.add(fd, EPOLLOUT, a.get()); !r) {
-    ::close(fd);
+    sock::close(fd);
     return fail_soon(std::move(a->fn), r.error().message);
   }
   a->fd = fd;

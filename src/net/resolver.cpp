@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/host_port.h"
 #include "net/address.h"
 
 namespace msrpd::net {
@@ -159,7 +160,7 @@ void Resolver::deliver(Fn fn, V value) {
 }
 
 void Resolver::resolve(std::string_view host, AddressesFn fn, int family) {
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  host = strip_brackets(host);
   if (auto a = SockAddr::parse(host, 0)) {
     if (family != AF_UNSPEC && family != a->family())
       deliver(std::move(fn), Result<std::vector<std::string>>(make_error(0, "address family mismatch")));

@@ -3,11 +3,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <strings.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "common/ascii.h"
 
 namespace msrpd::net {
 
@@ -36,7 +37,7 @@ struct VersionRange {
 };
 
 Result<VersionRange> parse_method(const std::string& m) {
-  auto is = [&m](const char* s) { return strcasecmp(m.c_str(), s) == 0; };
+  auto is = [&m](std::string_view s) { return ascii::iequals(m, s); };
   if (m.empty() || is("TLSv1.2+") || is("SSLv23") || is("TLSv1+") || is("TLSv1.1+")) return VersionRange{};
   if (is("TLSv1.2")) return VersionRange{TLS1_2_VERSION, TLS1_2_VERSION};
   if (is("TLSv1.3")) return VersionRange{TLS1_3_VERSION, TLS1_3_VERSION};

@@ -1,16 +1,18 @@
 #include "net/tls_stream.h"
 
-#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "common/host_port.h"
+#include "net/address.h"
+#include "net/socket.h"
 
 namespace msrpd::net {
 
@@ -26,9 +28,7 @@ struct SocketIo {
 int bio_write(BIO* b, const char* buf, int len) {
   auto* io = static_cast<SocketIo*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
-  ssize_t n;
-  do n = ::send(io->fd, buf, static_cast<size_t>(len), MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = sock::send_some(io->fd, buf, static_cast<size_t>(len));
   if (n < 0) {
     io->last_errno = errno;
     if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
@@ -39,9 +39,7 @@ int bio_write(BIO* b, const char* buf, int len) {
 int bio_read(BIO* b, char* buf, int len) {
   auto* io = static_cast<SocketIo*>(BIO_get_data(b));
   BIO_clear_retry_flags(b);
-  ssize_t n;
-  do n = ::recv(io->fd, buf, static_cast<size_t>(len), 0);
-  while (n < 0 && errno == EINTR);
+  ssize_t n = sock::recv_some(io->fd, buf, static_cast<size_t>(len));
   if (n < 0) {
     io->last_errno = errno;
     if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
@@ -157,7 +155,7 @@ class TlsStream final : public Stream {
     }
     SSL_free(ssl_);
     ERR_clear_error();
-    ::close(fd_);
+    sock::close(fd_);
   }
 
   int fd() const override { return fd_; }
@@ -285,7 +283,7 @@ void TlsHandshake::release() {
     ERR_clear_error();
   }
   if (fd_ >= 0) {
-    ::close(fd_);
+    sock::close(fd_);
     fd_ = -1;
   }
 }
@@ -294,7 +292,7 @@ Result<std::unique_ptr<TlsHandshake>> TlsHandshake::accept(EventLoop& loop, int 
                                                            std::string peer, DoneFn done) {
   SSL* ssl = new_ssl(ctx, fd);
   if (!ssl) {
-    ::close(fd);
+    sock::close(fd);
     return make_error(0, "tls handshake with " + peer + ": " + take_reason());
   }
   const TlsSettings& s = ctx.settings();
@@ -317,15 +315,12 @@ Result<std::unique_ptr<TlsHandshake>> TlsHandshake::connect(EventLoop& loop, int
                                                             DoneFn done) {
   SSL* ssl = new_ssl(ctx, fd);
   if (!ssl) {
-    ::close(fd);
+    sock::close(fd);
     return make_error(0, "tls handshake with " + peer + ": " + take_reason());
   }
   const TlsSettings& s = ctx.settings();
-  std::string host(verify_host);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  in6_addr probe{};
-  bool is_ip = !host.empty() && (::inet_pton(AF_INET, host.c_str(), &probe) == 1 ||
-                                 ::inet_pton(AF_INET6, host.c_str(), &probe) == 1);
+  std::string host(strip_brackets(verify_host));
+  bool is_ip = SockAddr::is_numeric(host);
   // RFC 6066 §3: SNI carries names only, never an IP literal.
   const std::string& sni = (!host.empty() && !is_ip) ? host : s.server_name;
   bool ok = true;
@@ -348,7 +343,7 @@ Result<std::unique_ptr<TlsHandshake>> TlsHandshake::connect(EventLoop& loop, int
   }
   if (!ok) {
     SSL_free(ssl);
-    ::close(fd);
+    sock::close(fd);
     ERR_clear_error();
     return make_error(0, "tls handshake with " + peer + ": bad host name '" + host + "'");
   }
@@ -409,7 +404,7 @@ void TlsHandshake::fail(std::string why) {
     // Closing with unread bytes makes the kernel send a reset; a peer that spoke plain TCP to
     // the TLS port gets an orderly FIN instead if what it sent is read and dropped first.
     char sink[4096];
-    for (int i = 0; i < 16 && ::recv(fd_, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+    for (int i = 0; i < 16 && sock::recv_some(fd_, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
     }
   }
   release();
