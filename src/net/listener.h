@@ -68,6 +68,9 @@ class Listener final : private IoHandler {
  private:
   Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn fn);
   void on_io(uint32_t events) override;
+  // The one accept tail, for TCP and for TLS once the handshake succeeded: adopt, on_accept,
+  // close if no handler was set.
+  void accepted(std::unique_ptr<Stream> stream);
   void start_handshake(int fd);
   void handshake_done(uint64_t key, Result<std::unique_ptr<Stream>> r);
 
