@@ -1,12 +1,13 @@
 #include "net/connection.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <new>
 
+#include "common/log.h"
+#include "net/socket.h"
 #include "net/stream.h"
 
 namespace msrpd::net {
@@ -17,7 +18,6 @@ constexpr size_t kBlockBytes = BlockPool::kBlockBytes - 2 * sizeof(void*);
 static_assert(kBlockBytes >= kMaxStreamRecord);
 constexpr int kMaxIovecs = 16;
 constexpr int kMaxReadsPerEvent = 16;  // fairness between connections of one loop
-std::atomic<uint64_t> g_next_sequence{1};
 }  // namespace
 
 struct Connection::Block {
@@ -26,35 +26,6 @@ struct Connection::Block {
   uint32_t end = 0;
   char data[kBlockBytes];
 };
-
-// ---- BlockPool ----
-
-BlockPool::~BlockPool() {
-  while (free_) {
-    Free* n = free_->next;
-    ::operator delete(free_);
-    free_ = n;
-  }
-}
-
-void* BlockPool::take() {
-  if (!free_) return ::operator new(kBlockBytes);
-  Free* f = free_;
-  free_ = f->next;
-  --nfree_;
-  return f;
-}
-
-void BlockPool::give(void* block) {
-  if (nfree_ >= max_free_) {
-    ::operator delete(block);
-    return;
-  }
-  auto* f = static_cast<Free*>(block);
-  f->next = free_;
-  free_ = f;
-  ++nfree_;
-}
 
 std::string_view close_reason_name(CloseReason r) {
   switch (r) {
@@ -78,6 +49,52 @@ std::string_view close_reason_name(CloseReason r) {
 
 // ---- Connection ----
 
+namespace {
+// The names of Connection::Flag bits, lowest bit first (HAProxy conn_show_flags).
+constexpr std::string_view kFlagNames[] = {
+    "paused",           "read_full",        "over_high",     "redeliver",    "read_pending",
+    "read_wants_write", "write_wants_read", "write_blocked", "flush_queued",
+};
+static_assert(Connection::kFlushQueued == 1u << (std::size(kFlagNames) - 1), "a name per flag");
+}  // namespace
+
+std::string_view Connection::state_name(State s) {
+  switch (s) {
+    case State::open:
+      return "open";
+    case State::flushing:
+      return "flushing";
+    case State::lingering:
+      return "lingering";
+    case State::closed:
+      return "closed";
+  }
+  return "unknown";
+}
+
+std::string Connection::describe_flags(uint16_t flags) {
+  std::string out;
+  for (size_t bit = 0; bit < std::size(kFlagNames); ++bit) {
+    if (!(flags & (1u << bit))) continue;
+    if (!out.empty()) out.push_back('|');
+    out.append(kFlagNames[bit]);
+  }
+  if (uint16_t unknown = flags & static_cast<uint16_t>(~((1u << std::size(kFlagNames)) - 1))) {
+    if (!out.empty()) out.push_back('|');
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%x", static_cast<unsigned>(unknown));
+    out.append(hex);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string Connection::describe() const {
+  std::string out(state_name(state_));
+  out.push_back(' ');
+  out.append(describe_flags(flags_));
+  return out;
+}
+
 Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> stream,
                        const ConnectionSettings& s, bool outbound)
     : loop_(loop),
@@ -95,13 +112,8 @@ Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> str
   if (settings_.read_buffer_limit == 0) settings_.read_buffer_limit = 1;
   if (settings_.write_low_watermark > settings_.write_high_watermark)
     settings_.write_low_watermark = settings_.write_high_watermark;
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    local_addr_ = SockAddr::from(reinterpret_cast<sockaddr*>(&ss), len);
-  len = sizeof ss;
-  if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    peer_addr_ = SockAddr::from(reinterpret_cast<sockaddr*>(&ss), len);
+  local_addr_ = sock::local_addr(fd_);
+  peer_addr_ = sock::peer_addr(fd_);
   local_ip_ = local_addr_.ip();
   peer_ip_ = peer_addr_.ip();
   created_ = last_activity_ = loop_.now();
@@ -165,23 +177,23 @@ void Connection::set_handler(std::unique_ptr<ConnectionHandler> h) {
 }
 
 void Connection::kick_read() {
-  read_pending_ = true;
+  set(kReadPending);
   if (!kick_timer_.armed()) kick_timer_.start(0);
 }
 
 void Connection::pause_reading() {
-  paused_ = true;
+  set(kPaused);
   update_interest();
 }
 
 void Connection::resume_reading() {
-  bool was_stopped = paused_ || read_full_;
-  paused_ = false;
-  read_full_ = false;
+  bool was_stopped = has(kPaused) || has(kReadFull);
+  clear(kPaused);
+  clear(kReadFull);
   if (state_ != State::open) return;
   if (was_stopped && rlen_ > 0) {
     // The buffered bytes would not be announced by epoll again: hand them over next iteration.
-    redeliver_ = true;
+    set(kRedeliver);
     if (!kick_timer_.armed()) kick_timer_.start(0);
   }
   // Same for bytes a TLS stream decrypted but we had no room for.
@@ -192,11 +204,12 @@ void Connection::resume_reading() {
 void Connection::update_interest() {
   if (state_ == State::closed) return;
   uint32_t want = 0;
-  bool reading = state_ == State::lingering || (state_ == State::open && handler_ && !paused_ && !read_full_);
+  bool rd = reading();
   // A TLS operation waiting for the opposite readiness replaces its own interest, or the level-
   // triggered loop would spin on an fd that is ready for the wrong thing.
-  if ((reading && !read_wants_write_) || (write_wants_read_ && whead_)) want |= EPOLLIN;
-  if ((whead_ && write_blocked_ && !write_wants_read_) || (read_wants_write_ && reading)) want |= EPOLLOUT;
+  if ((rd && !has(kReadWantsWrite)) || (has(kWriteWantsRead) && whead_)) want |= EPOLLIN;
+  if ((whead_ && has(kWriteBlocked) && !has(kWriteWantsRead)) || (has(kReadWantsWrite) && rd))
+    want |= EPOLLOUT;
   if (want != interest_) {
     interest_ = want;
     (void)loop_.modify(fd_, want);
@@ -205,33 +218,28 @@ void Connection::update_interest() {
 
 void Connection::on_io(uint32_t events) {
   if ((events & EPOLLERR) && !(events & EPOLLIN)) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-    close(CloseReason::error, std::strerror(err ? err : EIO));
+    close(CloseReason::error, std::strerror(sock::pending_error(fd_)));
     return;
   }
-  if ((events & EPOLLOUT) && read_wants_write_) {
+  if ((events & EPOLLOUT) && has(kReadWantsWrite)) {
     // TLS: the read that stopped for want of a writable socket goes on now.
-    read_wants_write_ = false;
+    clear(kReadWantsWrite);
     on_readable();
     if (state_ == State::closed) return;
   }
-  if ((events & EPOLLIN) && write_wants_read_) {
+  if ((events & EPOLLIN) && has(kWriteWantsRead)) {
     // TLS: the write that stopped for want of a readable socket goes on now.
-    write_wants_read_ = false;
+    clear(kWriteWantsRead);
     if (whead_) flush();
     if (state_ == State::closed) return;
   }
-  if ((events & EPOLLOUT) && whead_ && !write_wants_read_) {
-    write_blocked_ = false;
+  if ((events & EPOLLOUT) && whead_ && !has(kWriteWantsRead)) {
+    clear(kWriteBlocked);
     flush();
     if (state_ == State::closed) return;
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-    bool reading =
-        state_ == State::lingering || (state_ == State::open && handler_ && !paused_ && !read_full_);
-    if (reading) {
+    if (reading()) {
       on_readable();
     } else if (events & EPOLLHUP) {
       // Fully shut down while we were not reading: nothing more can come or go.
@@ -251,10 +259,10 @@ void Connection::on_readable() {
       close(CloseReason::local);
       return;
     }
-    if (state_ != State::open || !handler_ || paused_ || read_full_) return;
-    if (redeliver_) {
+    if (!reading()) return;  // (lingering was handled above)
+    if (has(kRedeliver)) {
       // resume_reading() ran and epoll fired before the kick: hand the buffered bytes over first.
-      redeliver_ = false;
+      clear(kRedeliver);
       deliver();
       continue;
     }
@@ -272,7 +280,7 @@ void Connection::on_readable() {
         rbuf_pooled_ = false;
         rcap_ = ncap;
       } else {
-        read_full_ = true;
+        set(kReadFull);
         update_interest();
         return;
       }
@@ -307,8 +315,8 @@ void Connection::on_readable() {
 void Connection::wait_for(const IoResult& r) {
   // TLS: SSL_read may need to write first (a post-handshake message to answer).
   bool wants_write = r.want == IoResult::Want::write;
-  if (wants_write != read_wants_write_) {
-    read_wants_write_ = wants_write;
+  if (wants_write != has(kReadWantsWrite)) {
+    set(kReadWantsWrite, wants_write);
     update_interest();
   }
 }
@@ -324,23 +332,23 @@ void Connection::deliver() {
   }
   if (rlen_ == 0) release_read_buffer();  // an idle connection holds no buffer
   if (rlen_ == rcap_ && rcap_ >= settings_.read_buffer_limit) {
-    if (!read_full_) {
-      read_full_ = true;  // the consumer must consume or resume_reading() before more is read
+    if (!has(kReadFull)) {
+      set(kReadFull);  // the consumer must consume or resume_reading() before more is read
       update_interest();
     }
-  } else if (read_full_) {
-    read_full_ = false;  // room again (the consumer took bytes on a redelivery)
+  } else if (has(kReadFull)) {
+    clear(kReadFull);  // room again (the consumer took bytes on a redelivery)
     update_interest();
   }
 }
 
 void Connection::on_kick() {
-  if (redeliver_) {
-    redeliver_ = false;
-    if (state_ == State::open && !paused_) deliver();
+  if (has(kRedeliver)) {
+    clear(kRedeliver);
+    if (state_ == State::open && !has(kPaused)) deliver();
   }
-  if (read_pending_ && state_ != State::closed) {
-    read_pending_ = false;
+  if (has(kReadPending) && state_ != State::closed) {
+    clear(kReadPending);
     on_readable();
   }
 }
@@ -373,15 +381,16 @@ Result<void> Connection::send(std::string_view data) {
     queued_ += n;
     data.remove_prefix(n);
   }
-  if (queued_ > settings_.write_high_watermark) over_high_ = true;
+  if (queued_ > settings_.write_high_watermark) set(kOverHigh);
   // Written at the end of the iteration, with whatever else is sent to this peer until then;
   // a blocked socket is written on EPOLLOUT instead.
-  if (!flush_queued_ && !write_blocked_ && !write_wants_read_) loop_.connections().queue_flush(this);
+  if (!has(kFlushQueued) && !has(kWriteBlocked) && !has(kWriteWantsRead))
+    loop_.connections().queue_flush(this);
   return {};
 }
 
 void Connection::flush_now() {
-  if (state_ == State::closed || !whead_ || write_blocked_ || write_wants_read_) return;
+  if (state_ == State::closed || !whead_ || has(kWriteBlocked) || has(kWriteWantsRead)) return;
   flush();
 }
 
@@ -397,11 +406,12 @@ void Connection::flush() {
     }
     IoResult r = stream_->writev(iov, n);
     if (r.status == IoResult::Status::would_block) {
-      write_wants_read_ = r.want == IoResult::Want::read;  // TLS: wait for EPOLLIN instead
-      write_blocked_ = !write_wants_read_;
+      bool wants_read = r.want == IoResult::Want::read;  // TLS: wait for EPOLLIN instead
+      set(kWriteWantsRead, wants_read);
+      set(kWriteBlocked, !wants_read);
       break;
     }
-    write_wants_read_ = false;
+    clear(kWriteWantsRead);
     if (r.status != IoResult::Status::ok) {
       close(CloseReason::error,
             r.status == IoResult::Status::eof ? "connection closed by peer" : stream_->error_text(r.err));
@@ -423,17 +433,17 @@ void Connection::flush() {
       free_block(b);
     }
     if (r.bytes < total) {
-      write_blocked_ = true;  // the socket buffer is full: EPOLLOUT says when it has room
+      set(kWriteBlocked);  // the socket buffer is full: EPOLLOUT says when it has room
       break;
     }
   }
-  if (!whead_) write_blocked_ = false;
+  if (!whead_) clear(kWriteBlocked);
   after_flush_progress();
 }
 
 void Connection::after_flush_progress() {
-  if (over_high_ && queued_ <= settings_.write_low_watermark) {
-    over_high_ = false;
+  if (has(kOverHigh) && queued_ <= settings_.write_low_watermark) {
+    clear(kOverHigh);
     if (handler_ && state_ == State::open) {
       handler_->on_drained(*this);
       if (state_ == State::closed) return;
@@ -461,6 +471,8 @@ void Connection::close_after_flush() {
 void Connection::close(CloseReason reason, std::string_view detail) {
   if (state_ == State::closed) return;
   if (reason == CloseReason::lifetime && state_ == State::lingering) reason = CloseReason::local;
+  LM_DBG("connection %llu %s:%u closed (%s) in %s", static_cast<unsigned long long>(id_), peer_ip_.c_str(),
+         static_cast<unsigned>(peer_port()), close_reason_name(reason).data(), describe().c_str());
   state_ = State::closed;
   idle_timer_.cancel();
   lifetime_timer_.cancel();
@@ -500,138 +512,6 @@ void Connection::on_idle_timer() {
     return;
   }
   idle_timer_.start(static_cast<uint32_t>(settings_.idle_timeout_ms - idle));
-}
-
-// ---- ConnectionRegistry ----
-
-ConnectionRegistry::ConnectionRegistry(EventLoop& loop) : loop_(loop) {}
-ConnectionRegistry::~ConnectionRegistry() = default;
-
-bool ConnectionRegistry::PoolKey::operator==(const PoolKey& o) const {
-  return transport == o.transport && family == o.family && port == o.port &&
-         std::memcmp(addr, o.addr, sizeof addr) == 0;
-}
-
-size_t ConnectionRegistry::PoolKeyHash::operator()(const PoolKey& k) const {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a over the key bytes
-  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
-  mix(k.transport);
-  mix(k.family);
-  mix(static_cast<uint8_t>(k.port));
-  mix(static_cast<uint8_t>(k.port >> 8));
-  for (uint8_t b : k.addr) mix(b);
-  return static_cast<size_t>(h);
-}
-
-ConnectionRegistry::PoolKey ConnectionRegistry::key_of(Transport t, const SockAddr& a) {
-  PoolKey k;
-  k.transport = static_cast<uint8_t>(t);
-  k.family = static_cast<uint8_t>(a.family());
-  k.port = a.port();
-  if (a.family() == AF_INET)
-    std::memcpy(k.addr, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, 4);
-  else if (a.family() == AF_INET6)
-    std::memcpy(k.addr, &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr, 16);
-  return k;
-}
-
-Connection* ConnectionRegistry::find(uint64_t id) const {
-  auto it = by_id_.find(id);
-  if (it == by_id_.end() || it->second->is_closed()) return nullptr;
-  return it->second.get();
-}
-
-Connection* ConnectionRegistry::find_reusable(Transport t, const SockAddr& peer) const {
-  auto it = pool_.find(key_of(t, peer));
-  if (it == pool_.end()) return nullptr;
-  for (Connection* c = it->second; c; c = c->pool_next_)
-    if (c->is_open()) return c;
-  return nullptr;
-}
-
-Connection* ConnectionRegistry::find_reusable(Transport t, std::string_view ip, uint16_t port) const {
-  auto a = SockAddr::parse(ip, port);
-  return a ? find_reusable(t, *a) : nullptr;
-}
-
-Connection& ConnectionRegistry::adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s,
-                                      bool outbound) {
-  uint64_t seq = g_next_sequence.fetch_add(1, std::memory_order_relaxed) & ((uint64_t{1} << 48) - 1);
-  uint64_t id = (static_cast<uint64_t>(loop_.worker_index()) << 48) | seq;
-  std::unique_ptr<Connection> owned(new Connection(loop_, id, std::move(stream), s, outbound));
-  Connection* c = owned.get();
-  by_id_.emplace(id, std::move(owned));
-  (void)loop_.add(c->fd_, 0, c);
-  Connection*& head = pool_[key_of(c->transport_, c->peer_addr_)];
-  c->pool_next_ = head;
-  if (head) head->pool_prev_ = c;
-  head = c;
-  return *c;
-}
-
-void ConnectionRegistry::queue_flush(Connection* c) {
-  c->flush_queued_ = true;
-  flush_list_.push_back(c);
-}
-
-void ConnectionRegistry::flush_pending() {
-  // A flush can call handlers (on_drained, on_close) that send to other connections: go round
-  // until nothing is left.
-  while (!flush_list_.empty()) {
-    flushing_.swap(flush_list_);
-    for (Connection* c : flushing_) {
-      if (!c) continue;
-      c->flush_queued_ = false;
-      c->flush_now();
-    }
-    flushing_.clear();
-  }
-}
-
-void ConnectionRegistry::closed(Connection* c) {
-  if (c->flush_queued_) {
-    c->flush_queued_ = false;
-    for (auto* list : {&flush_list_, &flushing_})
-      for (Connection*& q : *list)
-        if (q == c) q = nullptr;
-  }
-  if (c->pool_prev_) {
-    c->pool_prev_->pool_next_ = c->pool_next_;
-  } else {
-    auto it = pool_.find(key_of(c->transport_, c->peer_addr_));
-    if (it != pool_.end() && it->second == c) {
-      if (c->pool_next_)
-        it->second = c->pool_next_;
-      else
-        pool_.erase(it);
-    }
-  }
-  if (c->pool_next_) c->pool_next_->pool_prev_ = c->pool_prev_;
-  c->pool_prev_ = c->pool_next_ = nullptr;
-  auto it = by_id_.find(c->id_);
-  if (it != by_id_.end()) {
-    graveyard_.push_back(std::move(it->second));
-    by_id_.erase(it);
-  }
-}
-
-void ConnectionRegistry::close_all(bool notify) {
-  std::vector<uint64_t> ids;
-  ids.reserve(by_id_.size());
-  for (auto& [id, c] : by_id_) ids.push_back(id);
-  for (uint64_t id : ids) {
-    Connection* c = find(id);
-    if (!c) continue;
-    if (notify)
-      c->close(CloseReason::shutdown);
-    else
-      c->close_silently();
-  }
-  collect();
-}
-
-void ConnectionRegistry::collect() {
-  if (!graveyard_.empty()) graveyard_.clear();
 }
 
 }  // namespace msrpd::net

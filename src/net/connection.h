@@ -147,8 +147,8 @@ class Connection final : private IoHandler {
   // ---- reading ----
   void pause_reading();
   void resume_reading();
-  bool reading_paused() const { return paused_; }
-  bool read_buffer_full() const { return read_full_; }
+  bool reading_paused() const { return has(kPaused); }
+  bool read_buffer_full() const { return has(kReadFull); }
   size_t buffered_bytes() const { return rlen_; }
   size_t read_buffer_capacity() const { return rcap_; }  // 0 while nothing is buffered
 
@@ -157,7 +157,7 @@ class Connection final : private IoHandler {
   // closed or closing; a socket error found when writing closes it with CloseReason::error.
   Result<void> send(std::string_view data);
   size_t queued_bytes() const { return queued_; }
-  bool above_high_watermark() const { return over_high_; }
+  bool above_high_watermark() const { return has(kOverHigh); }
   // Writes what is queued now instead of at the end of the loop iteration.
   void flush_now();
 
@@ -172,6 +172,27 @@ class Connection final : private IoHandler {
   bool is_open() const { return state_ == State::open; }  // false once closing or closed
   bool is_closed() const { return state_ == State::closed; }
 
+  // ---- flags (HAProxy CO_FL_* with conn_show_flags) ----
+  // What a connection waits for, one bit each. When you add one, add its name to kFlagNames in
+  // connection.cpp (same order).
+  enum Flag : uint16_t {
+    kPaused = 1u << 0,          // pause_reading(): the owner stopped reading (backpressure)
+    kReadFull = 1u << 1,        // the read buffer is at its limit and the handler consumed nothing
+    kOverHigh = 1u << 2,        // queued_bytes() went above the high watermark: on_drained() is due
+    kRedeliver = 1u << 3,       // resume_reading(): hand the buffered bytes over again on the kick
+    kReadPending = 1u << 4,     // the stream holds bytes epoll cannot announce: read on the kick
+    kReadWantsWrite = 1u << 5,  // TLS: a read needs the socket writable before it can go on
+    kWriteWantsRead = 1u << 6,  // TLS: a write needs the socket readable before it can go on
+    kWriteBlocked = 1u << 7,    // the socket took less than was queued: wait for EPOLLOUT
+    kFlushQueued = 1u << 8,     // on the registry's list of connections to flush
+  };
+  uint16_t flags() const { return flags_; }
+  bool has(Flag f) const { return (flags_ & f) != 0; }
+  // For debug logs: the state and the set flags, "open paused|write_blocked" ("open -": none).
+  std::string describe() const;
+  // The names of the set bits joined by '|', "-" for none: "read_full|flush_queued".
+  static std::string describe_flags(uint16_t flags);
+
   // ---- timers ----
   // RFC 4976 §6.1: a connection must make a successful request within 30 s; the engine arms this
   // at accept and disarms it on the first success. ms = 0 uses settings().probation_ms.
@@ -183,8 +204,23 @@ class Connection final : private IoHandler {
 
  private:
   friend class ConnectionRegistry;
-  enum class State : uint8_t { open, flushing, lingering, closed };
+  enum class State : uint8_t {
+    open,       // reading (when a handler is set and not paused) and writing
+    flushing,   // close_after_flush(): not reading, writing what is queued, then lingering
+    lingering,  // the write side is shut: reading and dropping until the peer's EOF or linger_ms
+    closed,     // on_close was called; destroyed at the end of the iteration
+  };
+  static std::string_view state_name(State s);
   struct Block;
+
+  void set(Flag f) { flags_ |= f; }
+  void clear(Flag f) { flags_ &= static_cast<uint16_t>(~f); }
+  void set(Flag f, bool on) { on ? set(f) : clear(f); }
+  // Wants to read: the one "am I reading?" (update_interest, on_io and on_readable ask it).
+  bool reading() const {
+    return state_ == State::lingering ||
+           (state_ == State::open && handler_ && !has(kPaused) && !has(kReadFull));
+  }
 
   Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> stream, const ConnectionSettings& s,
              bool outbound);
@@ -213,15 +249,7 @@ class Connection final : private IoHandler {
   Transport transport_;
   bool outbound_;
   State state_ = State::open;
-  bool paused_ = false;
-  bool read_full_ = false;
-  bool over_high_ = false;
-  bool redeliver_ = false;
-  bool read_pending_ = false;      // the stream holds bytes epoll cannot announce: read on the kick
-  bool read_wants_write_ = false;  // TLS: a read needs the socket writable before it can go on
-  bool write_wants_read_ = false;  // TLS: a write needs the socket readable before it can go on
-  bool write_blocked_ = false;     // the socket took less than was queued: wait for EPOLLOUT
-  bool flush_queued_ = false;      // on the registry's list of connections to flush
+  uint16_t flags_ = 0;  // Flag bits
   uint32_t interest_ = 0;
   ConnectionHandler* handler_ = nullptr;
 
@@ -275,8 +303,9 @@ class ConnectionRegistry {
   // destructor closes what is left without notifying (handlers may already be gone).
   void close_all(bool notify = true);
 
-  // Loop internals: writes the queues of the connections that sent during this iteration (until
-  // none is left; a flush may make a handler send more), then destroys the closed connections.
+  // Before-sleep hooks (added to the loop by the constructor): writes the queues of the
+  // connections that sent during this iteration (until none is left; a flush may make a handler
+  // send more), then, at the end of the iteration, destroys the closed connections.
   void flush_pending();
   bool flush_pending_empty() const { return flush_list_.empty(); }
   void collect();
@@ -298,6 +327,7 @@ class ConnectionRegistry {
   void queue_flush(Connection* c);
 
   EventLoop& loop_;
+  EventLoop::HookId write_hook_, retire_hook_;
   BlockPool blocks_;  // declared before the connections: they give their blocks back when destroyed
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> by_id_;
   std::unordered_map<PoolKey, Connection*, PoolKeyHash> pool_;

@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -177,7 +178,7 @@ int EventLoop::next_timeout(int max_wait_ms) const {
 void EventLoop::run_once(int max_wait_ms) {
   if (thread_id_.load(std::memory_order_relaxed) == std::thread::id{})
     thread_id_.store(std::this_thread::get_id());
-  finish_iteration();  // what was sent outside an iteration (start-up, tests)
+  before_sleep(false);  // what was sent outside an iteration (start-up, tests)
   int n = ::epoll_wait(epfd_, events_.data(), static_cast<int>(events_.size()), next_timeout(max_wait_ms));
   update_now();
   for (int i = 0; i < n; ++i) {
@@ -192,15 +193,37 @@ void EventLoop::run_once(int max_wait_ms) {
   if (n == static_cast<int>(events_.size())) events_.resize(events_.size() * 2);
   run_inbox();
   run_timers();
-  finish_iteration();
-  registry_->collect();
+  before_sleep(true);
 }
 
-void EventLoop::finish_iteration() {
-  if (iteration_end_) iteration_end_();
-  registry_->flush_pending();  // one gathering write per connection that sent in this iteration
-  // A flush may have called handlers (on_drained, on_close) that left work for the hook.
-  if (iteration_end_) iteration_end_();
+void EventLoop::before_sleep(bool end_of_iteration) {
+  for (Hook& h : hooks_) {
+    if (h.stage == Stage::retire && !end_of_iteration) break;  // retire is the last stage
+    h.fn();
+  }
+}
+
+EventLoop::HookId EventLoop::add_before_sleep(Stage stage, std::function<void()> fn) {
+  HookId id = next_hook_++;
+  // After every hook of the same or an earlier stage: ids grow, so the order is (stage, id).
+  auto at = std::find_if(hooks_.begin(), hooks_.end(), [stage](const Hook& h) { return h.stage > stage; });
+  hooks_.insert(at, Hook{stage, id, std::move(fn)});
+  return id;
+}
+
+void EventLoop::remove_before_sleep(HookId id) {
+  auto it = std::find_if(hooks_.begin(), hooks_.end(), [id](const Hook& h) { return h.id == id; });
+  if (it != hooks_.end()) hooks_.erase(it);
+}
+
+void EventLoop::set_iteration_end(std::function<void()> fn) {
+  for (HookId& id : iteration_end_) {
+    remove_before_sleep(id);
+    id = 0;
+  }
+  if (!fn) return;
+  iteration_end_[0] = add_before_sleep(Stage::hand_over, fn);
+  iteration_end_[1] = add_before_sleep(Stage::after_write, std::move(fn));
 }
 
 void EventLoop::run_inbox() {

@@ -95,11 +95,27 @@ class EventLoop {
   void update_now();
   bool in_loop_thread() const;
 
-  // Runs at the end of every iteration, after events, posted work and timers, before the
-  // connections' queued bytes are written, and once more after them (a flush may call handlers
-  // that leave work): a worker hands its batched cross-thread work over there. Set once, on the
-  // loop's thread or before run().
-  void set_iteration_end(std::function<void()> fn) { iteration_end_ = std::move(fn); }
+  // ---- before sleep (Redis ae.c beforesleep) ----
+  // Work the layers above do once per iteration, before the loop waits for events again; the
+  // loop knows none of it. The hooks run at the end of every iteration (after its events, posted
+  // work and timers), stage after stage, in the order they were added within a stage; and at the
+  // start of run_once, before it waits, for what was queued outside an iteration (start-up,
+  // tests): then without the retire stage.
+  enum class Stage : uint8_t {
+    hand_over,    // batched cross-thread work leaves first, before this thread spends time writing
+    write,        // the bytes queued in the iteration are written (ConnectionRegistry::flush_pending)
+    after_write,  // writing may have called handlers (on_drained, on_close) that left work
+    retire,       // what the iteration closed is destroyed (ConnectionRegistry::collect); only at
+                  // the end of an iteration: an object closed before its wait lives through it
+  };
+  using HookId = uint64_t;
+  // On the loop's thread, or before run(). A hook must not add or remove hooks.
+  HookId add_before_sleep(Stage stage, std::function<void()> fn);
+  void remove_before_sleep(HookId id);
+
+  // A worker's hand-over of its batched cross-thread work: fn at Stage::hand_over and again at
+  // Stage::after_write. Replaces the fn set before.
+  void set_iteration_end(std::function<void()> fn);
 
   // The connections this loop owns (id -> Connection, and the reuse pool).
   ConnectionRegistry& connections() { return *registry_; }
@@ -120,7 +136,7 @@ class EventLoop {
   void heap_swap(size_t a, size_t b);
   void run_timers();
   void run_inbox();
-  void finish_iteration();
+  void before_sleep(bool end_of_iteration);
   int next_timeout(int max_wait_ms) const;
 
   unsigned worker_index_;
@@ -139,7 +155,14 @@ class EventLoop {
   std::vector<std::function<void()>> running_;  // loop thread only
   bool wake_pending_ = false;                   // guarded by inbox_mu_
   std::unique_ptr<Wakeup> wakeup_;
-  std::function<void()> iteration_end_;
+  struct Hook {
+    Stage stage;
+    HookId id;
+    std::function<void()> fn;
+  };
+  std::vector<Hook> hooks_;  // by stage, then by id (the order they were added)
+  HookId next_hook_ = 1;
+  HookId iteration_end_[2] = {0, 0};
   std::unique_ptr<ConnectionRegistry> registry_;
 };
 

@@ -607,6 +607,34 @@ TEST(Connection, AnIdleConnectionHoldsNoBufferAndBlocksGoBackToTheLoop) {
   EXPECT_EQ(read_exactly(sp.peer, 40000), std::string(40000, 'y'));
 }
 
+TEST(Connection, DescribeNamesTheStateAndTheSetFlags) {
+  Recorder h;
+  Socketpair sp(&h);
+  Connection& c = *sp.c;
+  EXPECT_EQ(c.describe(), "open -");
+  c.pause_reading();
+  EXPECT_EQ(c.describe(), "open paused");
+  ASSERT_TRUE(c.send("x").ok());
+  EXPECT_EQ(c.describe(), "open paused|flush_queued");
+  EXPECT_EQ(c.flags(), Connection::kPaused | Connection::kFlushQueued);
+  sp.loop.run_once(0);
+  EXPECT_EQ(c.describe(), "open paused");
+  c.resume_reading();
+  EXPECT_EQ(c.describe(), "open -");
+  c.close_after_flush();
+  EXPECT_EQ(c.describe(), "lingering -");  // nothing queued: the write side is shut at once
+}
+
+TEST(Connection, DescribeFlagsPrintsEveryBitByName) {
+  EXPECT_EQ(Connection::describe_flags(0), "-");
+  EXPECT_EQ(Connection::describe_flags(Connection::kReadWantsWrite | Connection::kWriteBlocked),
+            "read_wants_write|write_blocked");
+  EXPECT_EQ(Connection::describe_flags(0x1ff),
+            "paused|read_full|over_high|redeliver|read_pending|read_wants_write|write_wants_read|"
+            "write_blocked|flush_queued");
+  EXPECT_EQ(Connection::describe_flags(Connection::kOverHigh | 0x3000), "over_high|0x3000");
+}
+
 TEST(BlockPool, KeepsAtMostItsBoundAndReusesBlocks) {
   BlockPool pool(2);
   void* a = pool.take();

@@ -184,6 +184,50 @@ TEST(EventLoop, NowIsCachedAndMonotonic) {
   EXPECT_GE(loop.now() - a, 15);
 }
 
+TEST(EventLoop, BeforeSleepHooksRunByStageAtBothEndsOfAnIteration) {
+  EventLoop loop;
+  std::string log;
+  using Stage = EventLoop::Stage;
+  loop.add_before_sleep(Stage::retire, [&] { log += "r"; });
+  loop.add_before_sleep(Stage::after_write, [&] { log += "a"; });
+  loop.add_before_sleep(Stage::write, [&] { log += "w"; });
+  loop.add_before_sleep(Stage::hand_over, [&] { log += "h"; });
+  loop.add_before_sleep(Stage::hand_over, [&] { log += "H"; });  // after the first of its stage
+  loop.post([&] { log += "|p|"; });
+  loop.run_once(0);
+  // Before the wait without retire (what was queued outside an iteration), then after the work.
+  EXPECT_EQ(log, "hHwa|p|hHwar");
+}
+
+TEST(EventLoop, RemovedBeforeSleepHookIsNotCalled) {
+  EventLoop loop;
+  int a = 0, b = 0;
+  auto id = loop.add_before_sleep(EventLoop::Stage::write, [&] { ++a; });
+  loop.add_before_sleep(EventLoop::Stage::write, [&] { ++b; });
+  loop.remove_before_sleep(id);
+  loop.run_once(0);
+  EXPECT_EQ(a, 0);
+  EXPECT_EQ(b, 2);
+}
+
+TEST(EventLoop, IterationEndRunsBeforeAndAfterTheWritesAndIsReplaced) {
+  EventLoop loop;
+  std::string log;
+  loop.add_before_sleep(EventLoop::Stage::write, [&] { log += "w"; });
+  loop.set_iteration_end([&] { log += "1"; });
+  loop.set_iteration_end([&] { log += "2"; });
+  loop.run_once(0);
+  EXPECT_EQ(log, "2w22w2");
+}
+
+TEST(SockAddr, FormatsAddressAndPortWithIpv6Brackets) {
+  EXPECT_EQ(SockAddr::parse("127.0.0.1", 2855)->str(), "127.0.0.1:2855");
+  EXPECT_EQ(SockAddr::parse("[::1]", 80)->str(), "[::1]:80");
+  EXPECT_EQ(endpoint_text("::1", 0), "[::1]:0");
+  EXPECT_EQ(endpoint_text("[::1]", 7), "[::1]:7");
+  EXPECT_EQ(endpoint_text("relay.example.com", 2855), "relay.example.com:2855");
+}
+
 TEST(SockAddr, ParsesAndFormatsIpv4AndIpv6) {
   auto a = SockAddr::parse("127.0.0.1", 2855);
   ASSERT_TRUE(a.ok());

@@ -170,6 +170,18 @@ TEST(TlsConnection, EchoThroughListenerAndConnectorWithVerification) {
   EXPECT_EQ(p.client->peer_certificate()->version, "TLSv1.3");
 }
 
+TEST(TlsConnection, AcceptWithoutHandlerClosesTheConnectionAfterTheHandshake) {
+  ASSERT_TRUE(test_certs().ok);
+  Recorder client;
+  TlsPair p;
+  ASSERT_TRUE(p.listen(server_settings(), nullptr));  // the accept callback sets no handler
+  p.connect(client_settings(), &client);
+  ASSERT_TRUE(p.loop.run_until([&] { return client.closed; }, 5000)) << p.connect_error;
+  EXPECT_EQ(p.accepted, 1);
+  EXPECT_EQ(client.reason, CloseReason::peer_closed);
+  EXPECT_EQ(p.listener->handshake_failures(), 0u);
+}
+
 TEST(TlsConnection, TcpConnectionHasNoPeerCertificate) {
   EventLoop loop;
   Recorder h;
