@@ -204,7 +204,20 @@ std::string http_error_response(int status) {
 
 std::string jsonrpc_handle(std::string_view body, const Registry& reg) {
   using nlohmann::json;
-  json req = json::parse(body, nullptr, false);
+  // from_json/to_json recurse: a body of nested brackets (the port takes 1 MiB) would overflow the
+  // control thread's stack. More than 32 levels of objects and arrays (the request object and
+  // params included) is an Invalid Request (JSON-RPC 2.0 §5.1); the parser stops building at once.
+  constexpr int kMaxJsonDepth = 32;
+  bool too_deep = false;
+  auto depth_limit = [&too_deep](int depth, json::parse_event_t event, json&) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth) {
+      too_deep = true;
+    }
+    return !too_deep;
+  };
+  json req = json::parse(body, depth_limit, false);
+  if (too_deep) return rpc_error(-32600, "Invalid Request", nullptr).dump();
   if (req.is_discarded()) return rpc_error(-32700, "Parse error", nullptr).dump();
   if (req.is_array()) {
     if (req.empty()) return rpc_error(-32600, "Invalid Request", nullptr).dump();
