@@ -75,7 +75,7 @@ struct ExternalRun::Impl {
     if (script.loaded() && st.vars.size() < script.data().var_names.size())
       st.vars.resize(script.data().var_names.size(), Val::of_int(0));
     st.last_auth = 0;
-    run.emplace(script.data(), ctx, st);
+    run.emplace(Run{script.data(), ctx, st});
   }
 
   Result<std::shared_ptr<PvSpec>> spec(std::string_view name) {
