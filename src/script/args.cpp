@@ -73,8 +73,9 @@ Format as_format(const SourceText& src, LoadState& ls, const RawArg& raw) {
 Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& def, int i, int n,
                       const RawArg& raw) {
   Arg a;
-  std::string what = "argument " + std::to_string(i + 1) + " of " + def.name + "()";
-  std::string found = raw.found.empty() ? std::string() : ", found " + raw.found;
+  // Only an error needs the words (a KEMI call runs this per call).
+  auto what = [&] { return "argument " + std::to_string(i + 1) + " of " + def.name + "()"; };
+  auto found = [&] { return raw.found.empty() ? std::string() : ", found " + raw.found; };
   ParamKind kind = def.params[i];
   if (kind == ParamKind::level && n == 1) kind = ParamKind::str;  // xlog(fmt): no level given
   switch (kind) {
@@ -90,7 +91,7 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
       a.fmt = as_format(src, ls, raw);
       if (a.fmt.is_constant()) {
         auto v = parse_int(a.fmt.constant());
-        if (!v) return make_error(0, "expected an integer for " + what + found);
+        if (!v) return make_error(0, "expected an integer for " + what() + found());
         a.is_const_int = true;
         a.const_int = *v;
       }
@@ -111,7 +112,7 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
       } else if (raw.strict_level) {
         return make_error(
             0, "expected a log level (L_ALERT, L_BUG, L_CRIT, L_ERR, L_WARN, L_NOTICE, L_INFO, L_DBG) for " +
-                   what + found);
+                   what() + found());
       }  // else a name read when the function runs (xlog: an unknown one is L_ERR)
       return a;
     }
@@ -125,13 +126,14 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
         if (f.segments.size() == 1 && f.segments[0].pv) pv = f.segments[0].pv;
       }
       if (!pv || !pv->writable())
-        return make_error(0, "expected a writable pseudo-variable (like \"$var(x)\") for " + what + found);
+        return make_error(0,
+                          "expected a writable pseudo-variable (like \"$var(x)\") for " + what() + found());
       a.out = pv;
       return a;
     }
     case ParamKind::htable: {
       auto it = ls.htable_index.find(raw.text);
-      if (it == ls.htable_index.end()) return make_error(0, "unknown htable '" + raw.text + "' in " + what);
+      if (it == ls.htable_index.end()) return make_error(0, "unknown htable '" + raw.text + "' in " + what());
       a.is_const_int = true;
       a.const_int = it->second;
       return a;

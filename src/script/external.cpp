@@ -95,7 +95,7 @@ struct ExternalRun::Impl {
   // A value from KEMI as an argument: strings are formats for xlog only, a level may be a number
   // or a name the function reads when it runs, a pseudo-variable name comes from the cache.
   Result<Arg> arg(const FunctionDef& def, int i, int n, const Val& v) {
-    std::string what = "argument " + std::to_string(i + 1) + " of " + def.name + "()";
+    auto what = [&] { return "argument " + std::to_string(i + 1) + " of " + def.name + "()"; };
     RawArg raw;
     raw.loc = Loc{0, 1, 1};
     raw.formats = std::string_view(def.module) == "xlog";
@@ -107,13 +107,13 @@ struct ExternalRun::Impl {
     raw.text = to_text(v);
     if (def.params[i] == ParamKind::pvout) {
       auto pv = spec(raw.text);
-      if (!pv) return make_error(0, what + ": " + pv.error().message);
+      if (!pv) return make_error(0, what() + ": " + pv.error().message);
       raw.pv = *pv;
     }
     try {
       return fixup_arg(src, ls, def, i, n, raw);
     } catch (const LoadError& e) {
-      return make_error(0, what + ": " + without_place(e.what()));
+      return make_error(0, what() + ": " + without_place(e.what()));
     }
   }
 };
