@@ -13,7 +13,7 @@ namespace {
 // How deep a config may nest (Lua's LUAI_MAXCCALLS is 200): the parser and the interpreter recurse
 // once per level, and a config nested 10,000 deep must be refused, not overflow the stack.
 constexpr int kMaxExprNesting = 200;  // parentheses, unary operators, operands of binary ones
-constexpr int kMaxStmtNesting = 100;  // blocks, if/else, while, switch inside each other
+constexpr int kMaxStmtNesting = 200;  // blocks, if/else, while, switch inside each other
 constexpr int kMaxExprHeight = 1000;  // operators inside each other in the tree the interpreter walks
 
 class Parser {

@@ -54,16 +54,23 @@ TEST(ScriptNesting, AnOperatorChainIsBoundedByItsHeight) {
 TEST(ScriptNesting, TenThousandNestedIfsAreRefusedAtTheLimit) {
   std::string text =
       "request_route {\n" + repeat("if (1) {\n", 10000) + "exit;\n" + repeat("}\n", 10000) + "}\n";
-  EXPECT_EQ(load_error(text), "t.cfg:102:1: statements nested more than 100 deep");
+  EXPECT_EQ(load_error(text), "t.cfg:202:1: statements nested more than 200 deep");
 }
 
 TEST(ScriptNesting, TenThousandNestedBlocksAreRefusedAtTheLimit) {
   std::string text = "request_route {\n" + repeat("{", 10000) + repeat("}", 10000) + "\n}\n";
-  EXPECT_EQ(load_error(text), "t.cfg:2:101: statements nested more than 100 deep");
+  EXPECT_EQ(load_error(text), "t.cfg:2:201: statements nested more than 200 deep");
+}
+
+// An else-if chain nests too: each `else if` is the else branch of the one before.
+TEST(ScriptNesting, ALongElseIfChainCountsAsNesting) {
+  std::string chain = "if ($var(x) == 0) exit;\n" + repeat("else if ($var(x) == 1) exit;\n", 250);
+  EXPECT_EQ(load_error("request_route {\n" + chain + "}\n"),
+            "t.cfg:201:24: statements nested more than 200 deep");
 }
 
 TEST(ScriptNesting, StatementsWithinTheLimitLoad) {
-  std::string text = "request_route {\n" + repeat("if (1) {\n", 99) + "exit;\n" + repeat("}\n", 99) + "}\n";
+  std::string text = "request_route {\n" + repeat("if (1) {\n", 199) + "exit;\n" + repeat("}\n", 199) + "}\n";
   EXPECT_EQ(load_error(text), "(loaded)");
 }
 
