@@ -95,20 +95,21 @@ std::string Connection::describe() const {
   return out;
 }
 
-Connection::Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> stream,
+Connection::Connection(ConnectionRegistry& registry, uint64_t id, std::unique_ptr<Stream> stream,
                        const ConnectionSettings& s, bool outbound)
-    : loop_(loop),
+    : registry_(registry),
+      loop_(registry.loop()),
       id_(id),
       stream_(std::move(stream)),
       fd_(stream_->fd()),
       settings_(s),
       transport_(stream_->transport()),
       outbound_(outbound),
-      pool_(loop.connections().blocks()),
-      idle_timer_(loop, [this] { on_idle_timer(); }),
-      lifetime_timer_(loop, [this] { close(CloseReason::lifetime); }),
-      probation_timer_(loop, [this] { close(CloseReason::probation); }),
-      kick_timer_(loop, [this] { on_kick(); }) {
+      pool_(registry.blocks()),
+      idle_timer_(loop_, [this] { on_idle_timer(); }),
+      lifetime_timer_(loop_, [this] { close(CloseReason::lifetime); }),
+      probation_timer_(loop_, [this] { close(CloseReason::probation); }),
+      kick_timer_(loop_, [this] { on_kick(); }) {
   if (settings_.read_buffer_limit == 0) settings_.read_buffer_limit = 1;
   if (settings_.write_low_watermark > settings_.write_high_watermark)
     settings_.write_low_watermark = settings_.write_high_watermark;
@@ -384,8 +385,7 @@ Result<void> Connection::send(std::string_view data) {
   if (queued_ > settings_.write_high_watermark) set(kOverHigh);
   // Written at the end of the iteration, with whatever else is sent to this peer until then;
   // a blocked socket is written on EPOLLOUT instead.
-  if (!has(kFlushQueued) && !has(kWriteBlocked) && !has(kWriteWantsRead))
-    loop_.connections().queue_flush(this);
+  if (!has(kFlushQueued) && !has(kWriteBlocked) && !has(kWriteWantsRead)) registry_.queue_flush(this);
   return {};
 }
 
@@ -487,7 +487,7 @@ void Connection::close(CloseReason reason, std::string_view detail) {
   }
   wtail_ = nullptr;
   queued_ = 0;
-  loop_.connections().closed(this);  // also leaves the flush list
+  registry_.closed(this);  // also leaves the flush list
   if (handler_) handler_->on_close(*this, reason, detail);
 }
 

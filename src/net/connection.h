@@ -1,10 +1,10 @@
 #pragma once
-// Connection: one non-blocking stream socket (TCP now, TLS later through the same API), owned by
-// the EventLoop of one worker and touched only on that loop's thread. Other threads hold its id
-// and post to the owning worker (Workers::post_to(Connection::worker_of(id), ...)).
+// Connection: one non-blocking stream socket (TCP or TLS through the same API), owned by the
+// ConnectionRegistry of one worker's loop and touched only on that loop's thread. Other threads
+// hold its id and post to the owning worker (Workers::post_to(Connection::worker_of(id), ...)).
 //
-// Life: a Connection is created by a Listener (accept) or a Connector (connect), lives in its
-// loop's ConnectionRegistry, and ends with exactly one ConnectionHandler::on_close call. After
+// Life: a Connection is created by a Listener (accept) or a Connector (connect), lives in a
+// ConnectionRegistry (one per loop), and ends with exactly one ConnectionHandler::on_close call. After
 // on_close returns the Connection& stays valid until the end of the current loop iteration, then
 // it is destroyed: never keep a Connection* past on_close (keep the id and call find()).
 //
@@ -45,6 +45,7 @@
 namespace msrpd::net {
 
 class Connection;
+class ConnectionRegistry;
 class Stream;
 struct IoResult;
 
@@ -222,8 +223,8 @@ class Connection final : private IoHandler {
            (state_ == State::open && handler_ && !has(kPaused) && !has(kReadFull));
   }
 
-  Connection(EventLoop& loop, uint64_t id, std::unique_ptr<Stream> stream, const ConnectionSettings& s,
-             bool outbound);
+  Connection(ConnectionRegistry& registry, uint64_t id, std::unique_ptr<Stream> stream,
+             const ConnectionSettings& s, bool outbound);
   void on_io(uint32_t events) override;
   void on_readable();
   void deliver();
@@ -240,6 +241,7 @@ class Connection final : private IoHandler {
   void take_read_buffer();
   void release_read_buffer();  // when empty
 
+  ConnectionRegistry& registry_;
   EventLoop& loop_;
   uint64_t id_;
   std::unique_ptr<Stream> stream_;
@@ -280,11 +282,19 @@ class Connection final : private IoHandler {
 };
 
 // The connections of one loop: id -> Connection in O(1), and the reuse pool keyed by
-// (transport, peer ip, peer port) for RFC 4975 §5.4 connection reuse.
+// (transport, peer ip, peer port) for RFC 4975 §5.4 connection reuse. Whoever builds the loop
+// builds its registry beside it (Workers does, per worker) and destroys it first; the loop knows
+// nothing of it: the registry adds its before-sleep hooks to the loop (the gathering writes at
+// Stage::write, freeing the closed connections at Stage::retire).
 class ConnectionRegistry {
  public:
   explicit ConnectionRegistry(EventLoop& loop);
+  // Closes the connections left open without callbacks (their handlers may be gone already).
   ~ConnectionRegistry();
+  ConnectionRegistry(const ConnectionRegistry&) = delete;
+  ConnectionRegistry& operator=(const ConnectionRegistry&) = delete;
+
+  EventLoop& loop() const { return loop_; }
 
   Connection* find(uint64_t id) const;
   // An open connection (inbound or outbound) to that peer, or nullptr. With send flag 1
@@ -299,11 +309,11 @@ class ConnectionRegistry {
   Connection& adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s, bool outbound);
 
   // Closes every connection (on the loop's thread). notify: call on_close(shutdown) on each
-  // handler; an orderly shutdown does this before destroying the handlers. The EventLoop's
-  // destructor closes what is left without notifying (handlers may already be gone).
+  // handler; an orderly shutdown does this before destroying the handlers. The destructor closes
+  // what is left without notifying (handlers may already be gone).
   void close_all(bool notify = true);
 
-  // Before-sleep hooks (added to the loop by the constructor): writes the queues of the
+  // The before-sleep hooks (added to the loop by the constructor): writes the queues of the
   // connections that sent during this iteration (until none is left; a flush may make a handler
   // send more), then, at the end of the iteration, destroys the closed connections.
   void flush_pending();

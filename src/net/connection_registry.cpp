@@ -51,6 +51,7 @@ ConnectionRegistry::ConnectionRegistry(EventLoop& loop)
       retire_hook_(loop.add_before_sleep(EventLoop::Stage::retire, [this] { collect(); })) {}
 
 ConnectionRegistry::~ConnectionRegistry() {
+  close_all(false);
   loop_.remove_before_sleep(write_hook_);
   loop_.remove_before_sleep(retire_hook_);
 }
@@ -106,7 +107,7 @@ Connection& ConnectionRegistry::adopt(std::unique_ptr<Stream> stream, const Conn
                                       bool outbound) {
   uint64_t seq = g_next_sequence.fetch_add(1, std::memory_order_relaxed) & ((uint64_t{1} << 48) - 1);
   uint64_t id = (static_cast<uint64_t>(loop_.worker_index()) << 48) | seq;
-  std::unique_ptr<Connection> owned(new Connection(loop_, id, std::move(stream), s, outbound));
+  std::unique_ptr<Connection> owned(new Connection(*this, id, std::move(stream), s, outbound));
   Connection* c = owned.get();
   by_id_.emplace(id, std::move(owned));
   (void)loop_.add(c->fd_, 0, c);

@@ -42,7 +42,7 @@ struct Connector::Attempt final : IoHandler {
     int cfd = fd;
     fd = -1;  // now owned by the stream (or the handshake)
     if (opts.transport == Transport::tls) return start_tls(cfd);
-    Connection& c = owner.loop_.connections().adopt(make_tcp_stream(cfd), opts.settings, true);
+    Connection& c = owner.connections_.adopt(make_tcp_stream(cfd), opts.settings, true);
     owner.finish(this, &c);
   }
 
@@ -51,7 +51,7 @@ struct Connector::Attempt final : IoHandler {
     auto h = TlsHandshake::connect(
         owner.loop_, cfd, *opts.tls, host, target, [this](Result<std::unique_ptr<Stream>> r) {
           if (!r) return owner.finish(this, r.error());  // destroys this
-          Connection& c = owner.loop_.connections().adopt(std::move(*r), opts.settings, true);
+          Connection& c = owner.connections_.adopt(std::move(*r), opts.settings, true);
           owner.finish(this, &c);
         });
     if (!h) return owner.finish(this, h.error());
@@ -59,8 +59,11 @@ struct Connector::Attempt final : IoHandler {
   }
 };
 
-Connector::Connector(EventLoop& loop, Resolver* resolver)
-    : loop_(loop), resolver_(resolver), alive_(std::make_shared<bool>(true)) {}
+Connector::Connector(ConnectionRegistry& connections, Resolver* resolver)
+    : connections_(connections),
+      loop_(connections.loop()),
+      resolver_(resolver),
+      alive_(std::make_shared<bool>(true)) {}
 
 Connector::~Connector() {
   *alive_ = false;
@@ -104,7 +107,7 @@ void Connector::finish(Attempt* a, Result<Connection*> r) {
   uint64_t id = r ? (*r)->id() : 0;
   fn(std::move(r));
   if (id) {
-    Connection* c = loop_.connections().find(id);
+    Connection* c = connections_.find(id);
     if (c && !c->handler()) c->close(CloseReason::local);
   }
 }

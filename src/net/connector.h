@@ -7,7 +7,7 @@
 //   });
 //
 // The callback runs on the loop's thread, exactly once, never inside connect() itself. On
-// success the Connection is registered in loop.connections() (so it joins the reuse pool) and
+// success the Connection is in the registry (so it joins the reuse pool) and
 // must get a handler in the callback, or it is closed when the callback returns. Destroying the
 // Connector abandons the attempts in progress without calling their callbacks.
 
@@ -46,7 +46,7 @@ class Connector {
   using ConnectFn = std::function<void(Result<Connection*>)>;
 
   // resolver: needed only by connect_host() for names that are not numeric addresses.
-  explicit Connector(EventLoop& loop, Resolver* resolver = nullptr);
+  explicit Connector(ConnectionRegistry& connections, Resolver* resolver = nullptr);
   ~Connector();
   Connector(const Connector&) = delete;
   Connector& operator=(const Connector&) = delete;
@@ -63,6 +63,7 @@ class Connector {
   void finish(Attempt* a, Result<Connection*> r);
   void fail_soon(ConnectFn fn, std::string msg);
 
+  ConnectionRegistry& connections_;
   EventLoop& loop_;
   Resolver* resolver_;
   uint64_t next_attempt_ = 1;

@@ -9,8 +9,6 @@
 #include <cstring>
 #include <system_error>
 
-#include "net/connection.h"
-
 namespace msrpd::net {
 
 namespace {
@@ -68,15 +66,11 @@ EventLoop::EventLoop(unsigned worker_index) : worker_index_(worker_index) {
   wakeup_ = std::make_unique<Wakeup>(eventfd_);
   events_.resize(256);
   now_ = monotonic_ms();
-  registry_ = std::make_unique<ConnectionRegistry>(*this);
   if (!add(eventfd_, EPOLLIN, wakeup_.get()))
     throw std::system_error(errno, std::generic_category(), "epoll_ctl");
 }
 
 EventLoop::~EventLoop() {
-  // Connections left open are closed without callbacks: their handlers may be gone already.
-  registry_->close_all(false);
-  registry_.reset();
   ::close(eventfd_);
   ::close(epfd_);
 }

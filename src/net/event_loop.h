@@ -21,7 +21,6 @@
 namespace msrpd::net {
 
 class EventLoop;
-class ConnectionRegistry;
 
 // Receives readiness events for one fd. `events` is a mask of EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP...
 class IoHandler {
@@ -117,9 +116,6 @@ class EventLoop {
   // Stage::after_write. Replaces the fn set before.
   void set_iteration_end(std::function<void()> fn);
 
-  // The connections this loop owns (id -> Connection, and the reuse pool).
-  ConnectionRegistry& connections() { return *registry_; }
-
  private:
   friend class Timer;
   struct Slot {
@@ -163,7 +159,6 @@ class EventLoop {
   std::vector<Hook> hooks_;  // by stage, then by id (the order they were added)
   HookId next_hook_ = 1;
   HookId iteration_end_[2] = {0, 0};
-  std::unique_ptr<ConnectionRegistry> registry_;
 };
 
 }  // namespace msrpd::net

@@ -11,7 +11,7 @@ namespace {
 constexpr int kMaxAcceptsPerEvent = 64;
 }  // namespace
 
-Result<std::unique_ptr<Listener>> Listener::open(EventLoop& loop, const ListenOptions& opts,
+Result<std::unique_ptr<Listener>> Listener::open(ConnectionRegistry& connections, const ListenOptions& opts,
                                                  AcceptFn on_accept) {
   auto addr = SockAddr::parse(opts.ip, opts.port);
   if (!addr) return addr.error();
@@ -20,18 +20,19 @@ Result<std::unique_ptr<Listener>> Listener::open(EventLoop& loop, const ListenOp
     return make_error(0, "listen tls:" + where + ": no TLS certificate configured");
   auto fd = sock::listen_tcp(*addr, where, opts.reuse_port, opts.backlog);
   if (!fd) return fd.error();
-  std::unique_ptr<Listener> l(new Listener(loop, *fd, opts, std::move(on_accept)));
+  std::unique_ptr<Listener> l(new Listener(connections, *fd, opts, std::move(on_accept)));
   SockAddr bound = sock::local_addr(*fd);
   if (bound.family() != AF_UNSPEC) {
     l->ip_ = bound.ip();
     l->port_ = bound.port();
   }
-  if (auto r = loop.add(*fd, EPOLLIN, l.get()); !r) return r.error();
+  if (auto r = connections.loop().add(*fd, EPOLLIN, l.get()); !r) return r.error();
   return l;
 }
 
-Listener::Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn fn)
-    : loop_(loop),
+Listener::Listener(ConnectionRegistry& connections, int fd, const ListenOptions& opts, AcceptFn fn)
+    : connections_(connections),
+      loop_(connections.loop()),
       fd_(fd),
       ip_(opts.ip),
       port_(opts.port),
@@ -39,7 +40,7 @@ Listener::Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn 
       on_accept_(std::move(fn)),
       transport_(opts.transport),
       tls_(opts.tls),
-      backoff_(loop, [this] { (void)loop_.modify(fd_, EPOLLIN); }) {}
+      backoff_(loop_, [this] { (void)loop_.modify(fd_, EPOLLIN); }) {}
 
 Listener::~Listener() {
   handshakes_.clear();  // abandons the handshakes in progress (closes their sockets)
@@ -68,12 +69,12 @@ void Listener::on_io(uint32_t) {
 }
 
 void Listener::accepted(std::unique_ptr<Stream> stream) {
-  Connection& c = loop_.connections().adopt(std::move(stream), settings_, false);
+  Connection& c = connections_.adopt(std::move(stream), settings_, false);
   uint64_t id = c.id();
   if (on_accept_) on_accept_(c);
   // The callback must set a handler or close the connection (listener.h): one left without is
   // closed here.
-  Connection* still = loop_.connections().find(id);
+  Connection* still = connections_.find(id);
   if (still && !still->handler()) still->close(CloseReason::local);
 }
 

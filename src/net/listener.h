@@ -4,12 +4,13 @@
 // Port 0 binds an ephemeral port: open the first listener with port 0, read port(), then open the
 // others with that port.
 //
-//   auto l = Listener::open(loop, {"127.0.0.1", 0}, [&](Connection& c) { c.set_handler(&h); });
+//   ConnectionRegistry connections(loop);
+//   auto l = Listener::open(connections, {"127.0.0.1", 0}, [&](Connection& c) { c.set_handler(&h); });
 //   if (!l) die(l.error().message);
 //   uint16_t port = (*l)->port();
 //
-// The accept callback runs on the loop's thread with the new Connection, already registered in
-// loop.connections(). It must set a handler (reading starts then) or close it; a connection
+// The accept callback runs on the loop's thread with the new Connection, already in the
+// registry. It must set a handler (reading starts then) or close it; a connection
 // left without a handler is closed after the callback returns.
 //
 // TLS (transport = Transport::tls, tls = a TlsContext with a certificate): each accepted socket
@@ -51,7 +52,7 @@ class Listener final : private IoHandler {
   using AcceptFn = std::function<void(Connection&)>;
 
   // Binds and listens (start-up; returns an error such as "bind 127.0.0.1:5060: Address in use").
-  static Result<std::unique_ptr<Listener>> open(EventLoop& loop, const ListenOptions& opts,
+  static Result<std::unique_ptr<Listener>> open(ConnectionRegistry& connections, const ListenOptions& opts,
                                                 AcceptFn on_accept);
   ~Listener() override;  // on the loop's thread (or when the loop is not running)
 
@@ -66,7 +67,7 @@ class Listener final : private IoHandler {
   const std::string& last_handshake_error() const { return last_handshake_error_; }
 
  private:
-  Listener(EventLoop& loop, int fd, const ListenOptions& opts, AcceptFn fn);
+  Listener(ConnectionRegistry& connections, int fd, const ListenOptions& opts, AcceptFn fn);
   void on_io(uint32_t events) override;
   // The one accept tail, for TCP and for TLS once the handshake succeeded: adopt, on_accept,
   // close if no handler was set.
@@ -74,6 +75,7 @@ class Listener final : private IoHandler {
   void start_handshake(int fd);
   void handshake_done(uint64_t key, Result<std::unique_ptr<Stream>> r);
 
+  ConnectionRegistry& connections_;
   EventLoop& loop_;
   int fd_;
   std::string ip_;

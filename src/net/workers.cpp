@@ -5,12 +5,17 @@ namespace msrpd::net {
 Workers::Workers(unsigned count) {
   if (count == 0) count = 1;
   loops_.reserve(count);
-  for (unsigned i = 0; i < count; ++i) loops_.push_back(std::make_unique<EventLoop>(i));
+  registries_.reserve(count);
+  for (unsigned i = 0; i < count; ++i) {
+    loops_.push_back(std::make_unique<EventLoop>(i));
+    registries_.push_back(std::make_unique<ConnectionRegistry>(*loops_.back()));
+  }
 }
 
 Workers::~Workers() {
   stop();
-  // Each loop closes its connections on its own (now joined) thread's behalf, in order.
+  // Each registry closes its connections on its (now joined) thread's behalf, before its loop goes.
+  registries_.clear();
   loops_.clear();
 }
 

@@ -1,13 +1,13 @@
 #pragma once
 // Workers: N threads, each running its own EventLoop for life. A connection belongs to the
 // worker whose loop accepted or connected it; its id says which (Connection::worker_of), so any
-// thread can route work to it with post_to(). Each worker's loop has the per-worker registry
-// (loop(i).connections(): id -> Connection* and the reuse pool), touched only on that thread.
+// thread can route work to it with post_to(). Beside each loop is its worker's registry
+// (connections(i): id -> Connection* and the reuse pool), touched only on that thread.
 //
 //   Workers w(4);
-//   for (unsigned i = 0; i < w.size(); ++i) listeners.push_back(*Listener::open(w.loop(i), ...));
+//   for (unsigned i = 0; i < w.size(); ++i) listeners.push_back(*Listener::open(w.connections(i), ...));
 //   w.start();
-//   w.post_to(Workers::worker_of(conid), [conid, &w] { ... w.loop(...).connections().find(conid) ... });
+//   w.post_to(Workers::worker_of(conid), [conid, &w] { ... w.connections(...).find(conid) ... });
 //   w.stop();  // joins
 
 #include <cstdint>
@@ -30,6 +30,7 @@ class Workers {
 
   unsigned size() const { return static_cast<unsigned>(loops_.size()); }
   EventLoop& loop(unsigned index) { return *loops_[index]; }
+  ConnectionRegistry& connections(unsigned index) { return *registries_[index]; }
 
   void start();  // one thread per loop, each calls run()
   void stop();   // asks every loop to stop and joins the threads; loops (and connections) remain
@@ -41,6 +42,7 @@ class Workers {
 
  private:
   std::vector<std::unique_ptr<EventLoop>> loops_;
+  std::vector<std::unique_ptr<ConnectionRegistry>> registries_;  // one per loop, destroyed first
   std::vector<std::thread> threads_;
 };
 

@@ -52,7 +52,7 @@ Result<void> Engine::start() {
     return make_error(0, e.what());
   }
   for (unsigned i = 0; i < cfg_.children; ++i)
-    workers_.push_back(std::make_unique<Worker>(*this, i, threads_->workers.loop(i)));
+    workers_.push_back(std::make_unique<Worker>(*this, i, threads_->workers.connections(i)));
   ports_.clear();
   for (const ListenAddr& a : cfg_.listen) {
     if (a.proto != "tcp" && a.proto != "tls") {

@@ -23,13 +23,14 @@ std::unique_ptr<net::Resolver> make_resolver(net::EventLoop& loop, const EngineC
 }
 }  // namespace
 
-Worker::Worker(Engine& e, unsigned index, net::EventLoop& loop)
+Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
     : engine_(e),
       index_(index),
-      loop_(loop),
-      resolver_(make_resolver(loop, e.config())),
-      connector_(loop, resolver_.get()),
-      txns_(loop, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
+      loop_(connections.loop()),
+      connections_(connections),
+      resolver_(make_resolver(loop_, e.config())),
+      connector_(connections, resolver_.get()),
+      txns_(loop_, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
   const EngineConfig& cfg = e.config();
   inbound_.read_buffer_limit = std::max(cfg.read_buffer_limit, cfg.limits.max_head + 4096);
   inbound_.idle_timeout_ms = cfg.tcp_connection_lifetime * 1000;
@@ -40,7 +41,7 @@ Worker::Worker(Engine& e, unsigned index, net::EventLoop& loop)
   env_.stats = &e.mutable_stats();
   env_.cmap = e.cmap();
   env_.addresses = &e.addresses();
-  env_.connections = &loop.connections();
+  env_.connections = &connections;
   env_.buffers = &buffers_;
   env_.lookup_item = &lookup_item_;
 }
@@ -58,7 +59,7 @@ Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound)
     o.transport = net::Transport::tls;
     o.tls = engine_.tls_context();
   }
-  auto l = net::Listener::open(loop_, o, [this](net::Connection& c) { accepted(c); });
+  auto l = net::Listener::open(connections_, o, [this](net::Connection& c) { accepted(c); });
   if (!l) return l.error();
   if (bound) *bound = (*l)->port();
   listeners_.push_back(std::move(*l));
@@ -98,7 +99,7 @@ void Worker::on_start() {
 }
 
 Link* Worker::link(uint64_t id) {
-  net::Connection* c = loop_.connections().find(id);
+  net::Connection* c = connections_.find(id);
   return c ? static_cast<Link*>(c->handler()) : nullptr;
 }
 
@@ -111,7 +112,7 @@ Link& Worker::adopt(net::Connection& c, bool outbound) {
 }
 
 void Worker::close_all() {
-  loop_.connections().close_all(true);
+  connections_.close_all(true);
   clean_timer_.reset();
 }
 

@@ -27,7 +27,7 @@ class Link;
 
 class Worker {
  public:
-  Worker(Engine& e, unsigned index, net::EventLoop& loop);
+  Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -77,6 +77,7 @@ class Worker {
   Engine& engine_;
   unsigned index_;
   net::EventLoop& loop_;
+  net::ConnectionRegistry& connections_;  // this worker's connections, beside its loop (net::Workers)
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::unique_ptr<net::Resolver> resolver_;
   net::Connector connector_;

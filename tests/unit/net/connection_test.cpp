@@ -26,8 +26,9 @@ using testing::Recorder;
 // A connected client/server pair on one loop.
 struct Pair {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   std::unique_ptr<Listener> listener;
-  Connector connector{loop};
+  Connector connector{connections};
   Connection* server = nullptr;
   Connection* client = nullptr;
   uint64_t server_id = 0, client_id = 0;
@@ -37,7 +38,7 @@ struct Pair {
     ListenOptions lo;
     lo.ip = ip;
     lo.settings = server_s;
-    auto l = Listener::open(loop, lo, [this, server_h](Connection& c) {
+    auto l = Listener::open(connections, lo, [this, server_h](Connection& c) {
       c.set_handler(server_h);
       server = &c;
       server_id = c.id();
@@ -237,7 +238,7 @@ TEST(Connection, CloseIsImmediateAndReportsLocalOnce) {
   p.client->close();
   EXPECT_TRUE(client.closed);
   EXPECT_EQ(client.reason, CloseReason::local);
-  EXPECT_EQ(p.loop.connections().find(p.client_id), nullptr);
+  EXPECT_EQ(p.connections.find(p.client_id), nullptr);
   ASSERT_TRUE(p.loop.run_until([&] { return server.closed; }, 2000));
   EXPECT_EQ(server.reason, CloseReason::peer_closed);
 }
@@ -246,13 +247,13 @@ TEST(ConnectionRegistry, CloseAllNotifiesEveryHandlerWithShutdown) {
   Recorder server, client;
   Pair p;
   ASSERT_TRUE(p.open("127.0.0.1", &server, &client));
-  EXPECT_EQ(p.loop.connections().size(), 2u);
-  p.loop.connections().close_all();
+  EXPECT_EQ(p.connections.size(), 2u);
+  p.connections.close_all();
   EXPECT_TRUE(server.closed);
   EXPECT_TRUE(client.closed);
   EXPECT_EQ(server.reason, CloseReason::shutdown);
   EXPECT_EQ(client.reason, CloseReason::shutdown);
-  EXPECT_EQ(p.loop.connections().size(), 0u);
+  EXPECT_EQ(p.connections.size(), 0u);
 }
 
 TEST(Connection, HandlerMayCloseInsideOnData) {
@@ -328,16 +329,17 @@ TEST(Connection, DisarmedProbationKeepsTheConnection) {
 
 TEST(Connection, IdsAreUniqueAndCarryTheWorkerIndex) {
   EventLoop loop(5);
+  ConnectionRegistry connections{loop};
   Recorder server, client;
   ListenOptions lo;
   lo.ip = "127.0.0.1";
   std::vector<uint64_t> ids;
-  auto l = Listener::open(loop, lo, [&](Connection& c) {
+  auto l = Listener::open(connections, lo, [&](Connection& c) {
     c.set_handler(&server);
     ids.push_back(c.id());
   });
   ASSERT_TRUE(l.ok());
-  Connector conn(loop);
+  Connector conn(connections);
   for (int i = 0; i < 3; ++i)
     conn.connect("127.0.0.1", (*l)->port(), [&](Result<Connection*> r) {
       ASSERT_TRUE(r.ok());
@@ -347,18 +349,18 @@ TEST(Connection, IdsAreUniqueAndCarryTheWorkerIndex) {
   ASSERT_TRUE(loop.run_until([&] { return ids.size() == 6; }, 3000));
   for (uint64_t id : ids) {
     EXPECT_EQ(Connection::worker_of(id), 5u);
-    EXPECT_NE(loop.connections().find(id), nullptr);
+    EXPECT_NE(connections.find(id), nullptr);
   }
   std::sort(ids.begin(), ids.end());
   EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
-  EXPECT_EQ(loop.connections().size(), 6u);
+  EXPECT_EQ(connections.size(), 6u);
 }
 
 TEST(ConnectionRegistry, ReusePoolFindsAnOpenConnectionToTheSameAddress) {
   Recorder server, client;
   Pair p;
   ASSERT_TRUE(p.open("127.0.0.1", &server, &client));
-  auto& reg = p.loop.connections();
+  auto& reg = p.connections;
   EXPECT_EQ(reg.find_reusable(Transport::tcp, "127.0.0.1", p.listener->port()), p.client);
   EXPECT_EQ(reg.find_reusable(Transport::tls, "127.0.0.1", p.listener->port()), nullptr);
   EXPECT_EQ(reg.find_reusable(Transport::tcp, "127.0.0.2", p.listener->port()), nullptr);
@@ -381,7 +383,8 @@ TEST(Connector, ConnectToAClosedPortReportsAnError) {
   ::close(s);  // bound, never listening, now closed: nothing listens there
 
   EventLoop loop;
-  Connector c(loop);
+  ConnectionRegistry connections{loop};
+  Connector c(connections);
   std::string error;
   bool done = false;
   c.connect("127.0.0.1", port, [&](Result<Connection*> r) {
@@ -396,7 +399,8 @@ TEST(Connector, ConnectToAClosedPortReportsAnError) {
 
 TEST(Connector, NonNumericAddressIsAnErrorWithoutResolver) {
   EventLoop loop;
-  Connector c(loop);
+  ConnectionRegistry connections{loop};
+  Connector c(connections);
   std::string error;
   c.connect("not-an-ip", 1, [&](Result<Connection*> r) { error = r ? "connected" : r.error().message; });
   ASSERT_TRUE(loop.run_until([&] { return !error.empty(); }, 1000));
@@ -405,24 +409,26 @@ TEST(Connector, NonNumericAddressIsAnErrorWithoutResolver) {
 
 TEST(Listener, PortInUseWithoutReusePortIsAnError) {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   ListenOptions lo;
   lo.ip = "127.0.0.1";
   lo.reuse_port = false;
-  auto a = Listener::open(loop, lo, [](Connection&) {});
+  auto a = Listener::open(connections, lo, [](Connection&) {});
   ASSERT_TRUE(a.ok());
   lo.port = (*a)->port();
-  auto b = Listener::open(loop, lo, [](Connection&) {});
+  auto b = Listener::open(connections, lo, [](Connection&) {});
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.error().message, "bind 127.0.0.1:" + std::to_string(lo.port) + ": Address already in use");
 }
 
 TEST(Listener, AcceptWithoutHandlerClosesTheConnection) {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   ListenOptions lo;
   lo.ip = "127.0.0.1";
-  auto l = Listener::open(loop, lo, [](Connection&) {});
+  auto l = Listener::open(connections, lo, [](Connection&) {});
   ASSERT_TRUE(l.ok());
-  Connector c(loop);
+  Connector c(connections);
   Recorder client;
   c.connect("127.0.0.1", (*l)->port(), [&](Result<Connection*> r) {
     ASSERT_TRUE(r.ok());
@@ -445,7 +451,8 @@ TEST(Connector, ConnectThatNeverCompletesTimesOut) {
   uint16_t port = ntohs(a.sin_port);
 
   EventLoop loop;
-  Connector c(loop);
+  ConnectionRegistry connections{loop};
+  Connector c(connections);
   ConnectOptions co;
   co.timeout_ms = 100;
   std::vector<std::string> errors;
@@ -507,6 +514,7 @@ std::string read_exactly(int fd, size_t n) {
 // talks to `peer`, the other end.
 struct Socketpair {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   int writes = 0;
   int peer = -1;
   Connection* c = nullptr;
@@ -518,7 +526,7 @@ struct Socketpair {
       return;
     }
     peer = sv[1];
-    c = &loop.connections().adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
+    c = &connections.adopt(std::make_unique<CountingStream>(sv[0], &writes), {}, false);
     c->set_handler(h);
   }
   ~Socketpair() {
@@ -576,7 +584,7 @@ TEST(Connection, AWriteErrorFoundAtTheFlushClosesWithError) {
   ASSERT_TRUE(sp.loop.run_until([&] { return h.closed; }, 2000));
   EXPECT_TRUE(h.reason == CloseReason::error || h.reason == CloseReason::peer_closed)
       << close_reason_name(h.reason);
-  EXPECT_EQ(sp.loop.connections().find(id), nullptr);
+  EXPECT_EQ(sp.connections.find(id), nullptr);
 }
 
 TEST(Connection, ClosingAConnectionWaitingForItsFlushDropsItsQueue) {
@@ -598,12 +606,12 @@ TEST(Connection, AnIdleConnectionHoldsNoBufferAndBlocksGoBackToTheLoop) {
   EXPECT_EQ(c.read_buffer_capacity(), 0u);  // nothing taken before bytes arrive
   ASSERT_EQ(::write(sp.peer, "hello", 5), 5);
   ASSERT_TRUE(sp.loop.run_until([&] { return h.data == "hello"; }, 2000));
-  EXPECT_EQ(c.read_buffer_capacity(), 0u);                      // all consumed: the buffer went back
-  EXPECT_GE(sp.loop.connections().blocks().free_blocks(), 1u);  // ... to the loop's free list
-  ASSERT_TRUE(c.send(std::string(40000, 'y')).ok());            // three write blocks
+  EXPECT_EQ(c.read_buffer_capacity(), 0u);               // all consumed: the buffer went back
+  EXPECT_GE(sp.connections.blocks().free_blocks(), 1u);  // ... to the loop's free list
+  ASSERT_TRUE(c.send(std::string(40000, 'y')).ok());     // three write blocks
   sp.loop.run_once(0);
   EXPECT_EQ(c.queued_bytes(), 0u);
-  EXPECT_GE(sp.loop.connections().blocks().free_blocks(), 3u);  // written blocks are given back
+  EXPECT_GE(sp.connections.blocks().free_blocks(), 3u);  // written blocks are given back
   EXPECT_EQ(read_exactly(sp.peer, 40000), std::string(40000, 'y'));
 }
 

@@ -60,6 +60,7 @@ TEST(ChooseSrv, NoRecordsNoChoice) {
 // A loop with a fake DNS server, a resolver asking only it, a connector, and listeners.
 struct NextHopTest : ::testing::Test {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   FakeDns dns{loop};
   std::unique_ptr<Resolver> resolver;
   std::unique_ptr<Connector> connector;
@@ -72,7 +73,7 @@ struct NextHopTest : ::testing::Test {
     auto r = Resolver::create(loop, dns.options());
     ASSERT_TRUE(r.ok()) << r.error().message;
     resolver = std::move(*r);
-    connector = std::make_unique<Connector>(loop, resolver.get());
+    connector = std::make_unique<Connector>(connections, resolver.get());
   }
 
   uint16_t listen() {
@@ -80,7 +81,7 @@ struct NextHopTest : ::testing::Test {
     lo.ip = "127.0.0.1";
     size_t i = listeners.size();
     accepted.push_back(0);
-    auto l = Listener::open(loop, lo, [this, i](Connection& c) {
+    auto l = Listener::open(connections, lo, [this, i](Connection& c) {
       c.set_handler(&sink);
       ++accepted[i];
     });

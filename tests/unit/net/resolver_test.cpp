@@ -102,6 +102,7 @@ TEST(Resolver, DestroyedResolverNeverCallsBack) {
 
 TEST(Connector, ConnectHostResolvesLocalhostAndConnects) {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   auto res = Resolver::create(loop, quick());
   ASSERT_TRUE(res.ok());
   struct Sink : ConnectionHandler {
@@ -110,12 +111,12 @@ TEST(Connector, ConnectHostResolvesLocalhostAndConnects) {
   ListenOptions lo;
   lo.ip = "127.0.0.1";
   int accepted = 0;
-  auto l = Listener::open(loop, lo, [&](Connection& c) {
+  auto l = Listener::open(connections, lo, [&](Connection& c) {
     c.set_handler(&sink);
     ++accepted;
   });
   ASSERT_TRUE(l.ok());
-  Connector c(loop, res->get());
+  Connector c(connections, res->get());
   std::optional<Result<Connection*>> got;
   ConnectOptions co;
   co.timeout_ms = 3000;

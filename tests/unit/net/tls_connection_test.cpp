@@ -36,9 +36,10 @@ using testing::Recorder;
 // A TLS listener on 127.0.0.1 and a connector on the same loop.
 struct TlsPair {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   std::unique_ptr<TlsContext> server_ctx, client_ctx;
   std::unique_ptr<Listener> listener;
-  Connector connector{loop};
+  Connector connector{connections};
   Connection* server = nullptr;
   Connection* client = nullptr;
   int accepted = 0;
@@ -53,7 +54,7 @@ struct TlsPair {
     lo.transport = Transport::tls;
     lo.tls = server_ctx.get();
     lo.settings = cs;
-    auto l = Listener::open(loop, lo, [this, h](Connection& c) {
+    auto l = Listener::open(connections, lo, [this, h](Connection& c) {
       ++accepted;
       server = &c;
       c.set_handler(h);
@@ -184,11 +185,12 @@ TEST(TlsConnection, AcceptWithoutHandlerClosesTheConnectionAfterTheHandshake) {
 
 TEST(TlsConnection, TcpConnectionHasNoPeerCertificate) {
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   Recorder h;
   Connection* server = nullptr;
   ListenOptions lo;
   lo.ip = "127.0.0.1";
-  auto l = Listener::open(loop, lo, [&](Connection& c) {
+  auto l = Listener::open(connections, lo, [&](Connection& c) {
     server = &c;
     c.set_handler(&h);
   });
@@ -440,7 +442,7 @@ TEST(TlsConnection, ConnectToAServerWithAnotherHostsCertificateFailsWithVerifyEr
   EXPECT_EQ(p.connect_error, "tls handshake with 127.0.0.1:" + std::to_string(p.listener->port()) +
                                  ": certificate verify failed: hostname mismatch");
   EXPECT_EQ(p.accepted, 0);
-  EXPECT_EQ(p.loop.connections().size(), 0u);
+  EXPECT_EQ(p.connections.size(), 0u);
 }
 
 TEST(TlsConnection, ConnectToAServerFromAnUntrustedCaFailsWithVerifyError) {
@@ -541,8 +543,8 @@ TEST(TlsConnection, TlsConnectionsJoinTheReusePoolUnderTls) {
   Recorder client;
   TlsPair p;
   ASSERT_TRUE(p.open(server_settings(), &server, client_settings(), &client));
-  EXPECT_EQ(p.loop.connections().find_reusable(Transport::tls, "127.0.0.1", p.listener->port()), p.client);
-  EXPECT_EQ(p.loop.connections().find_reusable(Transport::tcp, "127.0.0.1", p.listener->port()), nullptr);
+  EXPECT_EQ(p.connections.find_reusable(Transport::tls, "127.0.0.1", p.listener->port()), p.client);
+  EXPECT_EQ(p.connections.find_reusable(Transport::tcp, "127.0.0.1", p.listener->port()), nullptr);
 }
 
 }  // namespace

@@ -106,6 +106,7 @@ TEST(TlsContext, CipherListMatchingNothingIsAnError) {
 TEST(TlsListener, TlsWithoutACertificateIsAStartUpError) {
   ASSERT_TRUE(test_certs().ok);
   EventLoop loop;
+  ConnectionRegistry connections{loop};
   auto ctx = TlsContext::create(testing::client_settings(false));
   ASSERT_TRUE(ctx);
   ListenOptions lo;
@@ -113,11 +114,11 @@ TEST(TlsListener, TlsWithoutACertificateIsAStartUpError) {
   lo.port = 0;
   lo.transport = Transport::tls;
   lo.tls = ctx->get();
-  auto l = Listener::open(loop, lo, [](Connection&) {});
+  auto l = Listener::open(connections, lo, [](Connection&) {});
   ASSERT_FALSE(l);
   EXPECT_EQ(l.error().message, "listen tls:127.0.0.1:0: no TLS certificate configured");
   lo.tls = nullptr;
-  auto l2 = Listener::open(loop, lo, [](Connection&) {});
+  auto l2 = Listener::open(connections, lo, [](Connection&) {});
   ASSERT_FALSE(l2);
   EXPECT_EQ(l2.error().message, "listen tls:127.0.0.1:0: no TLS certificate configured");
 }

@@ -75,7 +75,7 @@ TEST(Workers, ReusePortLetsTwoWorkersAcceptOnOnePort) {
   lo.ip = "127.0.0.1";
   lo.port = 0;
   for (unsigned i = 0; i < 2; ++i) {
-    auto r = Listener::open(w.loop(i), lo, [&, i](Connection& c) {
+    auto r = Listener::open(w.connections(i), lo, [&, i](Connection& c) {
       c.set_handler(&sink[i]);
       ++accepted[i];
       ids[nids++] = c.id();
@@ -105,7 +105,7 @@ TEST(Workers, ReusePortLetsTwoWorkersAcceptOnOnePort) {
     unsigned owner = Workers::worker_of(id);
     ASSERT_LT(owner, 2u);
     std::promise<bool> found;
-    w.post_to(owner, [&, id, owner] { found.set_value(w.loop(owner).connections().find(id) != nullptr); });
+    w.post_to(owner, [&, id, owner] { found.set_value(w.connections(owner).find(id) != nullptr); });
     auto f = found.get_future();
     ASSERT_EQ(f.wait_for(std::chrono::seconds(2)), std::future_status::ready);
     EXPECT_TRUE(f.get());
