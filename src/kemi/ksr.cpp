@@ -44,12 +44,13 @@ Val to_val(lua_State* L, int i) {
 }
 
 void push_val(lua_State* L, const Val& v) {
-  if (v.is_int())
+  if (v.is_int()) {
     lua_pushinteger(L, v.i);
-  else if (v.is_str())
+  } else if (v.is_str()) {
     lua_pushlstring(L, v.str().data(), v.str().size());
-  else
+  } else {
     lua_pushnil(L);
+  }
 }
 
 std::string_view view(const char* s, size_t n) {
@@ -221,10 +222,11 @@ int l_hdr_get(lua_State* L) {
   size_t n = 0;
   const char* name = luaL_checklstring(L, 1, &n);
   auto h = impl(L).ext.context().header(view(name, n));
-  if (h)
+  if (h) {
     lua_pushlstring(L, h->data(), h->size());
-  else
+  } else {
     lua_pushnil(L);
+  }
   return 1;
 }
 int l_hdr_is_present(lua_State* L) {

@@ -20,7 +20,6 @@ char kDropTag;
 namespace {
 
 using Impl = LuaEngine::Impl;
-using script::Val;
 
 constexpr int kHookEvery = 1000;  // instructions between two hook calls
 
@@ -217,9 +216,10 @@ Result<std::vector<std::string>> check(const script::Script& script) {
   std::vector<std::string> warnings;
   const std::string cb = c.msrp.event_callback;
   if (c.cfgengine != "lua") {
-    if (!cb.empty())
+    if (!cb.empty()) {
       return make_error(0, "modparam(\"msrp\", \"event_callback\", \"" + cb +
                                "\") names a Lua function: it needs cfgengine \"lua\"");
+    }
     if (!c.app_lua.load.empty())
       warnings.push_back("modparam(\"app_lua\", \"load\", ...) has no effect: cfgengine is \"native\"");
     return warnings;
@@ -229,15 +229,18 @@ Result<std::vector<std::string>> check(const script::Script& script) {
   if (!lua) return lua.error();
   std::string files;
   for (const auto& f : c.app_lua.load) files += (files.empty() ? "" : ", ") + f;
-  if (!cb.empty() && !(*lua)->has_function(cb))
+  if (!cb.empty() && !(*lua)->has_function(cb)) {
     return make_error(0, "modparam(\"msrp\", \"event_callback\", \"" + cb + "\"): no Lua function '" + cb +
                              "' in " + files);
-  if (!(*lua)->has_function(kRequestRouteFunction))
+  }
+  if (!(*lua)->has_function(kRequestRouteFunction)) {
     warnings.push_back(std::string("no Lua function '") + kRequestRouteFunction + "' in " + files +
                        ": SIP requests get no route");
-  if (cb.empty() && !script.has_event_route())
+  }
+  if (cb.empty() && !script.has_event_route()) {
     warnings.push_back(
         "cfgengine \"lua\" without modparam(\"msrp\", \"event_callback\", ...): MSRP frames get no route");
+  }
   return warnings;
 }
 

@@ -125,9 +125,10 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
         Format f = as_format(src, ls, raw);
         if (f.segments.size() == 1 && f.segments[0].pv) pv = f.segments[0].pv;
       }
-      if (!pv || !pv->writable())
+      if (!pv || !pv->writable()) {
         return make_error(0,
                           "expected a writable pseudo-variable (like \"$var(x)\") for " + what() + found());
+      }
       a.out = pv;
       return a;
     }

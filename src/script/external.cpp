@@ -157,9 +157,10 @@ Result<Val> ExternalRun::pv_get(std::string_view name) {
 Result<void> ExternalRun::pv_set(std::string_view name, Val value) {
   auto pv = impl_->spec(name);
   if (!pv) return pv.error();
-  if (!(*pv)->writable())
+  if (!(*pv)->writable()) {
     return make_error(0, "cannot assign to '" + std::string(name) +
                              "' (only $var(name), $sht(table=>key) and $shtex(table=>key) can be assigned)");
+  }
   if (!assign_pv(*impl_->run, **pv, std::move(value)))
     return make_error(0, "cannot assign to '" + std::string(name) + "'");
   return {};

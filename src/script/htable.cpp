@@ -37,10 +37,11 @@ void HTable::set(std::string_view key, const Val& v, time_t now) {
   if (inserted || expired(st, now)) st.expires = def_.autoexpire > 0 ? now + def_.autoexpire : 0;
   st.is_int = v.is_int();
   st.i = v.i;
-  if (v.is_str())
+  if (v.is_str()) {
     st.s.assign(v.str());
-  else
+  } else {
     st.s.clear();
+  }
 }
 
 void HTable::set_expire(std::string_view key, int64_t seconds, time_t now) {

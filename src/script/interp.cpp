@@ -240,10 +240,11 @@ void exec(Run& run, const Stmt& st) {
     case Stmt::Kind::if_: {
       bool c = cond(run, *st.expr);
       if (run.flow != Run::Flow::next) return;
-      if (c)
+      if (c) {
         exec_block(run, st.body);
-      else if (st.has_else)
+      } else if (st.has_else) {
         exec_block(run, st.else_body);
+      }
       return;
     }
     case Stmt::Kind::while_: {

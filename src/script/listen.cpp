@@ -54,13 +54,14 @@ Result<ListenLine> parse_listen(std::string_view text) {
     if (val.size() >= 2 && val.front() == '"' && val.back() == '"') val = val.substr(1, val.size() - 2);
     if (val.empty())
       return make_error(0, "expected a value after '" + std::string(word) + "' in listen=" + v);
-    if (word == "advertise")
+    if (word == "advertise") {
       l.advertise.assign(val);
-    else if (word == "name")
+    } else if (word == "name") {
       l.name.assign(val);
-    else
+    } else {
       return make_error(
           0, "expected 'advertise' or 'name' in listen=" + v + ", found '" + std::string(word) + "'");
+    }
   }
   return out;
 }

@@ -48,10 +48,11 @@ int fn_xlog(Run& run, const Call& c) {
   } else {
     std::string scratch;
     std::string_view n = arg_str(run, l, scratch);
-    if (auto v = level_by_xlog_name(n))
+    if (auto v = level_by_xlog_name(n)) {
       level = *v;
-    else if (auto i = parse_int(n))
+    } else if (auto i = parse_int(n)) {
       level = static_cast<int>(*i);
+    }
   }
   return xlog_at(run, level, c.args[1]);
 }
@@ -342,9 +343,10 @@ void finish_modules(LoadState& ls) {
   if (c.cfgengine == "lua") {
     if (!ls.has_module("app_lua"))
       ls.src->fail(ls.cfgengine_loc, "cfgengine \"lua\" needs loadmodule \"app_lua.so\"");
-    if (c.app_lua.load.empty())
+    if (c.app_lua.load.empty()) {
       ls.src->fail(ls.cfgengine_loc,
                    "cfgengine \"lua\" needs a Lua file: modparam(\"app_lua\", \"load\", \"FILE.lua\")");
+    }
   }
 }
 

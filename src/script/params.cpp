@@ -3,6 +3,7 @@
 // has and msrpd does not use are rows too: accepted with a warning (modparam) or kept as written
 // (core), so a Kamailio config loads.
 
+#include <algorithm>
 #include <climits>
 
 #include "script/internal.h"
@@ -124,8 +125,11 @@ void htable_def(const ModParamSite& p, Config&) {
     std::string val(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
     auto num = [&]() {
       auto i = parse_int(val);
-      if (!i || *i < 0 || *i > INT32_MAX)
-        ls.src->fail(loc, "expected an integer for htable attribute '" + key + "', found \"" + val + "\"");
+      if (!i || *i < 0 || *i > INT32_MAX) {
+        std::string m = "expected an integer for htable attribute '";
+        m.append(key).append("', found \"").append(val).append("\"");
+        ls.src->fail(loc, m);
+      }
       return static_cast<int>(*i);
     };
     if (key == "size") {
@@ -358,12 +362,10 @@ constexpr std::string_view kOtherCore[] = {
 
 void set_modparam(LoadState& ls, const std::string& module, const std::string& param, const Val& value,
                   Loc loc) {
-  for (const auto& u : ls.unprovided) {
-    if (u == module) {
-      ls.warn(loc, "modparam(\"" + module + "\", \"" + param + "\") ignored: module '" + module +
-                       "' is not provided by msrpd");
-      return;
-    }
+  if (std::find(ls.unprovided.begin(), ls.unprovided.end(), module) != ls.unprovided.end()) {
+    ls.warn(loc, "modparam(\"" + module + "\", \"" + param + "\") ignored: module '" + module +
+                     "' is not provided by msrpd");
+    return;
   }
   if (!ls.has_module(module)) {
     if (is_provided_module(module))

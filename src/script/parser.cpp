@@ -44,10 +44,11 @@ class Parser {
       } else {
         Token name = tok_;
         advance();
-        if (tok_.is_op("{") || tok_.is_op("["))
+        if (tok_.is_op("{") || tok_.is_op("[")) {
           src_.fail(name.loc,
                     "unknown route block '" + word +
                         "' (expected request_route, reply_route, route[NAME] or event_route[NAME])");
+        }
         if (!tok_.is_op("=")) expected("'=' after the global parameter '" + word + "'");
         Loc vloc;
         std::string raw = lex_.raw_to_eol(&vloc);
@@ -96,9 +97,10 @@ class Parser {
     if (tok_.is_op("=")) advance();
     if (tok_.kind != Token::Kind::string)
       expected("an engine name in quotes after cfgengine (\"native\" or \"lua\")");
-    if (tok_.str != "native" && tok_.str != "lua")
+    if (tok_.str != "native" && tok_.str != "lua") {
       src_.fail(tok_.loc,
                 "cfgengine \"" + tok_.str + "\" is not provided by msrpd (expected \"native\" or \"lua\")");
+    }
     ls_.data->config.cfgengine = tok_.str;
     advance();
   }
@@ -178,10 +180,11 @@ class Parser {
   // A statement, or a block, as the body of if/else/while.
   std::vector<Stmt> parse_body() {
     std::vector<Stmt> body;
-    if (tok_.is_op("{"))
+    if (tok_.is_op("{")) {
       parse_block(body);
-    else
+    } else {
       parse_statement(body);
+    }
     return body;
   }
 
@@ -202,10 +205,11 @@ class Parser {
     if (tok_.kind == Token::Kind::pv) {
       st.kind = Stmt::Kind::assign;
       st.target = parse_pv(src_, tok_.text, tok_.loc, ls_);
-      if (!st.target->writable())
+      if (!st.target->writable()) {
         src_.fail(tok_.loc,
                   "cannot assign to '" + st.target->text +
                       "' (only $var(name), $sht(table=>key) and $shtex(table=>key) can be assigned)");
+      }
       advance();
       if (!tok_.is_op("=")) expected("'=' after " + st.target->text);
       advance();
@@ -289,12 +293,13 @@ class Parser {
             neg = true;
             advance();
           }
-          if (tok_.kind == Token::Kind::integer)
+          if (tok_.kind == Token::Kind::integer) {
             c.value = Val::of_int(neg ? -tok_.ival : tok_.ival);
-          else if (tok_.kind == Token::Kind::string && !neg)
+          } else if (tok_.kind == Token::Kind::string && !neg) {
             c.value = Val::of_string(tok_.str);
-          else
+          } else {
             expected("an integer or a string after case");
+          }
           advance();
         }
         expect_op(":", "after the case label");
@@ -314,12 +319,13 @@ class Parser {
     advance();
     expect_op("(", "after route");
     std::string name;
-    if (tok_.kind == Token::Kind::ident || tok_.kind == Token::Kind::integer)
+    if (tok_.kind == Token::Kind::ident || tok_.kind == Token::Kind::integer) {
       name = std::string(tok_.text);
-    else if (tok_.kind == Token::Kind::string)
+    } else if (tok_.kind == Token::Kind::string) {
       name = tok_.str;
-    else
+    } else {
       expected("a route name");
+    }
     Loc nloc = tok_.loc;
     advance();
     expect_op(")", "after the route name");

@@ -207,9 +207,10 @@ class Preprocessor {
   void include(std::string_view rest, Loc loc, const std::string& dir, int depth, bool optional) {
     std::string_view t = ascii::trim(rest);
     if (!t.empty() && t.back() == ';') t = ascii::trim(t.substr(0, t.size() - 1));
-    if (t.size() < 2 || (t.front() != '"' && t.front() != '\'') || t.back() != t.front())
+    if (t.size() < 2 || (t.front() != '"' && t.front() != '\'') || t.back() != t.front()) {
       out.fail(loc, std::string("expected a quoted file name after ") +
                         (optional ? "import_file" : "include_file") + ", found '" + std::string(t) + "'");
+    }
     std::string path(t.substr(1, t.size() - 2));
     if (path.empty() || path[0] != '/') path = dir + "/" + path;
     run_file(path, loc, depth + 1, optional);
@@ -275,9 +276,10 @@ class Preprocessor {
   std::string first_word(std::string_view arg, Loc loc, std::string_view directive) {
     size_t e = 0;
     while (e < arg.size() && is_ident_char(arg[e])) ++e;
-    if (e == 0 || !is_ident_start(arg[0]))
+    if (e == 0 || !is_ident_start(arg[0])) {
       out.fail(loc,
                "expected a name after #!" + std::string(directive) + ", found '" + std::string(arg) + "'");
+    }
     return std::string(arg.substr(0, e));
   }
 
@@ -299,18 +301,20 @@ class Preprocessor {
         parts.back().push_back(e[i]);
       }
     }
-    if (parts.size() != 3)
+    if (parts.size() != 3) {
       out.fail(loc, std::string("expected \"") + delim + "regex" + delim + "replacement" + delim +
                         "flags\" in #!" + std::string(word) + ", found " + std::string(arg));
+    }
     int flags = 0;
     bool global = false;
     for (char f : parts[2]) {
-      if (f == 'g')
+      if (f == 'g') {
         global = true;
-      else if (f == 'i')
+      } else if (f == 'i') {
         flags |= REG_ICASE;
-      else
+      } else {
         out.fail(loc, std::string("unknown #!subst flag '") + f + "' (expected g or i)");
+      }
     }
     std::string err;
     auto re = std::make_unique<Regex>(parts[0], flags, &err);

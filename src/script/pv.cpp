@@ -47,10 +47,11 @@ std::optional<int64_t> to_int(const Val& v) {
 }
 
 void append_text(std::string& out, const Val& v) {
-  if (v.is_int())
+  if (v.is_int()) {
     out += std::to_string(v.i);
-  else if (v.is_str())
+  } else if (v.is_str()) {
     out.append(v.str());
+  }
 }
 
 std::string to_text(const Val& v) {
@@ -129,9 +130,10 @@ void parse_transform(const SourceText& src, std::string_view tr, Loc loc, PvSpec
   } else if (name.substr(0, 8) == "msrpuri.") {
     no_args();
     auto key = msrp::msrpuri_key(name.substr(8));
-    if (!key)
+    if (!key) {
       src.fail(loc, "unknown transformation {" + std::string(name) +
                         "} (expected msrpuri.user, host, port, session, proto, params, userinfo or scheme)");
+    }
     t.part = *key;
     t.kind = Transform::Kind::msrpuri;
   } else {
@@ -153,11 +155,12 @@ void resolve_class(const SourceText& src, std::string_view name, std::string_vie
     src.fail(loc, "pseudo-variable '$" + std::string(name) + "' takes no name, found '" + pv.text + "'");
   switch (pv.cls) {
     case PvClass::msrp: {
-      for (int i = 0; i < relay::kMsrpKeyCount; ++i)
+      for (int i = 0; i < relay::kMsrpKeyCount; ++i) {
         if (kMsrpKeys[i] == arg) {
           pv.key = static_cast<relay::MsrpKey>(i);
           return;
         }
+      }
       src.fail(
           loc,
           "unknown $msrp key '" + std::string(arg) +
@@ -165,9 +168,10 @@ void resolve_class(const SourceText& src, std::string_view name, std::string_vie
               "transid, prevhop, nexthop, lasthop, firsthop, prevhops, nexthops, srcaddr, srcsock or conid)");
     }
     case PvClass::var:
-      for (char ch : arg)
+      for (char ch : arg) {
         if (!is_ident_char(ch) && ch != '.' && ch != '-')
           src.fail(loc, "bad $var name '" + std::string(arg) + "'");
+      }
       pv.index = ls.var_slot(arg);
       return;
     case PvClass::hdr:
@@ -181,9 +185,10 @@ void resolve_class(const SourceText& src, std::string_view name, std::string_vie
       std::string table(arg.substr(0, sep));
       while (!table.empty() && table.back() == ' ') table.pop_back();
       auto it = ls.htable_index.find(table);
-      if (it == ls.htable_index.end())
+      if (it == ls.htable_index.end()) {
         src.fail(loc, "unknown htable '" + table + "' (declare it with modparam(\"htable\", \"htable\", \"" +
                           table + "=>size=8;\"))");
+      }
       pv.index = it->second;
       pv.key_fmt = parse_format(src, arg.substr(sep + 2), loc, ls);
       return;
@@ -210,12 +215,13 @@ std::shared_ptr<PvSpec> parse_pv(const SourceText& src, std::string_view text, L
     int depth = 0;
     size_t i = 0;
     for (; i < body.size(); ++i) {
-      if (body[i] == '(')
+      if (body[i] == '(') {
         ++depth;
-      else if (body[i] == ')')
+      } else if (body[i] == ')') {
         --depth;
-      else if (body[i] == '{' && depth == 0)
+      } else if (body[i] == '{' && depth == 0) {
         break;
+      }
     }
     trs = body.substr(i);
     body = body.substr(0, i);
@@ -406,10 +412,11 @@ void render(Run& run, const Format& f, std::string& out) {
     }
     Val v = eval_pv(run, *seg.pv);
     // Kamailio prints a null pseudo-variable as "<null>" in formatted strings.
-    if (v.is_null())
+    if (v.is_null()) {
       out.append("<null>");
-    else
+    } else {
       append_text(out, v);
+    }
   }
 }
 

@@ -21,9 +21,10 @@ int declare_route(LoadState& ls, const std::string& kw, const std::string& name,
     label = "request_route";
   } else if (kw == "route") {
     auto it = d.named_routes.find(name);
-    if (it != d.named_routes.end())
+    if (it != d.named_routes.end()) {
       ls.src->fail(kloc,
                    "route[" + name + "] is already defined at " + ls.src->where(d.routes[it->second].loc));
+    }
     d.named_routes.emplace(name, index);
     label = "route[" + name + "]";
   } else if ((kw == "reply_route" || kw == "onreply_route") && (name.empty() || name == "0")) {
@@ -33,9 +34,10 @@ int declare_route(LoadState& ls, const std::string& kw, const std::string& name,
   } else if (kw == "event_route") {
     if (name.empty()) ls.src->fail(kloc, "expected '[' and an event name after event_route, found " + next);
     auto it = d.event_routes.find(name);
-    if (it != d.event_routes.end())
+    if (it != d.event_routes.end()) {
       ls.src->fail(
           kloc, "event_route[" + name + "] is already defined at " + ls.src->where(d.routes[it->second].loc));
+    }
     d.event_routes.emplace(name, index);
     if (name == "msrp:frame-in") {
       d.frame_in_route = index;
