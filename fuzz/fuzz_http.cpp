@@ -69,9 +69,10 @@ void check_request(const HttpRequest& req) {
     check(!msrpd::ascii::iequals(name, "Transfer-Encoding"));
   }
   check(req.body.size() == length && length <= kLimits.max_body);
-  std::string text = req.method + " " + req.target + " " + req.version + "\r\n";
-  for (const auto& [name, value] : req.headers) text += name + ": " + value + "\r\n";
-  text += "\r\n" + req.body;
+  std::string text = req.method;
+  text.append(" ").append(req.target).append(" ").append(req.version).append("\r\n");
+  for (const auto& [name, value] : req.headers) text.append(name).append(": ").append(value).append("\r\n");
+  text.append("\r\n").append(req.body);
   HttpRequest again;
   HttpParse p = msrpd::ctl::parse_http_request(text, kLimits, again);
   check(p.status == HttpParse::Status::Ok && p.consumed == text.size() && same(again, req));
