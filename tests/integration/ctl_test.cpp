@@ -195,23 +195,7 @@ class CtlBase : public ::testing::Test {
     ::rmdir(dir_.c_str());
   }
 
-  struct Receiver {
-    Client c;
-    std::string uri;
-    std::string use_path;
-  };
-  Receiver auth_receiver(const std::string& name) {
-    Receiver r;
-    r.c = d_.connect();
-    r.uri = "msrp://127.0.0.1:" + std::to_string(r.c.local_port()) + "/" + name + ";tcp";
-    auto a = client::authenticate(r.c, d_.uri(), r.uri, name, "xyz123");
-    EXPECT_TRUE(a) << (a ? "" : a.error().message);
-    if (!a) return r;
-    EXPECT_EQ(a->answer.code, 200) << a->answer.raw;
-    EXPECT_EQ(a->use_path.size(), 1u) << a->answer.raw;
-    if (!a->use_path.empty()) r.use_path = a->use_path[0];
-    return r;
-  }
+  Receiver auth_receiver(const std::string& name) { return itest::auth_receiver(d_, name); }
 
   Output msrpctl(std::vector<std::string> args) {
     args.insert(args.begin(), {msrpctl_path(), "-s", "unix:" + sock_});

@@ -17,10 +17,6 @@ const std::string kExample17 = source_path("examples/kamailio-1.17.cfg");
 const std::string kExample18 = source_path("examples/kamailio-1.18.cfg");
 const std::string kDefault = source_path("etc/msrpd.cfg");
 
-std::string my_uri(const Client& c, const std::string& name) {
-  return "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/" + name + ";tcp";
-}
-
 // Reads one SIP message (up to the blank line; these replies have no body).
 std::string read_sip(Client& c, int timeout_ms = 3000) {
   std::string got;

@@ -17,10 +17,6 @@ using client::Client;
 
 const std::string kLua18 = source_path("examples/kemi/kamailio-1.18-lua.cfg");
 
-std::string my_uri(const Client& c, const std::string& name) {
-  return "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/" + name + ";tcp";
-}
-
 class Lua18 : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(d_.start(kLua18, {"-n", "2"})) << d_.log(); }

@@ -26,24 +26,7 @@ class Relay18Fixture : public ::testing::Test {
     if (HasFailure()) std::fprintf(stderr, "--- msrpd log ---\n%s\n", d_.log().c_str());
   }
 
-  // A receiver that AUTHed: its client, its own URI and the relay's Use-Path URI for it.
-  struct Receiver {
-    Client c;
-    std::string uri;
-    std::string use_path;
-  };
-  Receiver auth_receiver(const std::string& name = "bob") {
-    Receiver r;
-    r.c = d_.connect();
-    r.uri = "msrp://127.0.0.1:" + std::to_string(r.c.local_port()) + "/" + name + ";tcp";
-    auto a = client::authenticate(r.c, d_.uri(), r.uri, name, "xyz123");
-    EXPECT_TRUE(a) << (a ? "" : a.error().message);
-    if (!a) return r;
-    EXPECT_EQ(a->answer.code, 200) << a->answer.raw;
-    EXPECT_EQ(a->use_path.size(), 1u) << a->answer.raw;
-    if (!a->use_path.empty()) r.use_path = a->use_path[0];
-    return r;
-  }
+  Receiver auth_receiver(const std::string& name = "bob") { return itest::auth_receiver(d_, name); }
 
   Msrpd d_;
 };

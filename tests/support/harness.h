@@ -184,4 +184,29 @@ inline RunResult run_msrpd(const std::vector<std::string>& args, int timeout_s =
   return r;
 }
 
+// The URI a test client is known by at the relay: msrp://127.0.0.1:<its local port>/<name>;tcp.
+inline std::string my_uri(const client::Client& c, const std::string& name) {
+  return "msrp://127.0.0.1:" + std::to_string(c.local_port()) + "/" + name + ";tcp";
+}
+
+// A receiver that AUTHed (with Example 1.18's password): its client, its own URI and the relay's
+// Use-Path URI for it.
+struct Receiver {
+  client::Client c;
+  std::string uri;
+  std::string use_path;
+};
+inline Receiver auth_receiver(Msrpd& d, const std::string& name) {
+  Receiver r;
+  r.c = d.connect();
+  r.uri = my_uri(r.c, name);
+  auto a = client::authenticate(r.c, d.uri(), r.uri, name, "xyz123");
+  EXPECT_TRUE(a) << (a ? "" : a.error().message);
+  if (!a) return r;
+  EXPECT_EQ(a->answer.code, 200) << a->answer.raw;
+  EXPECT_EQ(a->use_path.size(), 1u) << a->answer.raw;
+  if (!a->use_path.empty()) r.use_path = a->use_path[0];
+  return r;
+}
+
 }  // namespace msrpd::itest
