@@ -47,9 +47,8 @@ struct Connector::Attempt final : IoHandler {
   }
 
   void start_tls(int cfd) {
-    std::string host = opts.verify_host.empty() ? target.substr(0, target.rfind(':')) : opts.verify_host;
     auto h = TlsHandshake::connect(
-        owner.loop_, cfd, *opts.tls, host, target, [this](Result<std::unique_ptr<Stream>> r) {
+        owner.loop_, cfd, *opts.tls, opts.verify_host, target, [this](Result<std::unique_ptr<Stream>> r) {
           if (!r) return owner.finish(this, r.error());  // destroys this
           Connection& c = owner.connections_.adopt(std::move(*r), opts.settings, true);
           owner.finish(this, &c);
@@ -87,6 +86,8 @@ void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const 
   int fd = *started;
   uint64_t id = next_attempt_++;
   auto a = std::make_unique<Attempt>(*this, id, std::move(target), std::move(fn), opts);
+  // connect() of an IP: the server certificate must match that IP (connector.h).
+  if (a->opts.transport == Transport::tls && a->opts.verify_host.empty()) a->opts.verify_host = addr->ip();
   // Writable (or error) when the connect completes, also when it already did.
   if (auto r = loop_.add(fd, EPOLLOUT, a.get()); !r) {
     sock::close(fd);

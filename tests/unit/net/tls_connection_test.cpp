@@ -259,6 +259,19 @@ TEST(TlsConnection, IpLiteralNextHopIsVerifiedAgainstTheIpAddressSan) {
   EXPECT_TRUE(p.client->peer_certificate_verified());
 }
 
+TEST(TlsConnection, ConnectWithoutVerifyHostChecksTheIpConnectedTo) {
+  ASSERT_TRUE(test_certs().ok);
+  Echo server;
+  Recorder client;
+  TlsPair p;
+  ASSERT_TRUE(p.listen(server_settings(), &server));
+  p.connect(client_settings(), &client, "");  // connector.h: connect() checks the ip
+  ASSERT_TRUE(p.loop.run_until([&] { return p.connect_done; }, 5000));
+  EXPECT_EQ(p.connect_error, "");
+  ASSERT_NE(p.client, nullptr);
+  EXPECT_TRUE(p.client->peer_certificate_verified());
+}
+
 TEST(TlsConnection, TenMegabytesWithBackpressureArriveInOrder) {
   ASSERT_TRUE(test_certs().ok);
   const std::string data = pattern(kTotal);
