@@ -74,10 +74,11 @@ uint16_t SockAddr::port() const {
 std::string SockAddr::ip() const {
   char buf[INET6_ADDRSTRLEN];
   const char* r = nullptr;
-  if (family() == AF_INET)
+  if (family() == AF_INET) {
     r = ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr, buf, sizeof buf);
-  else if (family() == AF_INET6)
+  } else if (family() == AF_INET6) {
     r = ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf, sizeof buf);
+  }
   return r ? std::string(r) : std::string();
 }
 

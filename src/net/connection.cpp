@@ -20,7 +20,8 @@ constexpr int kMaxIovecs = 16;
 constexpr int kMaxReadsPerEvent = 16;  // fairness between connections of one loop
 }  // namespace
 
-struct Connection::Block {
+// data is left uninitialised on purpose: bytes are copied in before they are read.
+struct Connection::Block {  // NOLINT(cppcoreguidelines-pro-type-member-init)
   Block* next = nullptr;
   uint32_t begin = 0;
   uint32_t end = 0;
@@ -149,10 +150,11 @@ void Connection::take_read_buffer() {
 
 void Connection::release_read_buffer() {
   if (!rbuf_ || rlen_ > 0) return;
-  if (rbuf_pooled_)
+  if (rbuf_pooled_) {
     pool_.give(rbuf_);
-  else
+  } else {
     delete[] rbuf_;
+  }
   rbuf_ = nullptr;
   rcap_ = 0;
 }
@@ -273,10 +275,11 @@ void Connection::on_readable() {
         size_t ncap = std::min(rcap_ * 2, settings_.read_buffer_limit);
         char* nbuf = new char[ncap];
         std::memcpy(nbuf, rbuf_, rlen_);
-        if (rbuf_pooled_)
+        if (rbuf_pooled_) {
           pool_.give(rbuf_);
-        else
+        } else {
           delete[] rbuf_;
+        }
         rbuf_ = nbuf;
         rbuf_pooled_ = false;
         rcap_ = ncap;
@@ -370,10 +373,11 @@ Result<void> Connection::send(std::string_view data) {
   while (!data.empty()) {
     if (!wtail_ || wtail_->end == kBlockBytes) {
       Block* b = new_block();
-      if (wtail_)
+      if (wtail_) {
         wtail_->next = b;
-      else
+      } else {
         whead_ = b;
+      }
       wtail_ = b;
     }
     size_t n = std::min(data.size(), kBlockBytes - wtail_->end);

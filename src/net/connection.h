@@ -97,10 +97,10 @@ class ConnectionHandler {
 };
 
 struct ConnectionSettings {
-  size_t read_buffer_initial = 16384;           // grows (doubling) while the consumer keeps bytes
-  size_t read_buffer_limit = 64 * 1024 + 4096;  // reading pauses when this much is unconsumed
-  size_t write_high_watermark = 256 * 1024;
-  size_t write_low_watermark = 64 * 1024;
+  size_t read_buffer_initial = 16384;                   // grows (doubling) while the consumer keeps bytes
+  size_t read_buffer_limit = size_t{64} * 1024 + 4096;  // reading pauses when this much is unconsumed
+  size_t write_high_watermark = size_t{256} * 1024;
+  size_t write_low_watermark = size_t{64} * 1024;
   uint32_t idle_timeout_ms = 0;   // 0 = none; no bytes read or written for this long -> close
   uint32_t lifetime_ms = 0;       // 0 = none; absolute limit from creation -> close
   uint32_t probation_ms = 30000;  // RFC 4976 §6.1 default, used by arm_probation()

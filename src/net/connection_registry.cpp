@@ -77,10 +77,11 @@ ConnectionRegistry::PoolKey ConnectionRegistry::key_of(Transport t, const SockAd
   k.transport = static_cast<uint8_t>(t);
   k.family = static_cast<uint8_t>(a.family());
   k.port = a.port();
-  if (a.family() == AF_INET)
+  if (a.family() == AF_INET) {
     std::memcpy(k.addr, &reinterpret_cast<const sockaddr_in*>(&a.storage)->sin_addr, 4);
-  else if (a.family() == AF_INET6)
+  } else if (a.family() == AF_INET6) {
     std::memcpy(k.addr, &reinterpret_cast<const sockaddr_in6*>(&a.storage)->sin6_addr, 16);
+  }
   return k;
 }
 
@@ -140,19 +141,21 @@ void ConnectionRegistry::flush_pending() {
 void ConnectionRegistry::closed(Connection* c) {
   if (c->has(Connection::kFlushQueued)) {
     c->clear(Connection::kFlushQueued);
-    for (auto* list : {&flush_list_, &flushing_})
+    for (auto* list : {&flush_list_, &flushing_}) {
       for (Connection*& q : *list)
         if (q == c) q = nullptr;
+    }
   }
   if (c->pool_prev_) {
     c->pool_prev_->pool_next_ = c->pool_next_;
   } else {
     auto it = pool_.find(key_of(c->transport_, c->peer_addr_));
     if (it != pool_.end() && it->second == c) {
-      if (c->pool_next_)
+      if (c->pool_next_) {
         it->second = c->pool_next_;
-      else
+      } else {
         pool_.erase(it);
+      }
     }
   }
   if (c->pool_next_) c->pool_next_->pool_prev_ = c->pool_prev_;
@@ -171,10 +174,11 @@ void ConnectionRegistry::close_all(bool notify) {
   for (uint64_t id : ids) {
     Connection* c = find(id);
     if (!c) continue;
-    if (notify)
+    if (notify) {
       c->close(CloseReason::shutdown);
-    else
+    } else {
       c->close_silently();
+    }
   }
   collect();
 }

@@ -61,10 +61,11 @@ void Listener::on_io(uint32_t) {
       return;  // EAGAIN: nothing more to accept
     }
     ++accepted_;
-    if (transport_ == Transport::tls)
+    if (transport_ == Transport::tls) {
       start_handshake(cfd);
-    else
+    } else {
       accepted(make_tcp_stream(cfd));
+    }
   }
 }
 

@@ -162,10 +162,11 @@ void Resolver::deliver(Fn fn, V value) {
 void Resolver::resolve(std::string_view host, AddressesFn fn, int family) {
   host = strip_brackets(host);
   if (auto a = SockAddr::parse(host, 0)) {
-    if (family != AF_UNSPEC && family != a->family())
+    if (family != AF_UNSPEC && family != a->family()) {
       deliver(std::move(fn), Result<std::vector<std::string>>(make_error(0, "address family mismatch")));
-    else
+    } else {
       deliver(std::move(fn), Result<std::vector<std::string>>(std::vector<std::string>{a->ip()}));
+    }
     return;
   }
   std::string key = std::to_string(family) + "/" + std::string(host);

@@ -21,7 +21,7 @@ namespace {
 // ---- the socket BIO: recv/send on the fd, MSG_NOSIGNAL, errno kept for the error text ----
 
 struct SocketIo {
-  int fd;
+  int fd = -1;
   int last_errno = 0;
 };
 
@@ -399,7 +399,7 @@ void TlsHandshake::step() {
   }
 }
 
-void TlsHandshake::fail(std::string why) {
+void TlsHandshake::fail(const std::string& why) {
   if (fd_ >= 0) {
     // Closing with unread bytes makes the kernel send a reset; a peer that spoke plain TCP to
     // the TLS port gets an orderly FIN instead if what it sent is read and dropped first.

@@ -55,7 +55,7 @@ class TlsHandshake final : private IoHandler {
                bool server);
   void on_io(uint32_t events) override;
   void step();
-  void fail(std::string why);
+  void fail(const std::string& why);
   void release();  // unregister, free the SSL, close the fd
 
   EventLoop& loop_;
