@@ -6,8 +6,9 @@
 //   connect_next_hop(loop, connector, resolver, hop, opts, [&](Result<Connection*> r) { ... });
 //
 // - ".invalid" names never resolve: an error, no DNS query at all (RFC 6761 §6.4);
-// - "localhost" names are the loopback: no SRV is asked for them (RFC 6761 §6.3; the Resolver
-//   answers them with the loopback if the system does not);
+// - "localhost" names are the loopback: no SRV is asked for them (RFC 6761 §6.3); their A/AAAA
+//   come from the system (/etc/hosts), and the Resolver answers "localhost" itself with the
+//   loopback when the system does not;
 // - an IP literal, or a URI with a port, is connected to as it stands;
 // - a name without a port asks SRV "_msrps._tcp.<host>" (msrp: "_msrp._tcp.<host>"), connects to
 //   the target with the lowest priority, then the highest weight (choose_srv), on its port; with

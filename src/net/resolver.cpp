@@ -69,6 +69,7 @@ struct Resolver::AddrQuery {
   Resolver* self;
   std::string key;
   std::string host;
+  int family;
   AddressesFn fn;
 };
 
@@ -177,7 +178,7 @@ void Resolver::resolve(std::string_view host, AddressesFn fn, int family) {
     }
     addr_cache_.erase(it);
   }
-  auto* q = new AddrQuery{this, std::move(key), std::string(host), std::move(fn)};
+  auto* q = new AddrQuery{this, std::move(key), std::string(host), family, std::move(fn)};
   ares_addrinfo_hints hints{};
   hints.ai_family = family;
   hints.ai_socktype = SOCK_STREAM;
@@ -204,9 +205,8 @@ void Resolver::on_addrinfo(void* arg, int status, int, ares_addrinfo* res) {
   if (res) ares_freeaddrinfo(res);
   if (ips.empty() && q->host == "localhost") {
     // RFC 6761 §6.3: "localhost" is the loopback, whether or not /etc/hosts says so.
-    int fam = std::atoi(q->key.c_str());
-    if (fam != AF_INET6) ips.push_back("127.0.0.1");
-    if (fam != AF_INET) ips.push_back("::1");
+    if (q->family != AF_INET6) ips.push_back("127.0.0.1");
+    if (q->family != AF_INET) ips.push_back("::1");
     ttl = 0;
   }
   if (ips.empty()) {
