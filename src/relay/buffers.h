@@ -13,7 +13,7 @@ namespace msrpd::relay {
 class BufferPool {
  public:
   // Buffers that grew past this are freed rather than kept (a head near max_head is rare).
-  static constexpr size_t kKeepCapacity = 64 * 1024;
+  static constexpr size_t kKeepCapacity = size_t{64} * 1024;
   static constexpr size_t kKeepCount = 16;
 
   class Lease {

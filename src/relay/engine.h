@@ -53,12 +53,12 @@ struct EngineConfig {
   size_t route_body_preview = 16384;  // body bytes available to $msrp(body) when routing
 
   // Additions.
-  uint32_t tcp_connection_max_lifetime = 0;  // seconds, 0 = none: absolute limit from creation
-  uint32_t connect_timeout_ms = 5000;        // outbound connects (resolution included)
-  uint32_t transaction_timeout_ms = 30000;   // RFC 4976 §6.4.1: 30 s after the last byte
-  size_t max_inflight_bytes = 1024 * 1024;   // per source, bytes handed to another worker
-  size_t read_buffer_limit = 80 * 1024;      // per connection (>= limits.max_head)
-  uint32_t max_connections = 0;              // tcp_max_connections: accepts beyond it are closed; 0 = none
+  uint32_t tcp_connection_max_lifetime = 0;         // seconds, 0 = none: absolute limit from creation
+  uint32_t connect_timeout_ms = 5000;               // outbound connects (resolution included)
+  uint32_t transaction_timeout_ms = 30000;          // RFC 4976 §6.4.1: 30 s after the last byte
+  size_t max_inflight_bytes = size_t{1024} * 1024;  // per source, bytes handed to another worker
+  size_t read_buffer_limit = size_t{80} * 1024;     // per connection (>= limits.max_head)
+  uint32_t max_connections = 0;  // tcp_max_connections: accepts beyond it are closed; 0 = none
 
   // TLS (RFC 4976 §6.1, §9): the tls module's settings. One context serves the msrps listeners
   // (server side) and the outbound msrps connections to next hops (client side, presenting the

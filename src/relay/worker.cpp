@@ -172,9 +172,10 @@ void Worker::receive_mail(unsigned from) {
         case Mail::Kind::credit:
           if (Link* l = link(m.src)) {
             l->credit(m.len);
-            if (!m.ok)
+            if (!m.ok) {
               l->forward().failed(m.seq, "the next hop's connection is gone",
                                   msrp::code_of(msrp::Status::session_does_not_exist));
+            }
           }
           break;
         case Mail::Kind::track:
