@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -53,6 +54,18 @@ constexpr bool istarts_with(std::string_view s, std::string_view prefix) {
 }
 constexpr bool iends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// A lowercased / uppercased copy (ASCII letters only; for names shown to users, not the hot path).
+inline std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lower(c);
+  return out;
+}
+inline std::string to_upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = upper(c);
+  return out;
 }
 
 // Trimming SP/HTAB (header values, parameters).

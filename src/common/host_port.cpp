@@ -24,7 +24,7 @@ std::string_view strip_brackets(std::string_view host) {
   return host;
 }
 
-Result<HostPort> HostPort::parse(std::string_view text) {
+Result<HostPort> HostPort::parse(std::string_view text, bool zero_port_ok) {
   auto bad = [text](std::string_view why) {
     std::string m = "'";
     m.append(text).append("': ").append(why);
@@ -51,7 +51,8 @@ Result<HostPort> HostPort::parse(std::string_view text) {
     }  // two colons or more: a bare IPv6 address, no port
   }
   if (host.empty()) return bad("no host");
-  if (hp.port_given && (!ascii::parse_uint(port, hp.port) || hp.port == 0)) return bad("bad port");
+  if (hp.port_given && (!ascii::parse_uint(port, hp.port) || (hp.port == 0 && !zero_port_ok)))
+    return bad("bad port");
   hp.host.assign(host);
   return hp;
 }

@@ -25,8 +25,9 @@ struct HostPort {
   bool port_given = false;  // the text had ":port"
 
   // "host", "host:port", "[v6]", "[v6]:port", or a bare IPv6 address ("::1", no port then).
-  // An empty host, a bad or zero port, an unclosed bracket: an error naming the text.
-  static Result<HostPort> parse(std::string_view text);
+  // An empty host, a bad or zero port, an unclosed bracket: an error naming the text. Port 0 is
+  // accepted when `zero_port_ok` (a listening address: "any free port").
+  static Result<HostPort> parse(std::string_view text, bool zero_port_ok = false);
 
   void append_to(std::string& out) const;  // "host:port", IPv6 bracketed; no ":port" when port is 0
   std::string str() const;

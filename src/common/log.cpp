@@ -11,6 +11,8 @@
 #include <mutex>
 #include <string>
 
+#include "common/ascii.h"
+
 namespace msrpd::common {
 
 namespace detail {
@@ -70,17 +72,6 @@ void write_all(int fd, const char* p, size_t n) {
   }
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'a' && x <= 'z') x = static_cast<char>(x - 32);
-    if (y >= 'a' && y <= 'z') y = static_cast<char>(y - 32);
-    if (x != y) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string_view log_level_name(int level) {
@@ -115,7 +106,7 @@ void log_to_syslog(std::string_view ident, int facility) {
 }
 
 int log_facility_from_name(std::string_view name) {
-  if (name.size() > 4 && iequals(name.substr(0, 4), "LOG_")) name.remove_prefix(4);
+  if (name.size() > 4 && ascii::istarts_with(name, "LOG_")) name.remove_prefix(4);
   static constexpr struct {
     std::string_view name;
     int value;
@@ -127,7 +118,7 @@ int log_facility_from_name(std::string_view name) {
       {"LOCAL4", LOG_LOCAL4}, {"LOCAL5", LOG_LOCAL5}, {"LOCAL6", LOG_LOCAL6},     {"LOCAL7", LOG_LOCAL7},
   };
   for (const auto& f : kFacilities)
-    if (iequals(name, f.name)) return f.value;
+    if (ascii::iequals(name, f.name)) return f.value;
   return -1;
 }
 

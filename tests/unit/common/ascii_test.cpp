@@ -14,6 +14,11 @@ TEST(Ascii, CompareIgnoringCase) {
   EXPECT_TRUE(ascii::iends_with("a.example.INVALID", ".invalid"));
 }
 
+TEST(Ascii, CopiesInOneCase) {
+  EXPECT_EQ(ascii::to_lower("Linux-X86_64"), "linux-x86_64");
+  EXPECT_EQ(ascii::to_upper("msrp_relayed\xc3\xa9"), "MSRP_RELAYED\xc3\xa9");
+}
+
 TEST(Ascii, TrimsBlanks) {
   EXPECT_EQ(ascii::trim(" \t a b \t"), "a b");
   EXPECT_EQ(ascii::trim(" a\r\n"), "a\r\n");
@@ -60,6 +65,9 @@ TEST(HostPort, ParsesNamesAddressesAndBrackets) {
   EXPECT_EQ(c->str(), "[::1]");
   EXPECT_FALSE(HostPort::parse("[::1"));
   EXPECT_FALSE(HostPort::parse("host:0"));
+  auto any = HostPort::parse("[::1]:0", true);
+  ASSERT_TRUE(any);
+  EXPECT_EQ(*any, (HostPort{"::1", 0, true}));
   EXPECT_FALSE(HostPort::parse("host:99999"));
   EXPECT_FALSE(HostPort::parse(":5"));
 }
