@@ -1,5 +1,7 @@
 #include "msrp/frame.h"
 
+#include "common/ascii.h"
+
 namespace msrpd::msrp {
 
 void Frame::clear() {
@@ -22,17 +24,16 @@ std::optional<std::string_view> Frame::header(HeaderId id) const {
 
 std::optional<std::string_view> Frame::header(std::string_view name) const {
   for (const Header& h : headers_) {
-    if (equals_ignore_case(h.name, name)) return h.value;
+    if (ascii::iequals(h.name, name)) return h.value;
   }
   return std::nullopt;
 }
 
 Result<std::string_view> Frame::message_id() const {
   const Header* h = find(HeaderId::message_id);
-  if (!h) return make_error(400, "missing Message-ID");
-  std::string_view v = h->value;
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  if (!is_ident(v)) return make_error(400, "malformed Message-ID");
+  if (!h) return make_error(Status::bad_request, "missing Message-ID");
+  std::string_view v = ascii::rtrim(h->value);
+  if (!is_ident(v)) return make_error(Status::bad_request, "malformed Message-ID");
   return v;
 }
 

@@ -1,7 +1,9 @@
 #include "msrp/headers.h"
 
 #include <array>
-#include <cstring>
+
+#include "common/ascii.h"
+#include "msrp/status.h"
 
 namespace msrpd::msrp {
 namespace {
@@ -12,53 +14,28 @@ constexpr std::array<std::string_view, kKnownHeaderCount> kNames = {
     "Max-Expires",    "Use-Path",  "WWW-Authenticate", "Authorization", "Authentication-Info",
 };
 
-constexpr char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using ascii::lower;
+// Trailing spaces/tabs are tolerated in typed values (senders pad them; they carry no meaning).
+using ascii::rtrim;
 
-bool is_alnum(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
+// RFC 4975 §9: ident-char = ALPHANUM / "." / "-" / "+" / "%" / "="
+constexpr ascii::CharClass kIdentChar{true, ".-+%="};
 
 Error bad(const char* what) {
-  return make_error(400, what);
+  return make_error(Status::bad_request, what);
 }
 
-// Trailing spaces/tabs are tolerated in typed values (senders pad them; they carry no meaning).
-std::string_view rtrim(std::string_view v) {
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
-// 1*DIGIT into uint64 (max 19 digits to stay far from overflow).
+// 1*DIGIT into uint64, at most 19 digits (they always fit; a longer value is refused).
 bool parse_u64(std::string_view s, uint64_t& out) {
-  if (s.empty() || s.size() > 19) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  out = v;
-  return true;
+  return s.size() <= 19 && ascii::parse_uint(s, out);
 }
 
 }  // namespace
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 HeaderId header_id(std::string_view name) {
   // Dispatch on length and first letter so that a header costs one or two comparisons.
   if (name.empty()) return HeaderId::other;
-  auto is = [&](HeaderId id) { return equals_ignore_case(name, kNames[static_cast<int>(id)]); };
+  auto is = [&](HeaderId id) { return ascii::iequals(name, kNames[static_cast<int>(id)]); };
   switch (name.size()) {
     case 6:
       return is(HeaderId::status) ? HeaderId::status : HeaderId::other;
@@ -98,11 +75,7 @@ std::string_view header_name(HeaderId id) {
 }
 
 bool is_ident(std::string_view s) {
-  if (s.size() < 4 || s.size() > 32 || !is_alnum(s[0])) return false;
-  for (char c : s.substr(1)) {
-    if (!is_alnum(c) && c != '.' && c != '-' && c != '+' && c != '%' && c != '=') return false;
-  }
-  return true;
+  return s.size() >= 4 && s.size() <= 32 && ascii::is_alnum(s[0]) && kIdentChar.all_of(s.substr(1));
 }
 
 Result<ByteRange> parse_byte_range(std::string_view value) {
@@ -155,7 +128,7 @@ Result<StatusHeader> parse_status_header(std::string_view value) {
   if (value.size() < 7 || value[3] != ' ') return bad("malformed Status");
   StatusHeader h;
   for (int i = 0; i < 3; ++i) {
-    if (!is_digit(value[i]) || !is_digit(value[4 + i])) return bad("malformed Status");
+    if (!ascii::is_digit(value[i]) || !ascii::is_digit(value[4 + i])) return bad("malformed Status");
     h.ns = static_cast<uint16_t>(h.ns * 10 + (value[i] - '0'));
     h.code = static_cast<uint16_t>(h.code * 10 + (value[4 + i] - '0'));
   }

@@ -3,7 +3,10 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+
+#include "common/result.h"
 
 namespace msrpd::msrp {
 
@@ -29,6 +32,17 @@ enum class Status : uint16_t {
 constexpr uint16_t code_of(Status s) {
   return static_cast<uint16_t>(s);
 }
+
+}  // namespace msrpd::msrp
+
+namespace msrpd {
+// An error answered with an MSRP status (beside make_error(uint16_t, ...) for codes carried through).
+inline Error make_error(msrp::Status s, std::string message) {
+  return Error{msrp::code_of(s), std::move(message)};
+}
+}  // namespace msrpd
+
+namespace msrpd::msrp {
 
 // The Status for a registered code, or nullopt.
 std::optional<Status> status_from_code(uint16_t code);

@@ -5,63 +5,30 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/ascii.h"
+#include "common/host_port.h"
+#include "msrp/status.h"
+
 namespace msrpd::msrp {
 namespace {
 
-bool is_alpha(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_alnum(char c) {
-  return is_alpha(c) || is_digit(c);
-}
-bool is_hex(char c) {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-int hex_value(char c) {
-  if (is_digit(c)) return c - '0';
-  return (c | 0x20) - 'a' + 10;
-}
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
+using ascii::hex_value;
+using ascii::iequals;
+using ascii::is_alnum;
+using ascii::is_digit;
+using ascii::is_hex;
+using ascii::istarts_with;
+using ascii::lower;
 
-// RFC 3986 §2.3
-bool is_unreserved(char c) {
-  return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
-// RFC 3986 §2.2
-bool is_sub_delim(char c) {
-  return std::strchr("!$&'()*+,;=", c) != nullptr && c != '\0';
-}
-
-// RFC 4975 §9: token = 1*(%x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E)
-bool is_token_char(char ch) {
-  auto c = static_cast<unsigned char>(ch);
-  return c == 0x21 || (c >= 0x23 && c <= 0x27) || c == 0x2A || c == 0x2B || c == 0x2D || c == 0x2E ||
-         is_digit(ch) || (c >= 0x41 && c <= 0x5A) || (c >= 0x5E && c <= 0x7E);
-}
-
+// RFC 3986 §2.3: unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+constexpr ascii::CharClass kUnreserved{true, "-._~"};
+// RFC 3986 §2.2: sub-delims
+constexpr ascii::CharClass kSubDelim{false, "!$&'()*+,;="};
 // RFC 4975 §9: session-id = 1*( unreserved / "+" / "=" / "/" )
-bool is_session_char(char c) {
-  return is_unreserved(c) || c == '+' || c == '=' || c == '/';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+constexpr ascii::CharClass kSessionChar{true, "-._~+=/"};
 
 Error fail(std::string message) {
-  return make_error(400, std::move(message));
+  return make_error(Status::bad_request, std::move(message));
 }
 
 std::string show_char(char c) {
@@ -205,7 +172,7 @@ Result<Uri> parse_uri(std::string_view text) {
         i += 2;
         continue;
       }
-      if (!is_unreserved(c) && !is_sub_delim(c)) return bad_char(text, i, "userinfo");
+      if (!kUnreserved(c) && !kSubDelim(c)) return bad_char(text, i, "userinfo");
     }
     uri.has_userinfo = true;
     uri.userinfo = text.substr(pos, at - pos);
@@ -234,7 +201,7 @@ Result<Uri> parse_uri(std::string_view text) {
         pos += 2;
         continue;
       }
-      if (!is_unreserved(c) && !is_sub_delim(c)) return bad_char(text, pos, "host");
+      if (!kUnreserved(c) && !kSubDelim(c)) return bad_char(text, pos, "host");
     }
     uri.host = text.substr(start, pos - start);
     if (uri.host.empty()) return fail("empty host");
@@ -258,7 +225,7 @@ Result<Uri> parse_uri(std::string_view text) {
   if (pos < text.size() && text[pos] == '/') {
     size_t start = ++pos;
     for (; pos < text.size() && text[pos] != ';'; ++pos)
-      if (!is_session_char(text[pos])) return bad_char(text, pos, "session-id");
+      if (!kSessionChar(text[pos])) return bad_char(text, pos, "session-id");
     if (pos == start) return fail("empty session-id at " + std::to_string(start));
     uri.has_session = true;
     uri.session_id = text.substr(start, pos - start);
@@ -278,12 +245,12 @@ Result<Uri> parse_uri(std::string_view text) {
     while (pos < text.size()) {
       size_t name_start = ++pos;  // past ';'
       for (; pos < text.size() && text[pos] != ';' && text[pos] != '='; ++pos)
-        if (!is_token_char(text[pos])) return bad_char(text, pos, "parameter");
+        if (!ascii::kMsrpToken(text[pos])) return bad_char(text, pos, "parameter");
       if (pos == name_start) return fail("empty parameter at " + std::to_string(name_start));
       if (pos < text.size() && text[pos] == '=') {
         size_t value_start = ++pos;
         for (; pos < text.size() && text[pos] != ';'; ++pos)
-          if (!is_token_char(text[pos])) return bad_char(text, pos, "parameter value");
+          if (!ascii::kMsrpToken(text[pos])) return bad_char(text, pos, "parameter value");
         if (pos == value_start) return fail("empty parameter value at " + std::to_string(value_start));
       }
     }
@@ -300,16 +267,10 @@ void format_uri(const Uri& uri, std::string& out) {
     out += uri.userinfo;
     out += '@';
   }
-  if (uri.host_kind == HostKind::ipv6) {
-    out += '[';
-    out += uri.host;
-    out += ']';
-  } else {
-    out += uri.host;
-  }
+  append_host(out, uri.host);
   if (uri.has_port) {
     out += ':';
-    out += std::to_string(uri.port);
+    append_port(out, uri.port);
   }
   if (uri.has_session) {
     out += '/';
@@ -420,8 +381,9 @@ Result<MsrpUriParts> split_msrpuri(std::string_view text) {
   if (!cut(pos, '/', &parts.session)) return fail("nothing after '/'");
   if (!cut(pos, ';', &parts.params)) return fail("nothing after ';'");
   *part = text.substr(part_start);
-  while (!part->empty() && (part->front() == ' ' || part->front() == '\t')) part->remove_prefix(1);
-  while (!part->empty() && std::strchr(" \t\r\n", part->back()) != nullptr) part->remove_suffix(1);
+  // Kamailio trims SP/HTAB in front and SP/HTAB/CR/LF behind.
+  *part = ascii::ltrim(*part);
+  while (!part->empty() && ascii::is_space(part->back())) part->remove_suffix(1);
 
   if (parts.host.empty()) return fail("empty host");
   if (!parts.port.empty()) {
