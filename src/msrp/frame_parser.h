@@ -89,7 +89,7 @@ class FrameParser {
 
   Step feed_head(std::string_view in);
   Step feed_body(std::string_view in);
-  Step fail(uint16_t status, std::string_view message);
+  Step fail(Status status, std::string_view message);
   Step end_frame(size_t consumed, char flag);
   void start_frame();
   // Validates one complete line (without CRLF) at offset `off`; returns an error message or null.
