@@ -6,6 +6,8 @@
 #include <cstring>
 #include <random>
 
+#include "common/ascii.h"
+#include "common/host_port.h"
 #include "msrp/status.h"
 
 namespace msrpd::msrp {
@@ -39,6 +41,33 @@ void append_status_line(std::string& out, std::string_view tid, uint16_t code, s
   out.append("\r\n", 2);
 }
 
+// RFC 4975 §9: req-start = "MSRP" SP transact-id SP method CRLF
+void append_request_line(std::string& out, std::string_view tid, std::string_view method) {
+  out.append("MSRP ", 5);
+  out.append(tid);
+  out.push_back(' ');
+  out.append(method);
+  out.append("\r\n", 2);
+}
+
+// RFC 4975 §9: "Byte-Range: " range-start "-" range-end "/" total CRLF, "*" for an unknown end or total.
+void append_byte_range(std::string& out, uint64_t first, std::optional<uint64_t> end,
+                       std::optional<uint64_t> total) {
+  out.append("Byte-Range: ", 12);
+  append_uint(out, first);
+  out.push_back('-');
+  if (end)
+    append_uint(out, *end);
+  else
+    out.push_back('*');
+  out.push_back('/');
+  if (total)
+    append_uint(out, *total);
+  else
+    out.push_back('*');
+  out.append("\r\n", 2);
+}
+
 bool last_line_is_content_type(std::string_view headers) {
   if (headers.size() < 2 || !headers.ends_with("\r\n")) return false;
   std::string_view lines = headers.substr(0, headers.size() - 2);
@@ -67,7 +96,7 @@ std::string_view relay_popped_uri(const Frame& f) {
 Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid) {
   auto to = f.to_path();
   auto headers = f.headers();
-  if (to.size() < 2 || headers.size() < 2) return make_error(400, "To-Path has no next hop");
+  if (to.size() < 2 || headers.size() < 2) return make_error(Status::bad_request, "To-Path has no next hop");
   std::string_view tid = new_tid.empty() ? f.transaction_id() : new_tid;
   // The start line after the transaction id: " SEND" or " 200 OK".
   std::string_view tail = f.start_line().substr(5 + f.transaction_id().size());
@@ -119,23 +148,9 @@ void write_rejection(std::string& out, std::string_view tid, uint16_t code, std:
 void write_continuation_head(std::string& out, std::string_view tid, std::string_view path_lines,
                              uint64_t first, std::optional<uint64_t> end, std::optional<uint64_t> total,
                              std::string_view other_lines) {
-  out.append("MSRP ", 5);
-  out.append(tid);
-  out.append(" SEND\r\n", 7);
+  append_request_line(out, tid, "SEND");
   out.append(path_lines);
-  out.append("Byte-Range: ", 12);
-  append_uint(out, first);
-  out.push_back('-');
-  if (end)
-    append_uint(out, *end);
-  else
-    out.push_back('*');
-  out.push_back('/');
-  if (total)
-    append_uint(out, *total);
-  else
-    out.push_back('*');
-  out.append("\r\n", 2);
+  append_byte_range(out, first, end, total);
   out.append(other_lines);
 }
 
@@ -143,12 +158,9 @@ Result<void> write_request(std::string& out, std::string_view tid, std::string_v
                            std::string_view to_path, std::string_view from_path, std::string_view headers,
                            std::string_view body, char flag) {
   const bool has_body = last_line_is_content_type(headers);
-  if (!body.empty() && !has_body) return make_error(400, "a body needs Content-Type as the last header");
-  out.append("MSRP ", 5);
-  out.append(tid);
-  out.push_back(' ');
-  out.append(method);
-  out.append("\r\n", 2);
+  if (!body.empty() && !has_body)
+    return make_error(Status::bad_request, "a body needs Content-Type as the last header");
+  append_request_line(out, tid, method);
   append_path_line(out, "To-Path", to_path);
   append_path_line(out, "From-Path", from_path);
   out.append(headers);
@@ -161,6 +173,56 @@ Result<void> write_request(std::string& out, std::string_view tid, std::string_v
     write_end_line(out, tid, flag, EndLine::after_headers);
   }
   return {};
+}
+
+void write_header(std::string& out, HeaderId id, std::string_view value) {
+  append_path_line(out, header_name(id), value);
+}
+
+void write_header(std::string& out, HeaderId id, uint64_t value) {
+  out.append(header_name(id));
+  out.append(": ", 2);
+  append_uint(out, value);
+  out.append("\r\n", 2);
+}
+
+void write_use_path(std::string& out, bool secure, std::string_view address, std::string_view local_ip,
+                    uint16_t local_port, std::string_view session_id) {
+  out.append(secure ? "Use-Path: msrps://" : "Use-Path: msrp://");
+  for (std::string_view scheme : {"msrp://", "msrps://"}) {
+    if (address.size() > scheme.size() && ascii::istarts_with(address, scheme))
+      address.remove_prefix(scheme.size());
+  }
+  if (!address.empty()) {
+    out.append(address);
+  } else {
+    append_host(out, local_ip);
+    out.push_back(':');
+    append_port(out, local_port);
+  }
+  out.push_back('/');
+  out.append(session_id);
+  out.append(";tcp\r\n");
+}
+
+void write_report(std::string& out, std::string_view tid, std::string_view to_path,
+                  std::string_view from_path, const ReportStatus& report) {
+  append_request_line(out, tid, "REPORT");
+  append_path_line(out, "To-Path", to_path);
+  append_path_line(out, "From-Path", from_path);
+  if (!report.message_id.empty()) write_header(out, HeaderId::message_id, report.message_id);
+  // RFC 4975 §7.1.2: the Byte-Range of a REPORT covers the bytes the reporter received.
+  append_byte_range(out, report.range_start, report.range_end, report.total);
+  // RFC 4975 §9: Status = namespace SP status-code [SP text-reason]; namespace 000 is MSRP's.
+  out.append("Status: 000 ");
+  append_uint(out, report.code);
+  std::string_view comment = report.comment.empty() ? reason_phrase(report.code) : report.comment;
+  if (!comment.empty()) {
+    out.push_back(' ');
+    out.append(comment);
+  }
+  out.append("\r\n", 2);
+  write_end_line(out, tid, '$', EndLine::after_headers);
 }
 
 TransactionIdGenerator::TransactionIdGenerator() {

@@ -63,6 +63,34 @@ Result<void> write_request(std::string& out, std::string_view tid, std::string_v
                            std::string_view to_path, std::string_view from_path, std::string_view headers,
                            std::string_view body, char flag = '$');
 
+// One header line, "Name: value\r\n", with the canonical name of `id` (not HeaderId::other).
+void write_header(std::string& out, HeaderId id, std::string_view value);
+// The same with a decimal value (Expires, Min-Expires, Max-Expires: RFC 4976 §4.4-4.6).
+void write_header(std::string& out, HeaderId id, uint64_t value);
+
+// RFC 4976 §5.1, §7.1: the Use-Path line of the 200 to an AUTH, the URI that reaches this relay for
+// the session: "Use-Path: msrp[s]://<authority>/<session_id>;tcp\r\n". The authority is `address`
+// when set ("host:port"; a leading "msrp://" or "msrps://" is dropped, as configs may write it),
+// else the local address the AUTH came in on (an IPv6 address bracketed, RFC 3986 §3.2.2).
+void write_use_path(std::string& out, bool secure, std::string_view address, std::string_view local_ip,
+                    uint16_t local_port, std::string_view session_id);
+
+// What a REPORT says about a SEND (RFC 4975 §7.1.2, §9): the bytes received and the status.
+struct ReportStatus {
+  std::string_view message_id;  // the SEND's Message-ID; no Message-ID line when empty
+  uint64_t range_start = 1;     // Byte-Range: range_start-range_end/total
+  uint64_t range_end = 0;
+  std::optional<uint64_t> total;  // nullopt = "*"
+  uint16_t code = 200;            // the status, as received or decided (carried through)
+  std::string_view comment;       // empty: the reason phrase of a registered code
+};
+
+// RFC 4975 §7.1.2, RFC 4976 §7.3: a REPORT a relay originates, without a body:
+//   "MSRP tid REPORT", To-Path, From-Path, [Message-ID,] Byte-Range, "Status: 000 code[ comment]",
+//   and the end-line with '$'.
+void write_report(std::string& out, std::string_view tid, std::string_view to_path,
+                  std::string_view from_path, const ReportStatus& report);
+
 // Random transaction ids (RFC 4975 §7.1: at least 64 bits of randomness so concurrent transactions
 // never collide): 16 characters of [A-Za-z0-9], about 95 bits. A xoshiro256** generator seeded from
 // the kernel's CSPRNG (getrandom): fast, unique in practice, but not meant for secrets (session ids

@@ -177,7 +177,7 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   if (!extra_headers.empty() && extra_headers.back() != '\n') extra.append("\r\n");
   // RFC 4976 §9.1: every 200 to an AUTH carries Authentication-Info.
   if (code == code_of(Status::ok) && frame_.method_id() == msrp::Method::auth && !auth_info_.empty()) {
-    extra.append("Authentication-Info: ").append(auth_info_).append("\r\n");
+    msrp::write_header(extra, msrp::HeaderId::authentication_info, auth_info_);
   }
   // RFC 4975 §7.2: the response's To-Path is the first From-Path URI for a SEND, the whole
   // From-Path otherwise; its From-Path is the receiving hop's own URI (the first To-Path URI).
@@ -293,15 +293,15 @@ int FrameContext::msrp_cmap_save() {
     return -1;
   }
   uint32_t expires = ex->value_or(cfg.auth_max_expires);
-  char line[64];
+  std::string line;
   // RFC 4976 §6.3, §4.6: an Expires outside policy gets 423 with the bound it broke.
   if (expires < cfg.auth_min_expires) {
-    std::snprintf(line, sizeof line, "Min-Expires: %u\r\n", cfg.auth_min_expires);
+    msrp::write_header(line, msrp::HeaderId::min_expires, cfg.auth_min_expires);
     reply(code_of(Status::interval_out_of_bounds), {}, line);
     return -1;
   }
   if (expires > cfg.auth_max_expires) {
-    std::snprintf(line, sizeof line, "Max-Expires: %u\r\n", cfg.auth_max_expires);
+    msrp::write_header(line, msrp::HeaderId::max_expires, cfg.auth_max_expires);
     reply(code_of(Status::interval_out_of_bounds), {}, line);
     return -1;
   }
@@ -315,24 +315,9 @@ int FrameContext::msrp_cmap_save() {
 
   std::string hdrs;
   hdrs.reserve(128);
-  hdrs.append(origin_.secure() ? "Use-Path: msrps://" : "Use-Path: msrp://");
-  std::string_view host = cfg.use_path_addr;
-  for (std::string_view scheme : {"msrp://", "msrps://"}) {
-    if (host.size() > scheme.size() && ascii::istarts_with(host, scheme)) host.remove_prefix(scheme.size());
-  }
-  if (!host.empty()) {
-    hdrs.append(host);
-  } else {
-    const Source& s = origin_.source();
-    append_host(hdrs, s.local_ip);
-    hdrs.push_back(':');
-    append_port(hdrs, s.local_port);
-  }
-  hdrs.push_back('/');
-  hdrs.append(item.session_id);
-  hdrs.append(";tcp\r\nExpires: ");
-  hdrs.append(std::to_string(expires));
-  hdrs.append("\r\n");
+  const Source& s = origin_.source();
+  msrp::write_use_path(hdrs, origin_.secure(), cfg.use_path_addr, s.local_ip, s.local_port, item.session_id);
+  msrp::write_header(hdrs, msrp::HeaderId::expires, expires);
   map->save(std::move(item));
   return reply(code_of(Status::ok), {}, hdrs) > 0 ? 1 : -1;
 }

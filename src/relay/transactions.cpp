@@ -1,9 +1,5 @@
 #include "relay/transactions.h"
 
-#include <charconv>
-
-#include "msrp/status.h"
-
 namespace msrpd::relay {
 
 bool ReportInfo::assign(const msrp::Frame& f) {
@@ -27,37 +23,17 @@ bool ReportInfo::assign(const msrp::Frame& f) {
   return true;
 }
 
-static void append_u64(std::string& out, uint64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
 void write_report(std::string& out, const ReportInfo& info, uint16_t code, std::string_view comment,
                   msrp::TransactionIdGenerator& tids) {
-  std::string headers;
-  headers.reserve(128);
-  if (!info.message_id.empty()) {
-    headers.append("Message-ID: ").append(info.message_id).append("\r\n");
-  }
-  // RFC 4975 §7.1.2: the Byte-Range of a REPORT covers the bytes the reporter received.
-  headers.append("Byte-Range: ");
-  append_u64(headers, info.range_start);
-  headers.push_back('-');
-  append_u64(headers, info.range_start + info.received - 1);
-  headers.push_back('/');
-  if (info.total)
-    append_u64(headers, *info.total);
-  else
-    headers.push_back('*');
-  headers.append("\r\nStatus: 000 ");
-  append_u64(headers, code);
-  if (comment.empty()) comment = msrp::reason_phrase(code);
-  if (!comment.empty()) headers.append(" ").append(comment);
-  headers.append("\r\n");
+  msrp::ReportStatus r;
+  r.message_id = info.message_id;
+  r.range_start = info.range_start;
+  r.range_end = info.range_start + info.received - 1;
+  r.total = info.total;
+  r.code = code;
+  r.comment = comment;
   msrp::TransactionIdGenerator::Buffer buf;
-  std::string_view tid = tids.next(buf);
-  (void)msrp::write_request(out, tid, "REPORT", info.to_path, info.from_path, headers, {});
+  msrp::write_report(out, tids.next(buf), info.to_path, info.from_path, r);
 }
 
 Transactions::Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn on_timeout)
