@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "sip/chars.h"
+#include "common/ascii.h"
 
 namespace msrpd::sip {
 namespace {
@@ -13,15 +13,8 @@ Error fail(uint16_t status, std::string message) {
 
 // Content-Length value (RFC 3261 §20.14: 1*DIGIT). Returns false when it is not a number.
 bool parse_length(std::string_view s, size_t& out) {
-  s = trim(s);
-  if (s.empty() || s.size() > 10) return false;
-  size_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    v = v * 10 + static_cast<size_t>(c - '0');
-  }
-  out = v;
-  return true;
+  s = ascii::trim_space(s);
+  return s.size() <= 10 && ascii::parse_uint(s, out);
 }
 
 }  // namespace
@@ -35,7 +28,7 @@ size_t leading_crlf_length(std::string_view bytes) {
 std::string_view expand_compact_name(std::string_view name) {
   if (name.size() != 1) return name;
   // RFC 3261 §7.3.3 and §20: the compact forms.
-  switch (ascii_lower(name[0])) {
+  switch (ascii::lower(name[0])) {
     case 'c':
       return "Content-Type";
     case 'e':
@@ -88,11 +81,11 @@ Result<size_t> SipReader::check(std::string_view buffered) {
       size_t eol = block.find("\r\n", pos);
       std::string_view line = block.substr(pos, eol - pos);
       pos = eol + 2;
-      if (line.empty() || is_wsp(line[0])) continue;
+      if (line.empty() || ascii::is_wsp(line[0])) continue;
       size_t colon = line.find(':');
       if (colon == std::string_view::npos) continue;  // SipMessage::parse reports it
-      std::string_view name = trim(line.substr(0, colon));
-      if (!iequals(expand_compact_name(name), "Content-Length")) continue;
+      std::string_view name = ascii::trim_space(line.substr(0, colon));
+      if (!ascii::iequals(expand_compact_name(name), "Content-Length")) continue;
       size_t length = 0;
       if (!parse_length(line.substr(colon + 1), length)) return fail(400, "bad Content-Length");
       if (seen && length != body_length_) return fail(400, "conflicting Content-Length headers");
@@ -120,11 +113,11 @@ Result<void> SipMessage::parse(std::string_view text) {
   start_line_ = text.substr(pos, eol - pos);
   std::string_view line = start_line_;
 
-  if (line.size() >= 8 && iequals(line.substr(0, 8), "SIP/2.0 ")) {
+  if (line.size() >= 8 && ascii::iequals(line.substr(0, 8), "SIP/2.0 ")) {
     // RFC 3261 §7.2: Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
     std::string_view code = line.substr(8, 3);
-    if (code.size() != 3 || !is_digit(code[0]) || !is_digit(code[1]) || !is_digit(code[2]) ||
-        (line.size() > 11 && line[11] != ' '))
+    if (code.size() != 3 || !ascii::is_digit(code[0]) || !ascii::is_digit(code[1]) ||
+        !ascii::is_digit(code[2]) || (line.size() > 11 && line[11] != ' '))
       return fail(400, "bad status code");
     status_ = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
     if (status_ < 100) return fail(400, "bad status code");
@@ -133,11 +126,10 @@ Result<void> SipMessage::parse(std::string_view text) {
     // RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF
     size_t sp1 = line.find(' ');
     if (sp1 == std::string_view::npos || sp1 == 0) return fail(400, "bad request line");
-    for (size_t i = 0; i < sp1; ++i)
-      if (!is_token_char(line[i])) return fail(400, "bad method");
+    if (!ascii::kSipToken.all_of(line.substr(0, sp1))) return fail(400, "bad method");
     size_t sp2 = line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || sp2 == sp1 + 1) return fail(400, "bad request line");
-    if (!iequals(line.substr(sp2 + 1), "SIP/2.0")) return fail(400, "bad SIP version");
+    if (!ascii::iequals(line.substr(sp2 + 1), "SIP/2.0")) return fail(400, "bad SIP version");
     request_ = true;
     method_ = line.substr(0, sp1);
     request_uri_ = line.substr(sp1 + 1, sp2 - sp1 - 1);
@@ -149,20 +141,20 @@ Result<void> SipMessage::parse(std::string_view text) {
     eol = text.find("\r\n", pos);
     if (eol == std::string_view::npos) return fail(400, "missing blank line after headers");
     if (eol == pos) break;
-    if (is_wsp(text[pos])) {
+    if (ascii::is_wsp(text[pos])) {
       // RFC 3261 §7.3.1: a line starting with white space continues the previous header.
       if (headers_.empty()) return fail(400, "continuation line before any header at " + std::to_string(pos));
-      headers_.back().value = trim(text.substr(value_start, eol - value_start));
+      headers_.back().value = ascii::trim_space(text.substr(value_start, eol - value_start));
     } else {
       size_t colon = text.substr(pos, eol - pos).find(':');
       if (colon == std::string_view::npos)
         return fail(400, "missing ':' in header at " + std::to_string(pos));
-      std::string_view raw = trim(text.substr(pos, colon));
+      std::string_view raw = ascii::trim_space(text.substr(pos, colon));
       if (raw.empty()) return fail(400, "empty header name at " + std::to_string(pos));
-      for (char c : raw)
-        if (!is_token_char(c)) return fail(400, "bad header name at " + std::to_string(pos));
+      if (!ascii::kSipToken.all_of(raw)) return fail(400, "bad header name at " + std::to_string(pos));
       value_start = pos + colon + 1;
-      headers_.push_back({expand_compact_name(raw), raw, trim(text.substr(value_start, eol - value_start))});
+      headers_.push_back(
+          {expand_compact_name(raw), raw, ascii::trim_space(text.substr(value_start, eol - value_start))});
     }
     pos = eol + 2;
   }
@@ -177,7 +169,7 @@ Result<void> SipMessage::parse(std::string_view text) {
 const SipHeader* SipMessage::find(std::string_view name) const {
   std::string_view full = expand_compact_name(name);
   for (const SipHeader& h : headers_)
-    if (iequals(h.name, full)) return &h;
+    if (ascii::iequals(h.name, full)) return &h;
   return nullptr;
 }
 

@@ -2,7 +2,7 @@
 
 #include <cstdint>
 
-#include "sip/chars.h"
+#include "common/ascii.h"
 
 namespace msrpd::sip {
 namespace {
@@ -15,8 +15,8 @@ std::string_view top_branch(std::string_view via) {
     ++pos;
     std::string_view param = first.substr(pos, first.find(';', pos) - pos);
     size_t eq = param.find('=');
-    if (eq != std::string_view::npos && iequals(trim(param.substr(0, eq)), "branch"))
-      return trim(param.substr(eq + 1));
+    if (eq != std::string_view::npos && ascii::iequals(ascii::trim_space(param.substr(0, eq)), "branch"))
+      return ascii::trim_space(param.substr(eq + 1));
   }
   return first;
 }
@@ -63,7 +63,7 @@ bool has_tag_param(std::string_view value) {
   while ((pos = rest.find(';', pos)) != std::string_view::npos) {
     ++pos;
     std::string_view param = rest.substr(pos, rest.find(';', pos) - pos);
-    if (iequals(trim(param.substr(0, param.find('='))), "tag")) return true;
+    if (ascii::iequals(ascii::trim_space(param.substr(0, param.find('='))), "tag")) return true;
   }
   return false;
 }
@@ -105,7 +105,7 @@ Result<void> build_reply(const SipMessage& req, int code, std::string_view reaso
   // RFC 3261 §8.2.6.2: the Via values, in the same order; From, Call-ID and CSeq copied; To copied,
   // with a tag added when the request had none.
   for (const SipHeader& h : req.headers()) {
-    if (!iequals(h.name, "Via")) continue;
+    if (!ascii::iequals(h.name, "Via")) continue;
     out += "Via: ";
     out += h.value;
     out += "\r\n";

@@ -1,6 +1,6 @@
 #include "sip/sniff.h"
 
-#include "sip/chars.h"
+#include "common/ascii.h"
 
 namespace msrpd::sip {
 namespace {
@@ -17,7 +17,7 @@ Fit fit_msrp(std::string_view s) {
 Fit fit_literal(std::string_view s, size_t& pos, std::string_view literal) {
   for (char want : literal) {
     if (pos >= s.size()) return Fit::maybe;
-    if (ascii_lower(s[pos]) != ascii_lower(want)) return Fit::no;
+    if (ascii::lower(s[pos]) != ascii::lower(want)) return Fit::no;
     ++pos;
   }
   return Fit::yes;
@@ -26,7 +26,7 @@ Fit fit_literal(std::string_view s, size_t& pos, std::string_view literal) {
 // RFC 3261 §7.1: Request-Line = Method SP Request-URI SP SIP-Version CRLF
 Fit fit_request_line(std::string_view s) {
   size_t pos = 0;
-  while (pos < s.size() && is_token_char(s[pos])) ++pos;
+  while (pos < s.size() && ascii::kSipToken(s[pos])) ++pos;
   if (pos == s.size()) return Fit::maybe;
   if (pos == 0 || s[pos] != ' ') return Fit::no;
   size_t uri_start = ++pos;
@@ -44,7 +44,7 @@ Fit fit_status_line(std::string_view s) {
   if (Fit f = fit_literal(s, pos, "SIP/2.0 "); f != Fit::yes) return f;
   for (int i = 0; i < 3; ++i, ++pos) {
     if (pos >= s.size()) return Fit::maybe;
-    if (!is_digit(s[pos])) return Fit::no;
+    if (!ascii::is_digit(s[pos])) return Fit::no;
   }
   if (pos >= s.size()) return Fit::maybe;
   if (s[pos] != ' ') return Fit::no;
