@@ -23,12 +23,15 @@
 #include <vector>
 
 #include "client/client.h"
+#include "common/host_port.h"
 #include "msrp/frame_parser.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using msrpd::client::Client;
+using msrpd::msrp::code_of;
+using msrpd::msrp::Status;
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -117,6 +120,16 @@ bool parse_args(int argc, char** argv, Options& o) {
   return o.pairs > 0 && o.window > 0 && o.threads > 0 && o.duration > 0;
 }
 
+// "msrp://host:port[/session];tcp", an IPv6 host bracketed.
+std::string msrp_uri(const std::string& host, uint16_t port, std::string_view session = {}) {
+  std::string uri = "msrp://";
+  msrpd::append_host(uri, host);
+  uri.push_back(':');
+  msrpd::append_port(uri, port);
+  if (!session.empty()) uri.append("/").append(session);
+  return uri + ";tcp";
+}
+
 // Sets up one pair: the receiver AUTHs and learns its Use-Path; the sender connects.
 bool setup_pair(const Options& o, Pair& p) {
   auto r = Client::connect(o.host, o.port);
@@ -127,13 +140,12 @@ bool setup_pair(const Options& o, Pair& p) {
   }
   p.receiver.client = std::move(*r);
   p.sender.client = std::move(*s);
-  std::string relay = "msrp://" + o.host + ":" + std::to_string(o.port) + ";tcp";
-  p.receiver_uri = "msrp://" + o.host + ":" + std::to_string(p.receiver.client.local_port()) + "/r" +
-                   std::to_string(p.index) + ";tcp";
+  std::string relay = msrp_uri(o.host, o.port);
+  p.receiver_uri = msrp_uri(o.host, p.receiver.client.local_port(), "r" + std::to_string(p.index));
   std::string relay_session_uri = relay;
   if (!o.no_auth) {
     auto a = msrpd::client::authenticate(p.receiver.client, relay, p.receiver_uri, o.user, o.password);
-    if (!a || a->answer.code != 200 || a->use_path.empty()) {
+    if (!a || a->answer.code != code_of(Status::ok) || a->use_path.empty()) {
       std::fprintf(stderr, "pair %d: AUTH failed: %s\n", p.index,
                    !a ? a.error().message.c_str() : a->answer.raw.c_str());
       return false;
@@ -141,8 +153,7 @@ bool setup_pair(const Options& o, Pair& p) {
     relay_session_uri = a->use_path.back();
   }
   p.to_path = relay_session_uri + " " + p.receiver_uri;
-  p.from_path = "msrp://" + o.host + ":" + std::to_string(p.sender.client.local_port()) + "/s" +
-                std::to_string(p.index) + ";tcp";
+  p.from_path = msrp_uri(o.host, p.sender.client.local_port(), "s" + std::to_string(p.index));
   p.body.assign(o.size, 'x');
   p.sent_at.assign(static_cast<size_t>(o.window) * 4, 0);
   return true;
@@ -261,7 +272,8 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
           --p.in_flight;
           // RFC 4975 §7.2: the endpoint answers the SEND (To-Path = first From-Path URI).
           std::string_view fp = f.from_path().empty() ? std::string_view() : f.from_path()[0];
-          msrpd::client::append_response(p.receiver.out, f.transaction_id(), 200, "OK", fp, p.receiver_uri);
+          msrpd::client::append_response(p.receiver.out, f.transaction_id(), code_of(Status::ok), "OK", fp,
+                                         p.receiver_uri);
         });
         if (!ok) {
           ++p.errors;
@@ -274,7 +286,7 @@ void run_thread(const Options& o, std::vector<Pair*> pairs, std::atomic<bool>& s
       } else {
         bool ok = drain(p.sender, [&](const msrpd::msrp::Frame& f) {
           if (f.is_request()) return;
-          if (f.status_code() == 200) {
+          if (f.status_code() == code_of(Status::ok)) {
             ++p.replies;
           } else {
             ++p.errors;

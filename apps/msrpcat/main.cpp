@@ -27,7 +27,10 @@
 #include <vector>
 
 #include "client/client.h"
+#include "common/ascii.h"
+#include "common/host_port.h"
 #include "msrp/headers.h"
+#include "msrp/status.h"
 #include "msrp/uri.h"
 
 namespace {
@@ -35,6 +38,8 @@ namespace {
 using msrpd::client::Client;
 using msrpd::client::random_id;
 using msrpd::client::ReceivedFrame;
+using msrpd::msrp::code_of;
+using msrpd::msrp::Status;
 
 constexpr int kExitOk = 0;
 constexpr int kExitFailure = 1;
@@ -246,7 +251,7 @@ std::string check_relay_uri(const std::string& given, RelayTarget& t) {
   }
   if (!u) return "bad relay URI '" + given + "': " + u.error().message;
   if (u->secure) return "msrps not supported yet: use an msrp://...;tcp relay URI";
-  if (!msrpd::msrp::equals_ignore_case(u->transport, "tcp"))
+  if (!msrpd::ascii::iequals(u->transport, "tcp"))
     return "bad relay URI '" + text + "': transport must be tcp";
   t.uri = text;
   t.host = std::string(u->host);
@@ -277,9 +282,11 @@ msrpd::Result<Client> connect_relay(const RelayTarget& t, int timeout_ms) {
 
 // Our own URI on that connection: msrp://ip:port/<random session>;tcp.
 std::string own_uri(const Client& c) {
-  std::string host = c.local_ip();
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  return "msrp://" + host + ":" + std::to_string(c.local_port()) + "/" + random_id(12) + ";tcp";
+  std::string uri = "msrp://";
+  msrpd::append_host(uri, c.local_ip());
+  uri.push_back(':');
+  msrpd::append_port(uri, c.local_port());
+  return uri + "/" + random_id(12) + ";tcp";
 }
 
 std::string start_line(std::string_view raw) {
@@ -329,13 +336,13 @@ int do_auth(Peer& p, const RelayTarget& relay, const std::string& me, const Opti
   auto a = msrpd::client::authenticate(p.c, relay.uri, me, o.user, o.password, o.expires, wait);
   if (!a) return fail(kExitFailure, "AUTH to " + relay.uri + " failed: " + a.error().message);
   p.trace(a->challenge);
-  if (a->challenge.code == 401) p.trace(a->answer);
+  if (a->challenge.code == code_of(Status::unauthorized)) p.trace(a->answer);
   const ReceivedFrame& ans = a->answer;
   if (ans.request) return fail(kExitFailure, "AUTH: the relay sent a request instead of an answer");
-  if (ans.code == 401 && a->challenge.code == 401)
+  if (ans.code == code_of(Status::unauthorized) && a->challenge.code == code_of(Status::unauthorized))
     return fail(kExitFailure,
                 "AUTH rejected: 401 " + ans.comment + " (wrong user or password for '" + o.user + "'?)");
-  if (ans.code != 200) {
+  if (ans.code != code_of(Status::ok)) {
     std::string extra;
     for (const char* h : {"Min-Expires", "Max-Expires"})
       if (ans.has_header(h)) extra += std::string(", ") + h + ": " + ans.header(h);
@@ -425,13 +432,13 @@ class Receiver {
     if (f.method == "REPORT") return -1;  // RFC 4975 §7.1.2: never answered
     if (f.method != "SEND") {
       // RFC 4975 §7.2: a non-SEND request's response goes back along the whole From-Path.
-      return reply(f, 501, "Unknown method", join_path(from));
+      return reply(f, code_of(Status::method_not_understood), "Unknown method", join_path(from));
     }
     auto fr = msrpd::msrp::parse_failure_report(f.header("Failure-Report"));
     auto failure_report = f.has_header("Failure-Report") && fr ? *fr : msrpd::msrp::FailureReport::yes;
     if (!addressed_to_me(f)) {
       if (failure_report == msrpd::msrp::FailureReport::no) return -1;
-      return reply(f, 481, "Session does not exist", from.front());
+      return reply(f, code_of(Status::session_does_not_exist), "Session does not exist", from.front());
     }
     std::string id = f.header("Message-ID");
     uint64_t start = 1;
@@ -439,7 +446,7 @@ class Receiver {
       auto br = msrpd::msrp::parse_byte_range(f.header("Byte-Range"));
       if (!br || br->start == 0) {
         if (failure_report == msrpd::msrp::FailureReport::no) return -1;
-        return reply(f, 400, "Bad Byte-Range", from.front());
+        return reply(f, code_of(Status::bad_request), "Bad Byte-Range", from.front());
       }
       start = br->start;
     }
@@ -447,7 +454,7 @@ class Receiver {
     // RFC 4975 §7.2: a SEND's 200 goes to the previous hop only (the first From-Path URI); none
     // when the sender asked for no or only negative reports.
     if (failure_report == msrpd::msrp::FailureReport::yes) {
-      if (int rc = reply(f, 200, "OK", from.front()); rc >= 0) return rc;
+      if (int rc = reply(f, code_of(Status::ok), "OK", from.front()); rc >= 0) return rc;
     }
     if (f.flag == '$' && f.header("Success-Report") == "yes") {
       // RFC 4975 §7.1.2: the success report of the whole message, back along the From-Path.
@@ -642,7 +649,7 @@ class Sender {
     p_.trace(*f);
     if (!f->request) {
       if (!in_flight_.erase(f->tid)) return -1;  // not ours
-      if (f->code != 200) {
+      if (f->code != code_of(Status::ok)) {
         std::string line = std::to_string(f->code);
         if (!f->comment.empty()) line += " " + f->comment;
         return fail(kExitFailure, line);
@@ -655,23 +662,24 @@ class Sender {
       auto st = msrpd::msrp::parse_status_header(status);
       if (!awaiting_report_.erase(id)) {
         // Unasked for: a failure report (RFC 4975 §7.1.2, Failure-Report: yes) of one of ours.
-        if (sent_ids_.count(id) && (!st || st->code != 200))
+        if (sent_ids_.count(id) && (!st || st->code != code_of(Status::ok)))
           return fail(kExitFailure, "REPORT for " + id + ": " + status);
         return -1;
       }
       std::printf("report: %s %s Byte-Range: %s\n", id.c_str(), status.c_str(),
                   f->header("Byte-Range").c_str());
       std::fflush(stdout);
-      if (!st || st->code != 200) return fail(kExitFailure, "REPORT for " + id + ": " + status);
+      if (!st || st->code != code_of(Status::ok))
+        return fail(kExitFailure, "REPORT for " + id + ": " + status);
       return -1;
     }
     if (f->method == "SEND") {
       // Not a receiver: refuse politely (RFC 4975 §7.2, to the previous hop).
       auto from = split_path(f->header("From-Path"));
       if (!from.empty() && f->header("Failure-Report") != "no") {
-        auto r =
-            p_.send(msrpd::client::make_response(f->tid, 481, "Session does not exist", from.front(), me_),
-                    o_.timeout_ms);
+        auto r = p_.send(msrpd::client::make_response(f->tid, code_of(Status::session_does_not_exist),
+                                                      "Session does not exist", from.front(), me_),
+                         o_.timeout_ms);
         if (!r) return fail(kExitFailure, r.error().message);
       }
     }

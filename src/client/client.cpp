@@ -8,13 +8,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <strings.h>
 #include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstring>
 #include <random>
 
+#include "common/ascii.h"
 #include "msrp/frame_parser.h"
 #include "relay/digest.h"
 
@@ -36,15 +36,14 @@ Error sys_error(const std::string& what) {
 
 std::string ReceivedFrame::header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (n.size() == name.size() && strncasecmp(n.data(), name.data(), n.size()) == 0) return v;
+    if (ascii::iequals(n, name)) return v;
   }
   return {};
 }
 
 bool ReceivedFrame::has_header(std::string_view name) const {
   for (const auto& h : headers) {
-    if (h.first.size() == name.size() && strncasecmp(h.first.data(), name.data(), name.size()) == 0)
-      return true;
+    if (ascii::iequals(h.first, name)) return true;
   }
   return false;
 }
@@ -293,8 +292,7 @@ std::string digest_param(std::string_view v, std::string_view name) {
       val = v.substr(vs, ve - vs);
       while (!val.empty() && val.back() == ' ') val.remove_suffix(1);
     }
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), key.size()) == 0)
-      return std::string(val);
+    if (ascii::iequals(key, name)) return std::string(val);
     i = ve;
   }
   return {};
@@ -319,7 +317,7 @@ Result<AuthResult> authenticate(Client& c, std::string_view relay_uri, std::stri
   auto challenge = c.read_frame(timeout_ms);
   if (!challenge) return challenge.error();
   r.challenge = std::move(*challenge);
-  if (r.challenge.code != 401) {
+  if (r.challenge.code != msrp::code_of(msrp::Status::unauthorized)) {
     r.answer = r.challenge;
     return r;
   }

@@ -10,8 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
+
+#include "common/host_port.h"
 
 namespace msrpd::ctl {
 
@@ -19,14 +20,6 @@ namespace {
 
 Error sys_error(const std::string& what) {
   return make_error(0, what + ": " + std::strerror(errno));
-}
-
-bool parse_port(std::string_view s, uint16_t& out) {
-  unsigned v = 0;
-  auto r = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v > 65535) return false;
-  out = static_cast<uint16_t>(v);
-  return true;
 }
 
 bool fill_unix(const std::string& path, sockaddr_un& sa) {
@@ -59,8 +52,11 @@ Result<void> resolve(const CtlAddress& a, bool passive, AddrInfo& out) {
 
 std::string CtlAddress::to_string() const {
   if (kind == Kind::Unix) return "unix:" + path;
-  if (host.find(':') != std::string::npos) return "tcp:[" + host + "]:" + std::to_string(port);
-  return "tcp:" + host + ":" + std::to_string(port);
+  std::string s = "tcp:";
+  append_host(s, host);
+  s.push_back(':');
+  append_port(s, port);
+  return s;
 }
 
 Result<CtlAddress> parse_ctl_address(std::string_view spec, uint16_t default_port) {
@@ -82,28 +78,11 @@ Result<CtlAddress> parse_ctl_address(std::string_view spec, uint16_t default_por
   }
   a.kind = CtlAddress::Kind::Tcp;
   a.port = default_port;
-  std::string_view port;
-  if (rest.starts_with("[")) {
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) return bad();
-    a.host = std::string(rest.substr(1, close - 1));
-    rest.remove_prefix(close + 1);
-    if (!rest.empty()) {
-      if (rest[0] != ':') return bad();
-      port = rest.substr(1);
-    }
-  } else {
-    auto colon = rest.rfind(':');
-    if (colon != std::string_view::npos) {
-      a.host = std::string(rest.substr(0, colon));
-      port = rest.substr(colon + 1);
-    } else {
-      a.host = std::string(rest);
-    }
-  }
-  if (a.host.empty()) return bad();
-  if (spec.back() == ':') return bad();
-  if (!port.empty() && !parse_port(port, a.port)) return bad();
+  // Port 0: the system picks one (the server reports the bound port).
+  auto hp = HostPort::parse(rest, /*zero_port_ok=*/true);
+  if (!hp || spec.back() == ':') return bad();
+  a.host = std::move(hp->host);
+  if (hp->port_given) a.port = hp->port;
   return a;
 }
 

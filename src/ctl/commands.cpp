@@ -5,17 +5,14 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
+#include "msrp/status.h"
 #include "relay/cmap.h"
 #include "relay/stats.h"
 
 namespace msrpd::ctl {
 
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 std::string local_date(time_t t) {
   struct tm tm {};
@@ -47,7 +44,7 @@ std::string version_line(const CoreInfo& info) {
   std::string os = "unknown";
   if (uname(&u) == 0) {
     machine = u.machine;
-    os = lower(u.sysname);
+    os = ascii::to_lower(u.sysname);
   }
   return info.name + " " + info.version + " (" + machine + "/" + os + ") ";
 }
@@ -181,7 +178,18 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   using S = relay::Stats;
   static constexpr const char* kMethods[S::kMethods] = {"send", "report", "auth", "nickname", "other"};
   // Always listed (so that dashboards find them at 0); other codes when they have been sent.
-  static constexpr uint16_t kCodes[] = {200, 400, 401, 403, 408, 413, 415, 423, 481, 501, 506};
+  using msrp::Status;
+  static constexpr Status kAlways[] = {Status::ok,
+                                       Status::bad_request,
+                                       Status::unauthorized,
+                                       Status::forbidden,
+                                       Status::request_timeout,
+                                       Status::stop_sending,
+                                       Status::unsupported_media_type,
+                                       Status::interval_out_of_bounds,
+                                       Status::session_does_not_exist,
+                                       Status::method_not_understood,
+                                       Status::session_already_in_use};
   StatsSnapshot out;
   out.reserve(64);
   auto put = [&out](std::string name, uint64_t v) {
@@ -196,7 +204,8 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:responses_out", S::get(st.responses_out));
   for (uint16_t code = 100; code < 1000; ++code) {
     uint64_t v = S::get(st.replies_sent[code]);
-    bool always = std::find(std::begin(kCodes), std::end(kCodes), code) != std::end(kCodes);
+    bool always =
+        std::find(std::begin(kAlways), std::end(kAlways), static_cast<Status>(code)) != std::end(kAlways);
     if (v != 0 || always) put("msrp:replies_" + std::to_string(code), v);
   }
   put("msrp:reports_sent", S::get(st.reports_sent));

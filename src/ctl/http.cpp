@@ -1,32 +1,20 @@
 #include "ctl/http.h"
 
-#include <algorithm>
 #include <charconv>
 #include <map>
 
+#include "common/ascii.h"
 #include "ctl/json.h"
 
 namespace msrpd::ctl {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using ascii::iequals;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
+// RFC 9110 §5.6.2: method and field names are tokens.
 bool is_token(std::string_view s) {
-  if (s.empty()) return false;
-  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
-    return c > 32 && c < 127 && std::string_view("()<>@,;:\\\"/[]?={}").find(c) == std::string_view::npos;
-  });
+  return ascii::kHttpToken.all_of(s);
 }
 
 const char* reason(int status) {
@@ -112,14 +100,8 @@ void escape_label(std::string& out, std::string_view v) {
 std::string sanitize(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    if (!ascii::is_alnum(c) && c != '_') c = '_';
   }
-  return out;
-}
-
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -166,7 +148,7 @@ HttpParse parse_http_request(std::string_view buf, const HttpLimits& limits, Htt
     rest = e == std::string_view::npos ? std::string_view() : rest.substr(e + 2);
     size_t colon = h.find(':');
     if (colon == std::string_view::npos || !is_token(h.substr(0, colon))) return error(400);
-    out.headers.emplace_back(std::string(h.substr(0, colon)), std::string(trim(h.substr(colon + 1))));
+    out.headers.emplace_back(std::string(h.substr(0, colon)), std::string(ascii::trim(h.substr(colon + 1))));
   }
   if (out.header("Transfer-Encoding") != nullptr) return error(501);
   size_t body_len = 0;
@@ -242,7 +224,7 @@ MetricName metric_name(std::string_view stat) {
     std::string v(name.substr(prefix.size()));
     m.family = family;
     m.labels = std::string(label) + "=\"";
-    escape_label(m.labels, up ? upper(v) : v);
+    escape_label(m.labels, up ? ascii::to_upper(v) : v);
     m.labels += "\"";
     return true;
   };

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/host_port.h"
 #include "common/log.h"
 #include "ctl/address.h"
 #include "ctl/binrpc.h"
@@ -276,8 +277,10 @@ void ControlServer::start(const ControlConfig& config, Registry& registry) {
     if (!fd) throw std::runtime_error("ctl: " + fd.error().message);
     l->listeners.push_back(*fd);
     if (a->port == 0) a->port = bound_port(*fd);
-    haddr = a->host.find(':') != std::string::npos ? "[" + a->host + "]:" + std::to_string(a->port)
-                                                   : a->host + ":" + std::to_string(a->port);
+    haddr.clear();
+    append_host(haddr, a->host);
+    haddr.push_back(':');
+    append_port(haddr, a->port);
     loops.push_back(std::move(l));
   }
   for (auto& l : loops) {

@@ -9,7 +9,9 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/ascii.h"
 #include "common/random.h"
+#include "msrp/status.h"
 
 namespace msrpd::relay {
 
@@ -18,39 +20,19 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
-bool is_ws(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-// RFC 7230 tchar.
-bool is_tchar(char c) {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-bool is_hex(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+using ascii::iequals;
+using ascii::is_space;  // white space between the parts: SP, HTAB and (folded lines) CR, LF
+// RFC 7230 §3.2.6 tchar: the auth-scheme and auth-param names (the same as RFC 9110 tchar).
+constexpr const ascii::CharClass& kTchar = ascii::kHttpToken;
 
 bool all_hex(std::string_view s) {
   for (char c : s)
-    if (!is_hex(c)) return false;
-  return true;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
+    if (!ascii::is_hex(c)) return false;
   return true;
 }
 
 Error bad(std::string message) {
-  return make_error(400, std::move(message));
+  return make_error(msrp::Status::bad_request, std::move(message));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,15 +233,15 @@ Result<DigestCredentials> parse_authorization(std::string_view value) {
   size_t i = 0;
   const size_t n = value.size();
   auto skip_ws = [&] {
-    while (i < n && is_ws(value[i])) ++i;
+    while (i < n && is_space(value[i])) ++i;
   };
   skip_ws();
   size_t start = i;
-  while (i < n && is_tchar(value[i])) ++i;
+  while (i < n && kTchar(value[i])) ++i;
   std::string_view scheme = value.substr(start, i - start);
   if (scheme.empty()) return bad("Authorization: missing scheme");
   if (!iequals(scheme, "Digest")) return bad("Authorization: unsupported scheme " + std::string(scheme));
-  if (i < n && !is_ws(value[i])) return bad("Authorization: expected a space after Digest");
+  if (i < n && !is_space(value[i])) return bad("Authorization: expected a space after Digest");
 
   DigestCredentials c;
   struct Field {
@@ -281,10 +263,10 @@ Result<DigestCredentials> parse_authorization(std::string_view value) {
   unsigned seen = 0;
   for (;;) {
     // #rule: empty list elements are allowed.
-    while (i < n && (is_ws(value[i]) || value[i] == ',')) ++i;
+    while (i < n && (is_space(value[i]) || value[i] == ',')) ++i;
     if (i >= n) break;
     start = i;
-    while (i < n && is_tchar(value[i])) ++i;
+    while (i < n && kTchar(value[i])) ++i;
     std::string_view name = value.substr(start, i - start);
     if (name.empty())
       return bad("Authorization: expected a parameter name at offset " + std::to_string(start));
@@ -303,7 +285,7 @@ Result<DigestCredentials> parse_authorization(std::string_view value) {
       ++i;
     } else {
       start = i;
-      while (i < n && is_tchar(value[i])) ++i;
+      while (i < n && kTchar(value[i])) ++i;
       v = value.substr(start, i - start);
       if (v.empty()) return bad("Authorization: empty value of " + std::string(name));
     }
