@@ -710,8 +710,7 @@ bool read_all(FILE* in, std::string& out) {
 
 int run_send(const Options& o, const RelayTarget& relay) {
   // --to: the receiver's session line ("session: " optional): URIs, the receiver's last.
-  std::string_view to = o.to;
-  while (!to.empty() && (to.front() == ' ' || to.front() == '\t')) to.remove_prefix(1);
+  std::string_view to = msrpd::ascii::ltrim(o.to);
   if (to.rfind("session:", 0) == 0) to.remove_prefix(8);
   auto to_uris = split_path(to);
   if (to_uris.empty()) return usage_error("--to is empty: give the receiver's session line");

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/ascii.h"
 #include "ctl/client.h"
 #include "ctl/format.h"
 #include "ctl/json.h"
@@ -70,7 +71,7 @@ int main(int argc, char** argv) {
     } else if (a == "--") {
       ++i;
       break;
-    } else if (a.starts_with("-") && a.size() > 1 && !(a[1] >= '0' && a[1] <= '9')) {
+    } else if (a.starts_with("-") && a.size() > 1 && !msrpd::ascii::is_digit(a[1])) {
       std::fprintf(stderr, "msrpctl: unknown option %s\n", argv[i]);
       usage(stderr);
       return 2;

@@ -1,7 +1,7 @@
 #pragma once
 // Control socket addresses, as Kamailio's ctl module and kamcmd write them:
 //   unix:/path  unixs:/path  /path      a unix stream socket
-//   tcp:host:port  tcp:host  host:port   tcp (default port 2049, ctl's); [v6]:port for IPv6
+//   tcp:host:port  tcp:host  host:port   tcp (default port 2049, ctl's); [v6]:port or a bare v6
 // (unixd:/udp: datagram sockets are not offered.)
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "sip/frame_view.h"
 
-#include <strings.h>
+#include "common/ascii.h"
 
 namespace msrpd::sip {
 
@@ -37,8 +37,7 @@ std::optional<std::string_view> sipmsg_fixed_header(std::string_view name) {
   };
   std::string_view full = expand_compact_name(name);
   for (const Fixed& f : kFixed) {
-    if (full.size() == f.name.size() && strncasecmp(full.data(), f.name.data(), full.size()) == 0)
-      return f.value;
+    if (ascii::iequals(full, f.name)) return f.value;
   }
   return std::nullopt;
 }
