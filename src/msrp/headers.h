@@ -7,7 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include "common/ascii.h"
 #include "common/result.h"
 
 namespace msrpd::msrp {
@@ -38,12 +37,6 @@ inline constexpr int kKnownHeaderCount = static_cast<int>(HeaderId::other);
 HeaderId header_id(std::string_view name);
 // The canonical spelling ("To-Path"); empty for HeaderId::other.
 std::string_view header_name(HeaderId id);
-
-// Deprecated: use ascii::iequals. Kept only for src/relay/engine.cpp and frame_context.cpp until
-// the relay split switches them (then this alias goes).
-inline bool equals_ignore_case(std::string_view a, std::string_view b) {
-  return ascii::iequals(a, b);
-}
 
 // RFC 4975 §9: ident = ALPHANUM 3*31ident-char; ident-char = ALPHANUM / "." / "-" / "+" / "%" / "="
 // (transact-id and Message-ID).
