@@ -1,5 +1,7 @@
 #include "relay/route_example18.h"
 
+#include "msrp/frame_writer.h"
+
 namespace msrpd::relay {
 
 Example18Route::Example18Route(std::string realm, std::string password)
@@ -41,9 +43,9 @@ void Example18Route::msrp_frame(Context& ctx, unsigned worker) {
     std::string info;
     Auth a = authenticate(ctx, info);
     if (a != Auth::ok) {
-      std::string wauth = "WWW-Authenticate: ";
-      wauth += www_authenticate_value(realm_, nonces_.issue(), a == Auth::stale);
-      wauth += "\r\n";
+      std::string wauth;
+      msrp::write_header(wauth, msrp::HeaderId::www_authenticate,
+                         www_authenticate_value(realm_, nonces_.issue(), a == Auth::stale));
       ctx.msrp_reply("401", "Unauthorized", wauth);
       return;
     }

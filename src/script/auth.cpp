@@ -11,6 +11,7 @@
 //   -6  nonce not issued by us (forged, altered) or nc replayed
 // (-3 "invalid user" and -8 "auth user mismatch" of Kamailio do not occur: there is no user table.)
 
+#include "msrp/frame_writer.h"
 #include "relay/digest.h"
 #include "script/internal.h"
 
@@ -69,9 +70,10 @@ int fn_auth_get_www_authenticate(Run& run, const Call& c) {
   if (!run.s.auth) return -1;
   std::string s1;
   std::string_view realm = arg_str(run, c.args[0], s1);
-  std::string value = "WWW-Authenticate: ";
-  value += relay::www_authenticate_value(realm, run.s.auth->nonces->issue(), run.env.last_auth == -4);
-  value += "\r\n";
+  std::string value;
+  msrp::write_header(
+      value, msrp::HeaderId::www_authenticate,
+      relay::www_authenticate_value(realm, run.s.auth->nonces->issue(), run.env.last_auth == -4));
   return assign_pv(run, *c.args[2].out, Val::of_string(std::move(value))) ? 1 : -1;
 }
 
