@@ -213,6 +213,7 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:bytes_relayed", S::get(st.bytes_relayed));
   put("msrp:relay_failures", S::get(st.relay_failures));
   put("msrp:chunks_split", S::get(st.chunks_split));
+  put("msrp:responses_unmatched", S::get(st.responses_unmatched));
   put("msrp:connections_refused", S::get(st.connections_refused));
   put("msrp:parse_errors", S::get(st.parse_errors));
   put("msrp:sip_requests", S::get(st.sip_requests));

@@ -34,10 +34,11 @@ std::string_view Forward::name(Phase p) {
 
 void Forward::enter(Phase p) {
   if (p == phase_) return;
-  std::string_view from = name(phase_), to = name(p);
-  LM_DBG("forward: %s %.*s #%llu %.*s -> %.*s", link_.srcaddr().data(), static_cast<int>(tid_.size()),
-         tid_.data(), static_cast<unsigned long long>(seq_), static_cast<int>(from.size()), from.data(),
-         static_cast<int>(to.size()), to.data());
+  // The sender's id (a request's), then the id on the next hop.
+  std::string_view from = name(phase_), to = name(p), in = orig_tid_.empty() ? tid_ : orig_tid_;
+  LM_DBG("forward: %s %.*s as %.*s #%llu %.*s -> %.*s", link_.srcaddr().data(), static_cast<int>(in.size()),
+         in.data(), static_cast<int>(tid_.size()), tid_.data(), static_cast<unsigned long long>(seq_),
+         static_cast<int>(from.size()), from.data(), static_cast<int>(to.size()), to.data());
   phase_ = p;
 }
 
@@ -45,13 +46,23 @@ bool Forward::remote() const {
   return dest_worker_ != link_.worker().index();
 }
 
-bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags) {
+bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags,
+                    std::string_view answer_tid) {
   Worker& w = link_.worker();
   enter(Phase::idle);
   seq_ = next_seq_++;
   pending_.clear();
   close_after_ = (relay_flags & 2) != 0;
-  tid_.assign(f.transaction_id());
+  if (f.is_request()) {
+    // RFC 4975 §7.1, RFC 4976 §6.4: ids are unique per connection only, so every forwarded request
+    // gets one of this relay's (about 95 random bits); the response is matched on it.
+    msrp::TransactionIdGenerator::Buffer tb;
+    tid_.assign(w.tids().next(tb));
+    orig_tid_.assign(f.transaction_id());
+  } else {
+    tid_.assign(answer_tid);
+    orig_tid_.clear();
+  }
   method_ = f.method_id();
   has_body_ = f.has_body();
   has_report_ = report_.assign(f);
@@ -62,7 +73,7 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
 
   BufferPool::Lease buf = w.buffers().take();
   std::string& s = *buf;
-  if (auto r = msrp::write_relayed_head(f, s); !r) {
+  if (auto r = msrp::write_relayed_head(f, s, tid_); !r) {
     link_.relay_undeliverable(f, fb, msrp::code_of(msrp::Status::bad_request));
     return false;
   }
@@ -191,7 +202,7 @@ void Forward::end_chunk() {
     write(*buf, true);
   }
   if (phase_ == Phase::failed) return;
-  if (tracked_) register_transaction();
+  if (tracked_) register_transaction(false);
   // What follows of the message goes as a new chunk (continue_chunk, before the next bytes).
   seq_ = next_seq_++;
   msrp::TransactionIdGenerator::Buffer tb;
@@ -276,15 +287,17 @@ void Forward::write(std::string_view bytes, bool ends) {
 void Forward::track() {
   if (!tracked_ || !at_destination()) return;
   tracked_ = false;
-  register_transaction();
+  register_transaction(true);
 }
 
-void Forward::register_transaction() {
+void Forward::register_transaction(bool last) {
   Worker& w = link_.worker();
+  std::string_view orig = last ? std::string_view(orig_tid_) : std::string_view();
   if (!remote()) {
     // A pooled record (no allocation once warm; the REPORT fields are assigned into kept storage).
     Transaction& t = w.transactions().add(dest_, tid_);
     t.source = link_.id();
+    t.orig_tid.assign(orig);
     t.method = method_;
     t.has_report = has_report_;
     if (has_report_) t.report = report_;
@@ -295,6 +308,7 @@ void Forward::register_transaction() {
   t.dest = dest_;
   t.tid = tid_;
   t.source = link_.id();
+  t.orig_tid.assign(orig);
   t.method = method_;
   t.has_report = has_report_;
   if (has_report_) t.report = report_;

@@ -58,8 +58,11 @@ class Forward {
 
   // The route decided to relay `f` (its first bytes `fb`) to connection `dest`, or, with dest 0,
   // to a new connection (connecting: the caller opens it and calls connected() or failed()).
-  // False when the head cannot be written (a REPORT 400 went upstream).
-  bool start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags);
+  // A request goes on with a new transaction id of this relay's (RFC 4976 §6.4); a response
+  // with `answer_tid`, the id its request had when it came in. False when the head cannot be
+  // written (a REPORT 400 went upstream).
+  bool start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags,
+             std::string_view answer_tid = {});
   void connected(uint64_t seq, uint64_t dest);
   void failed(uint64_t seq, std::string_view why, uint16_t report_code);
   // Input events of the frame being relayed.
@@ -83,7 +86,8 @@ class Forward {
   void continue_chunk();
   void save_continuation(const msrp::Frame& f, std::string_view relayed_head);
   void track();  // the response to what was just written is expected back
-  void register_transaction();
+  // last: this piece ends the sender's chunk (its response goes back to the sender).
+  void register_transaction(bool last);
 
   Link& link_;
   Phase phase_ = Phase::idle;
@@ -91,8 +95,9 @@ class Forward {
   uint64_t seq_ = 0;   // the relayed frame (chunk) being written; late news of older ones is ignored
   uint64_t dest_ = 0;  // destination connection (at_destination())
   unsigned dest_worker_ = 0;
-  std::string pending_;  // bytes written while connecting
-  std::string tid_;
+  std::string pending_;   // bytes written while connecting
+  std::string tid_;       // the id on the next hop
+  std::string orig_tid_;  // a request's id from the sender
   msrp::Method method_ = msrp::Method::other;
   bool has_body_ = false;     // the end-line follows a body (EndLine::after_body)
   bool close_after_ = false;  // send flag 2: close the destination once the frame is written

@@ -244,7 +244,21 @@ int FrameContext::msrp_relay() {
     if (frame_.is_request()) LM_INFO("msrp_relay: To-Path has only one URI, nowhere to forward");
     return -1;
   }
-  // Where: msrp_set_dst / msrp_cmap_lookup / the matched transaction, else the next To-Path URI.
+  if (frame_.is_response()) {
+    // RFC 4976 §6.4.3: a response goes back only on the connection its request came in on,
+    // found through the transaction this relay forwarded; any other is dropped and counted.
+    if (dst_.answer == Destination::Answer::ends_here) return -1;
+    if (dst_.answer != Destination::Answer::back) {
+      Stats::bump(env_.stats->responses_unmatched);
+      LM_INFO("msrp_relay: response %.*s from %.*s answers no transaction of this relay, dropped",
+              static_cast<int>(frame_.transaction_id().size()), frame_.transaction_id().data(),
+              static_cast<int>(origin_.srcaddr().size()), origin_.srcaddr().data());
+      return -1;
+    }
+    relay_ = true;
+    return 1;
+  }
+  // Where: msrp_set_dst / msrp_cmap_lookup, else the next To-Path URI.
   if (!dst_.set) {
     if (!host_port_of(to[1], dst_)) {
       LM_WARN("msrp_relay: cannot route to '%.*s'", static_cast<int>(to[1].size()), to[1].data());

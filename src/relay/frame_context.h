@@ -33,6 +33,12 @@ struct Destination {
   bool port_given = false;  // false: resolve per RFC 4976 §8 (SRV first) when host is a name
   bool secure = false;      // msrps: TLS, the certificate checked against host (RFC 4976 §9)
   bool set = false;
+  // A response travels only back along the transaction it answers (RFC 4976 §6.4.3).
+  enum class Answer : uint8_t {
+    unmatched,  // no transaction of this relay's: not relayed (a forged or late response)
+    back,       // conid is the connection its request came in on
+    ends_here,  // it answers a piece of a chunk this relay split: consumed
+  } answer = Answer::unmatched;
   void clear() {
     conid = 0;
     host.clear();
@@ -40,6 +46,7 @@ struct Destination {
     port_given = false;
     secure = false;
     set = false;
+    answer = Answer::unmatched;
   }
 };
 

@@ -295,6 +295,8 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     if (auto t = w_.transactions().take(id_, f.transaction_id())) {
       dst_.conid = t->source;
       dst_.set = true;
+      dst_.answer = t->orig_tid.empty() ? Destination::Answer::ends_here : Destination::Answer::back;
+      answer_tid_.assign(t->orig_tid);  // the id its request had on the way in
       w_.transaction_answered(*t, f.status_code(), f.comment());
     }
   }
@@ -304,7 +306,8 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     forward_.reset();
     return;
   }
-  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags()) && dst_.conid == 0) open_next_hop();
+  std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
+  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags(), tid) && dst_.conid == 0) open_next_hop();
 }
 
 void Link::relay_undeliverable(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {

@@ -114,7 +114,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   sip::SipReader sip_reader_;  // Input::sip
   sip::SipMessage sip_msg_;
   msrp::FrameParser parser_;
-  Destination dst_;  // where the route sends the current frame
+  Destination dst_;         // where the route sends the current frame
+  std::string answer_tid_;  // a response's id on the way back (its request's id on the way in)
   Forward forward_;
   OutputGate gate_;
   unsigned paused_ = 0;

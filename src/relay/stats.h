@@ -27,8 +27,9 @@ struct Stats {
   Counter connections_opened{0};   // outbound connects that succeeded
   Counter connections_closed{0};
   Counter connect_failures{0};
-  Counter relay_failures{0};  // frames that could not be delivered
-  Counter chunks_split{0};    // streamed SEND chunks ended early so that waiting frames could go
+  Counter relay_failures{0};       // frames that could not be delivered
+  Counter chunks_split{0};         // streamed SEND chunks ended early so that waiting frames could go
+  Counter responses_unmatched{0};  // responses that answer no transaction of this relay: dropped
   Counter parse_errors{0};
   Counter auth_failures{0};  // 401 replies to AUTH
   Counter sip_requests{0};

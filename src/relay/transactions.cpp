@@ -104,6 +104,7 @@ Transaction& Transactions::add(uint64_t dest, std::string_view tid) {
   t->dest = dest;
   t->tid.assign(tid);
   t->source = 0;
+  t->orig_tid.clear();
   t->method = msrp::Method::other;
   t->has_report = false;
   t->hash_ = h;
@@ -124,6 +125,7 @@ Transaction& Transactions::add(uint64_t dest, std::string_view tid) {
 void Transactions::add(const Transaction& from) {
   Transaction& t = add(from.dest, from.tid);
   t.source = from.source;
+  t.orig_tid = from.orig_tid;
   t.method = from.method;
   t.has_report = from.has_report;
   if (from.has_report) t.report = from.report;

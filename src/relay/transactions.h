@@ -39,9 +39,12 @@ void write_report(std::string& out, const ReportInfo& info, uint16_t code, std::
                   msrp::TransactionIdGenerator& tids);
 
 struct Transaction {
-  uint64_t dest = 0;  // connection the request went out on
-  std::string tid;
+  uint64_t dest = 0;    // connection the request went out on
+  std::string tid;      // the id the relay gave it on that connection (RFC 4976 §6.4: its own)
   uint64_t source = 0;  // connection it came in on (the response goes back there)
+  // The id the sender gave it: the response goes back with it. Empty for a piece of a chunk this
+  // relay split (only the last piece answers the sender's chunk): its response ends here.
+  std::string orig_tid;
   msrp::Method method = msrp::Method::other;
   bool has_report = false;
   ReportInfo report;

@@ -30,6 +30,11 @@ constexpr int kWaitMs = 5000;
 
 class Client {
  public:
+  // An accepted connection (see NextHop).
+  struct Adopt {
+    int fd;
+  };
+  explicit Client(Adopt a) : fd_(a.fd), connected_(a.fd >= 0) {}
   explicit Client(uint16_t port) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in a{};
@@ -44,6 +49,12 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
   }
   bool connected() const { return connected_; }
+  uint16_t local_port() const {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    return ntohs(a.sin_port);
+  }
 
   bool send(std::string_view s) {
     while (!s.empty()) {
@@ -146,6 +157,38 @@ class Client {
   int fd_ = -1;
   bool connected_ = false;
   std::string buf_;
+};
+
+// A next hop the relay connects to (a second relay, as far as this one can tell): a listening
+// socket on 127.0.0.1 whose connections the test accepts.
+class NextHop {
+ public:
+  NextHop() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~NextHop() { ::close(fd_); }
+  uint16_t port() const { return port_; }
+  std::string uri(std::string_view session) const {
+    return "msrp://127.0.0.1:" + std::to_string(port_) + "/" + std::string(session) + ";tcp";
+  }
+  // The next connection the relay opens, or one that is not connected after the timeout.
+  Client accept(int timeout_ms = kWaitMs) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return Client(Client::Adopt{-1});
+    return Client(Client::Adopt{::accept(fd_, nullptr, nullptr)});
+  }
+
+ private:
+  int fd_ = -1;
+  uint16_t port_ = 0;
 };
 
 class EngineRelayTest : public ::testing::Test {

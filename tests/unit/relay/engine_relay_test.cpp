@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "engine_fixture.h"
+#include "forwarded.h"
 
 namespace msrpd::relay {
 namespace {
@@ -23,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using engine_test::Client;
 using engine_test::EngineRelayTest;
+using engine_test::NextHop;
 
 TEST_F(EngineRelayTest, AuthWithoutCredentialsGets401WithDigestChallenge) {
   Client bob(port_);
@@ -88,7 +90,7 @@ TEST_F(EngineRelayTest, SendToSessionIsRelayedWithRewrittenPathsAndAnsweredBy200
                      relay_session_uri(sessid) + "\r\nMessage-ID: msg0001\r\n-------send0001$\r\n");
   auto relayed = bob.frame();
   ASSERT_TRUE(relayed.has_value());
-  EXPECT_EQ(*relayed, relayed_frame("send0001", sessid, "hello"));
+  EXPECT_EQ(testing::forwarded_as(*relayed, "send0001"), relayed_frame("send0001", sessid, "hello"));
   EXPECT_EQ(engine_->stats().relayed(msrp::Method::send), 1u);
 }
 
@@ -97,9 +99,11 @@ TEST_F(EngineRelayTest, ReceiversResponseToRelayedSendIsConsumed) {
   std::string sessid = authenticate(bob);
   ASSERT_TRUE(alice.send(send_frame("send0001", sessid, "hello")));
   ASSERT_TRUE(alice.frame().has_value());
-  ASSERT_TRUE(bob.frame().has_value());
-  ASSERT_TRUE(bob.send("MSRP send0001 200 OK\r\nTo-Path: " + relay_session_uri(sessid) +
-                       "\r\nFrom-Path: " + std::string(kBob) + "\r\n-------send0001$\r\n"));
+  auto relayed = bob.frame();
+  ASSERT_TRUE(relayed.has_value());
+  std::string tid(testing::transaction_id_of(*relayed));  // the relay's id (RFC 4976 §6.4)
+  ASSERT_TRUE(bob.send("MSRP " + tid + " 200 OK\r\nTo-Path: " + relay_session_uri(sessid) +
+                       "\r\nFrom-Path: " + std::string(kBob) + "\r\n-------" + tid + "$\r\n"));
   // Nothing reaches alice, and no REPORT is made.
   EXPECT_FALSE(alice.frame(300).has_value()) << alice.buffered();
   EXPECT_EQ(engine_->stats().responses_in.load(), 1u);
@@ -111,9 +115,12 @@ TEST_F(EngineRelayTest, ErrorResponseToRelayedSendBecomesReportToSender) {
   std::string sessid = authenticate(bob);
   ASSERT_TRUE(alice.send(send_frame("send0001", sessid, "hello")));
   ASSERT_TRUE(alice.frame().has_value());
-  ASSERT_TRUE(bob.frame().has_value());
-  ASSERT_TRUE(bob.send("MSRP send0001 415 Unsupported Media Type\r\nTo-Path: " + relay_session_uri(sessid) +
-                       "\r\nFrom-Path: " + std::string(kBob) + "\r\n-------send0001$\r\n"));
+  auto relayed = bob.frame();
+  ASSERT_TRUE(relayed.has_value());
+  std::string tid(testing::transaction_id_of(*relayed));
+  ASSERT_TRUE(bob.send("MSRP " + tid +
+                       " 415 Unsupported Media Type\r\nTo-Path: " + relay_session_uri(sessid) +
+                       "\r\nFrom-Path: " + std::string(kBob) + "\r\n-------" + tid + "$\r\n"));
   auto report = alice.frame();
   ASSERT_TRUE(report.has_value());
   std::string re =
@@ -152,7 +159,7 @@ TEST_F(EngineRelayTest, ReportIsRelayedAndNotAnswered) {
       send_frame("rep00001", sessid, {}, "REPORT", "Byte-Range: 1-5/5\r\nStatus: 000 200 OK\r\n")));
   auto relayed = bob.frame();
   ASSERT_TRUE(relayed.has_value());
-  EXPECT_EQ(*relayed,
+  EXPECT_EQ(testing::forwarded_as(*relayed, "rep00001"),
             relayed_frame("rep00001", sessid, {}, "REPORT", "Byte-Range: 1-5/5\r\nStatus: 000 200 OK\r\n"));
   EXPECT_FALSE(alice.frame(300).has_value()) << alice.buffered();
 }
@@ -172,7 +179,7 @@ TEST_F(EngineRelayTest, MalformedFrameGets400AndCloseWhileOtherClientsKeepWorkin
   ASSERT_TRUE(alice.frame().has_value());
   auto relayed = bob.frame();
   ASSERT_TRUE(relayed.has_value());
-  EXPECT_EQ(*relayed, relayed_frame("send0001", sessid, "still here"));
+  EXPECT_EQ(testing::forwarded_as(*relayed, "send0001"), relayed_frame("send0001", sessid, "still here"));
 }
 
 TEST_F(EngineRelayTest, SendWithFailureReportNoIsNotAnswered) {
@@ -181,7 +188,8 @@ TEST_F(EngineRelayTest, SendWithFailureReportNoIsNotAnswered) {
   ASSERT_TRUE(alice.send(send_frame("send0001", sessid, "hi", "SEND", "Failure-Report: no\r\n")));
   auto relayed = bob.frame();
   ASSERT_TRUE(relayed.has_value());
-  EXPECT_EQ(*relayed, relayed_frame("send0001", sessid, "hi", "SEND", "Failure-Report: no\r\n"));
+  EXPECT_EQ(testing::forwarded_as(*relayed, "send0001"),
+            relayed_frame("send0001", sessid, "hi", "SEND", "Failure-Report: no\r\n"));
   EXPECT_FALSE(alice.frame(300).has_value()) << alice.buffered();
 }
 
@@ -217,9 +225,11 @@ TEST_P(EngineChunkTest, ChunkIsRelayedByteExactWhenFedInRandomPieces) {
   // Alice writes from another thread so that bob can read meanwhile.
   bool sent = false;
   std::thread writer([&] { sent = alice.send_pieces(frame, rng, size < 4096 ? 7 : 9000); });
-  std::string got = bob.read_bytes(expected.size(), 20000);
+  // The relay's transaction id (16 characters) stands in the start line and the end-line.
+  std::string got = bob.read_bytes(expected.size() + 2 * (16 - 8), 20000);
   writer.join();
   EXPECT_TRUE(sent);
+  got = testing::forwarded_as(got, "chunk001");
   ASSERT_EQ(got.size(), expected.size());
   EXPECT_TRUE(got == expected);
   auto ok = alice.frame();
@@ -270,7 +280,7 @@ TEST_F(EngineRelayTest, SendToUnreachableNextHopGets200ThenReport) {
 }
 
 // The forwarding phases (relay/forward.h) are named in debug logs: a whole SEND goes from idle
-// straight to done; the log names the sender and the transaction.
+// straight to done; the log names the sender, its transaction id and the relay's.
 TEST_F(EngineRelayTest, ForwardingPhasesArePrintedInDebugLogs) {
   struct Lines {
     std::mutex m;
@@ -296,8 +306,102 @@ TEST_F(EngineRelayTest, ForwardingPhasesArePrintedInDebugLogs) {
   common::log_set_sink(nullptr, nullptr);
   std::lock_guard<std::mutex> g(lines.m);
   bool seen = false;
-  for (const std::string& l : lines.v) seen = seen || l.find("send0042 #1 idle -> done") != std::string::npos;
+  std::regex line("send0042 as [A-Za-z0-9]{16} #1 idle -> done");
+  for (const std::string& l : lines.v) seen = seen || std::regex_search(l, line);
   EXPECT_TRUE(seen) << (lines.v.empty() ? std::string("no forward: line") : lines.v.back());
+}
+
+// RFC 4976 §6.4: every forwarded request gets a transaction id of the relay's own, even when
+// two senders use the same one toward the same receiver.
+TEST_F(EngineRelayTest, ForwardedRequestsGetTheRelaysOwnTransactionIds) {
+  Client bob(port_), alice(port_), carol(port_);
+  std::string sessid = authenticate(bob);
+  ASSERT_FALSE(sessid.empty());
+  ASSERT_TRUE(alice.send(send_frame("same0001", sessid, "from alice")));
+  ASSERT_TRUE(alice.frame().has_value());
+  ASSERT_TRUE(carol.send(send_frame("same0001", sessid, "from carol")));
+  ASSERT_TRUE(carol.frame().has_value());
+  auto first = bob.frame(), second = bob.frame();
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  if (first->find("from alice") == std::string::npos) std::swap(first, second);  // any order
+  EXPECT_EQ(testing::forwarded_as(*first, "same0001"), relayed_frame("same0001", sessid, "from alice"));
+  EXPECT_EQ(testing::forwarded_as(*second, "same0001"), relayed_frame("same0001", sessid, "from carol"));
+  EXPECT_NE(testing::transaction_id_of(*first), testing::transaction_id_of(*second));
+}
+
+// (e) in issue 11: the receiver's 413 to one of two SENDs that came in with the same id becomes a
+// REPORT to that SEND's sender, with its Message-ID; the other sender hears nothing more.
+TEST_F(EngineRelayTest, FailureToOneOfTwoSendsWithTheSameIdIsReportedToItsSender) {
+  Client bob(port_), alice(port_), carol(port_);
+  std::string sessid = authenticate(bob);
+  ASSERT_FALSE(sessid.empty());
+  std::string a = send_frame("same0001", sessid, "hello");
+  std::string c = send_frame("same0001", sessid, "hello");
+  c.replace(c.find("msg0001"), 7, "msgCCCC");
+  ASSERT_TRUE(alice.send(a));
+  ASSERT_TRUE(alice.frame().has_value());  // the route's 200
+  ASSERT_TRUE(carol.send(c));
+  ASSERT_TRUE(carol.frame().has_value());
+  auto to_alice = bob.frame(), to_carol = bob.frame();
+  ASSERT_TRUE(to_alice.has_value() && to_carol.has_value());
+  // The two senders' connections may belong to different workers: either may arrive first.
+  if (to_alice->find("msg0001") == std::string::npos) std::swap(to_alice, to_carol);
+  ASSERT_NE(to_alice->find("msg0001"), std::string::npos) << *to_alice;
+  std::string tid(testing::transaction_id_of(*to_alice));
+  ASSERT_TRUE(bob.send("MSRP " + tid + " 413 Stop Sending Message\r\nTo-Path: " + relay_session_uri(sessid) +
+                       "\r\nFrom-Path: " + std::string(kBob) + "\r\n-------" + tid + "$\r\n"));
+  auto report = alice.frame();
+  ASSERT_TRUE(report.has_value());
+  std::string re =
+      "MSRP ([A-Za-z0-9]{16}) REPORT\r\nTo-Path: msrp://alice\\.example\\.com:9999/alicesess;tcp\r\n"
+      "From-Path: msrp://127\\.0\\.0\\.1:" +
+      std::to_string(port_) + "/" + sessid +
+      ";tcp\r\nMessage-ID: msg0001\r\nByte-Range: 1-5/5\r\nStatus: 000 413 Stop Sending Message\r\n"
+      "-------\\1\\$\r\n";
+  EXPECT_TRUE(std::regex_match(*report, std::regex(re))) << *report;
+  EXPECT_FALSE(carol.frame(300).has_value()) << carol.buffered();
+}
+
+// A response goes back along its transaction with the id its request had on the way in: an AUTH
+// that alice sends through this relay to the next one is answered there; the 200 reaches alice
+// as the answer to her own transaction.
+TEST_F(EngineRelayTest, ResponseGoesBackWithTheSendersTransactionId) {
+  NextHop r2;
+  Client alice(port_);
+  std::string alice_sess = authenticate(alice, kAlice);
+  ASSERT_FALSE(alice_sess.empty());
+  std::string to = relay_session_uri(alice_sess) + " " + r2.uri("r2");
+  ASSERT_TRUE(alice.send(auth_frame("auth0009", to, kAlice)));
+  Client peer = r2.accept();
+  ASSERT_TRUE(peer.connected());
+  auto fwd = peer.frame();
+  ASSERT_TRUE(fwd.has_value());
+  EXPECT_EQ(testing::forwarded_as(*fwd, "auth0009"),
+            "MSRP auth0009 AUTH\r\nTo-Path: " + r2.uri("r2") + "\r\nFrom-Path: " +
+                relay_session_uri(alice_sess) + " " + std::string(kAlice) + "\r\n-------auth0009$\r\n");
+  std::string tid(testing::transaction_id_of(*fwd));
+  ASSERT_TRUE(peer.send("MSRP " + tid + " 200 OK\r\nTo-Path: " + relay_session_uri(alice_sess) + " " +
+                        std::string(kAlice) + "\r\nFrom-Path: " + r2.uri("r2") + "\r\n-------" + tid +
+                        "$\r\n"));
+  auto ok = alice.frame();
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_EQ(*ok, "MSRP auth0009 200 OK\r\nTo-Path: " + std::string(kAlice) + "\r\nFrom-Path: " +
+                     relay_session_uri(alice_sess) + " " + r2.uri("r2") + "\r\n-------auth0009$\r\n");
+}
+
+// (d) in issue 11: a response that answers no transaction of this relay is not delivered, even
+// when its To-Path names an AUTHed client's address; it is counted.
+TEST_F(EngineRelayTest, ForgedResponseIsNotDelivered) {
+  Client bob(port_), stranger(port_);
+  std::string sessid = authenticate(bob);
+  ASSERT_FALSE(sessid.empty());
+  std::string bob_addr = "msrp://127.0.0.1:" + std::to_string(bob.local_port()) + "/bobsess;tcp";
+  ASSERT_TRUE(stranger.send("MSRP forged01 200 OK\r\nTo-Path: " + relay_uri_ + " " + bob_addr +
+                            "\r\nFrom-Path: msrp://x.example.com:1/y;tcp\r\n-------forged01$\r\n"));
+  EXPECT_FALSE(bob.frame(300).has_value()) << bob.buffered();
+  for (int i = 0; i < 100 && engine_->stats().responses_unmatched.load() == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(engine_->stats().responses_unmatched.load(), 1u);
 }
 
 TEST_F(EngineRelayTest, HundredMegabyteChunkStreamsWithBoundedMemory) {
@@ -323,9 +427,11 @@ TEST_F(EngineRelayTest, HundredMegabyteChunkStreamsWithBoundedMemory) {
                              "\r\nFrom-Path: " + relay_session_uri(sessid) + " " + std::string(kAlice) +
                              "\r\nMessage-ID: msg0001\r\nByte-Range: 1-" + std::to_string(kBody) + "/" +
                              std::to_string(kBody) + "\r\nContent-Type: text/plain\r\n\r\n";
-  expected = relayed_head.size() + kBody + tail.size();
-  std::string got_head = bob.read_bytes(relayed_head.size(), 20000);
-  EXPECT_EQ(got_head, relayed_head);
+  // The relay forwards it with a transaction id of its own (16 characters, RFC 4976 §6.4).
+  std::string got_head = bob.read_bytes(relayed_head.size() + 16 - 8, 20000);
+  std::string relayed_tail = "\r\n-------" + std::string(testing::transaction_id_of(got_head)) + "$\r\n";
+  expected = got_head.size() + kBody + relayed_tail.size();
+  EXPECT_EQ(testing::forwarded_as(got_head + relayed_tail, "big00001"), relayed_head + tail);
   size_t total = got_head.size();
   long peak = rss_kb();
   std::string last;
@@ -339,7 +445,7 @@ TEST_F(EngineRelayTest, HundredMegabyteChunkStreamsWithBoundedMemory) {
   writer.join();
   EXPECT_TRUE(sent);
   EXPECT_EQ(total, expected);
-  EXPECT_TRUE(last.ends_with("zzzz" + tail)) << last;
+  EXPECT_TRUE(last.ends_with("zzzz" + relayed_tail)) << last;
 #ifndef __SANITIZE_ADDRESS__  // ASan's quarantine keeps freed blocks: RSS says nothing there
   EXPECT_LT(peak - before, 32 * 1024) << "RSS grew by " << (peak - before) << " kB";
 #else

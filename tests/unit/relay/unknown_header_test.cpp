@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine_fixture.h"
+#include "forwarded.h"
 
 namespace msrpd::relay {
 namespace {
@@ -25,7 +26,8 @@ TEST_F(EngineRelayTest, SendWithMsrpOnlyTokenCharactersInHeaderNamesIsRelayedWit
                      relay_session_uri(sessid) + "\r\nMessage-ID: msg0001\r\n-------send0001$\r\n");
   auto relayed = bob.frame();
   ASSERT_TRUE(relayed.has_value());
-  EXPECT_EQ(*relayed,
+  // With a transaction id of the relay's (RFC 4976 §6.4).
+  EXPECT_EQ(testing::forwarded_as(*relayed, "send0001"),
             "MSRP send0001 SEND\r\n"
             "To-Path: msrp://bob.example.com:7777/bobsess;tcp\r\n"
             "From-Path: msrp://127.0.0.1:" +
