@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "forwarded.h"
 #include "harness.h"
 
 namespace msrpd::itest {
@@ -373,7 +374,9 @@ TEST_F(Ctl18, SendCountersMoveByExactlyFiveInJsonRpcAndMetrics) {
     auto got = bob.c.read_frame();
     ASSERT_TRUE(got) << got.error().message;
     EXPECT_EQ(got->method, "SEND");
-    EXPECT_EQ(got->tid, tid);
+    // alice's i-th SEND, with a transaction id of the relay's (RFC 4976 §6.4).
+    EXPECT_TRUE(testing::forwarded_as(got->raw, tid).starts_with("MSRP " + tid + " SEND\r\n")) << got->raw;
+    EXPECT_EQ(got->header("Message-ID"), "m" + tid);
   }
   // The counters are bumped around the writes: allow them a moment, then demand exactly +5.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);

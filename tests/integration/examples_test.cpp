@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "forwarded.h"
 #include "harness.h"
 
 namespace msrpd::itest {
@@ -121,7 +122,7 @@ TEST_F(Example17, SendIsRelayedThroughTheHtableEntry) {
   EXPECT_EQ(ok->code, 200);
   auto got = bob.read_frame();
   ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw,
+  EXPECT_EQ(testing::forwarded_as(got->raw, "h17send1"),
             "MSRP h17send1 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + relay + " " + alice_uri +
                 "\r\nMessage-ID: m17\r\nContent-Type: text/plain\r\n\r\nvia htable\r\n-------h17send1$\r\n");
 }

@@ -25,6 +25,7 @@
 #include <optional>
 #include <thread>
 
+#include "forwarded.h"
 #include "harness.h"
 #include "msrp/frame_parser.h"
 
@@ -229,15 +230,31 @@ bool message_complete(const std::vector<Got>& frames, const std::string& message
   return !chunks.empty() && chunks.back()->flag == '$';
 }
 
-// What R must have got: the big message (any number of chunks) and the small frames, by transaction
-// id with their exact bytes. Nothing else.
+// A small frame R must get: by its sender's transaction id, its exact bytes with that id. A request
+// the relay forwarded carries an id of the relay's instead (RFC 4976 §6.4), which only its
+// Message-ID tells apart; the relay's own responses carry the id of R's request.
+struct Small {
+  std::string raw;
+  bool forwarded = false;
+};
+
+// What R must have got: the big message (any number of chunks) and the small frames, by their
+// sender's transaction id with their exact bytes. Nothing else.
 struct Expected {
   std::string big_message_id;
-  std::string big_tid;  // the first chunk's (the relay keeps the sender's transaction id)
+  std::string big_tid;  // the sender's (every chunk R gets has an id of the relay's)
   std::string big_to_path, big_from_path;
   const std::string* big_body = nullptr;
-  std::map<std::string, std::string> small;  // tid -> raw frame
+  std::map<std::string, Small> small;         // sender's tid -> the frame
+  std::map<std::string, std::string> by_mid;  // Message-ID -> sender's tid, of forwarded ones
 };
+
+// The sender's transaction id of a small frame R got: a forwarded request's, found by its Message-ID.
+std::string sender_tid(const Expected& e, const Got& g) {
+  if (!g.request) return g.tid;
+  auto it = e.by_mid.find(g.message_id);
+  return it == e.by_mid.end() ? g.tid : it->second;
+}
 
 void check_stream(const StreamReader& r, const Expected& e) {
   EXPECT_TRUE(r.error().empty()) << r.error();
@@ -247,13 +264,15 @@ void check_stream(const StreamReader& r, const Expected& e) {
   // The big message: chunks in order, each continuing where the last one stopped.
   auto chunks = chunks_of(r.frames(), e.big_message_id);
   ASSERT_FALSE(chunks.empty()) << "no chunk of the big message";
-  EXPECT_EQ(chunks.front()->tid, e.big_tid);
   std::string body;
   std::map<std::string, int> chunk_tids;
   for (size_t i = 0; i < chunks.size(); ++i) {
     const Got& c = *chunks[i];
     SCOPED_TRACE("big chunk " + std::to_string(i) + " (tid " + c.tid + ")");
     EXPECT_EQ(++chunk_tids[c.tid], 1) << "a chunk's transaction id is reused";
+    // RFC 4976 §6.4: every chunk goes on with a fresh id of the relay's, the first one too.
+    EXPECT_TRUE(testing::forwarded_as(c.raw, e.big_tid).starts_with("MSRP " + e.big_tid + " SEND\r\n"))
+        << printable(c.raw);
     EXPECT_EQ(c.to_path, e.big_to_path);
     EXPECT_EQ(c.from_path, e.big_from_path);
     EXPECT_EQ(c.flag, i + 1 == chunks.size() ? '$' : '+');
@@ -283,16 +302,18 @@ void check_stream(const StreamReader& r, const Expected& e) {
   std::map<std::string, int> seen;
   for (const auto& g : r.frames()) {
     if (g.request && g.method == "SEND" && g.message_id == e.big_message_id) continue;
-    auto it = e.small.find(g.tid);
+    std::string tid = sender_tid(e, g);
+    auto it = e.small.find(tid);
     if (it == e.small.end()) {
       ADD_FAILURE() << "unexpected frame on R: " << printable(g.raw);
       continue;
     }
-    ++seen[g.tid];
-    EXPECT_EQ(g.raw, it->second) << "frame " << g.tid;
+    ++seen[tid];
+    EXPECT_EQ(it->second.forwarded ? testing::forwarded_as(g.raw, tid) : g.raw, it->second.raw)
+        << "frame " << tid;
   }
   int missing = 0;
-  for (const auto& [tid, raw] : e.small) {
+  for (const auto& [tid, small] : e.small) {
     if (seen[tid] == 0) ++missing;
     EXPECT_LE(seen[tid], 1) << "frame " << tid << " arrived " << seen[tid] << " times";
   }
@@ -413,7 +434,7 @@ class Interleave : public ::testing::Test {
         "Byte-Range: 1-" + std::to_string(kBigSize) + "/" + std::to_string(kBigSize) + "\r\n";
     b.frame = client::make_send(tid, r.use_path + " " + r.uri, from.uri, "big-message", b.body,
                                 "application/octet-stream", '$', range);
-    b.e = Expected{"big-message", tid, r.uri, r.use_path + " " + from.uri, &b.body, {}};
+    b.e = Expected{"big-message", tid, r.uri, r.use_path + " " + from.uri, &b.body, {}, {}};
   }
 
   // Streams `big` from `from` and, once R is in the middle of it, sends `smalls` on `small_from`;
@@ -462,9 +483,11 @@ class Interleave : public ::testing::Test {
       std::string mid = "small-message-" + std::to_string(i);
       std::string body = pattern(kSmallSize, 100 + i);
       smalls.push_back(client::make_send(tid, r.use_path + " " + r.uri, s2.uri, mid, body));
-      e.small[tid] = "MSRP " + tid + " SEND\r\nTo-Path: " + r.uri + "\r\nFrom-Path: " + r.use_path + " " +
-                     s2.uri + "\r\nMessage-ID: " + mid + "\r\nContent-Type: text/plain\r\n\r\n" + body +
-                     "\r\n-------" + tid + "$\r\n";
+      e.small[tid] = {"MSRP " + tid + " SEND\r\nTo-Path: " + r.uri + "\r\nFrom-Path: " + r.use_path + " " +
+                          s2.uri + "\r\nMessage-ID: " + mid + "\r\nContent-Type: text/plain\r\n\r\n" + body +
+                          "\r\n-------" + tid + "$\r\n",
+                      true};
+      e.by_mid[mid] = tid;
     }
 
     auto deadline = Clock::now() + kTestBudget;
@@ -505,18 +528,21 @@ class Interleave : public ::testing::Test {
     make_big(big, r, s, big_tid, 2);
     Expected& e = big.e;
     std::vector<std::string> smalls;
-    std::map<std::string, std::string> at_s;  // tid -> the SEND as S must get it
+    std::map<std::string, std::string> at_s;      // R's tid -> the SEND as S must get it (with that id)
+    std::map<std::string, std::string> s_by_mid;  // Message-ID -> R's tid
     for (int i = 0; i < kSmallCount; ++i) {
       std::string tid = "rsend" + std::to_string(i);
       std::string mid = "r-message-" + std::to_string(i);
       std::string body = pattern(kSmallSize, 200 + i);
       smalls.push_back(client::make_send(tid, s.use_path + " " + s.uri, r.uri, mid, body));
       // RFC 4975 §7.2: the relay's 200 goes to the first From-Path URI, from the relay's own URI.
-      e.small[tid] = "MSRP " + tid + " 200 OK\r\nTo-Path: " + r.uri + "\r\nFrom-Path: " + s.use_path +
-                     "\r\nMessage-ID: " + mid + "\r\n-------" + tid + "$\r\n";
+      e.small[tid] = {"MSRP " + tid + " 200 OK\r\nTo-Path: " + r.uri + "\r\nFrom-Path: " + s.use_path +
+                          "\r\nMessage-ID: " + mid + "\r\n-------" + tid + "$\r\n",
+                      false};
       at_s[tid] = "MSRP " + tid + " SEND\r\nTo-Path: " + s.uri + "\r\nFrom-Path: " + s.use_path + " " +
                   r.uri + "\r\nMessage-ID: " + mid + "\r\nContent-Type: text/plain\r\n\r\n" + body +
                   "\r\n-------" + tid + "$\r\n";
+      s_by_mid[mid] = tid;
     }
 
     auto deadline = Clock::now() + kTestBudget;
@@ -564,13 +590,15 @@ class Interleave : public ::testing::Test {
         ++seen[f.tid];
         continue;
       }
-      auto it = at_s.find(f.tid);
+      // R's SEND, with an id of the relay's (RFC 4976 §6.4): its Message-ID says which.
+      auto by = s_by_mid.find(f.header("Message-ID"));
+      auto it = by == s_by_mid.end() ? at_s.end() : at_s.find(by->second);
       if (it == at_s.end()) {
         ADD_FAILURE() << "unexpected frame on S: " << printable(f.raw);
         continue;
       }
-      ++seen[f.tid];
-      EXPECT_EQ(f.raw, it->second);
+      ++seen[it->first];
+      EXPECT_EQ(testing::forwarded_as(f.raw, it->first), it->second);
     }
     EXPECT_EQ(seen[big_tid], 1) << "the relay's 200 to the big SEND on S";
     for (const auto& [tid, raw] : at_s) EXPECT_EQ(seen[tid], 1) << "R's SEND " << tid << " on S";

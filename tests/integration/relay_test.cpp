@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <thread>
 
+#include "forwarded.h"
 #include "harness.h"
 
 namespace msrpd::itest {
@@ -112,13 +113,15 @@ TEST_P(Route18, SendIsRelayedToTheAuthedReceiverWithRewrittenPaths) {
   // The receiver gets the SEND with the relay's URI moved from To-Path to From-Path.
   auto got = bob.c.read_frame();
   ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw, "MSRP tx0001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " +
-                          alice_uri +
-                          "\r\nMessage-ID: msg1\r\nContent-Type: text/plain\r\n\r\nHello Bob!\r\n"
-                          "-------tx0001$\r\n");
+  // RFC 4976 §6.4: with a transaction id of the relay's.
+  EXPECT_EQ(testing::forwarded_as(got->raw, "tx0001"),
+            "MSRP tx0001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " + alice_uri +
+                "\r\nMessage-ID: msg1\r\nContent-Type: text/plain\r\n\r\nHello Bob!\r\n"
+                "-------tx0001$\r\n");
 
   // The receiver's 200 goes to the relay (the first From-Path URI) and stops there.
-  ASSERT_TRUE(bob.c.send(client::make_response("tx0001", 200, "OK", bob.use_path, bob.uri)));
+  ASSERT_TRUE(bob.c.send(client::make_response(std::string(testing::transaction_id_of(got->raw)), 200, "OK",
+                                               bob.use_path, bob.uri)));
   auto extra = alice.read_frame(500);
   EXPECT_FALSE(extra) << "the receiver's 200 must be consumed by the relay: " << extra->raw;
 }
@@ -154,10 +157,10 @@ TEST_P(Route18, ReportIsRelayedAndNotAnswered) {
   ASSERT_TRUE(alice.send(report));
   auto got = bob.c.read_frame();
   ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw, "MSRP rep001 REPORT\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " +
-                          alice_uri +
-                          "\r\nMessage-ID: msg9\r\nByte-Range: 1-10/10\r\nStatus: 000 200 OK\r\n"
-                          "-------rep001$\r\n");
+  EXPECT_EQ(testing::forwarded_as(got->raw, "rep001"),
+            "MSRP rep001 REPORT\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " + alice_uri +
+                "\r\nMessage-ID: msg9\r\nByte-Range: 1-10/10\r\nStatus: 000 200 OK\r\n"
+                "-------rep001$\r\n");
   auto none = alice.read_frame(500);
   EXPECT_FALSE(none) << "RFC 4975 §7.1.2: a REPORT is never answered: " << none->raw;
 }
@@ -236,19 +239,22 @@ TEST_F(Relay18, AStalledChunkMakesWayAtOnceAndTheMessageEndsInAnEmptyChunk) {
   std::string from = bob.use_path + " " + alice_uri;
   auto first = bob.c.read_frame(2000);
   ASSERT_TRUE(first) << "the stalled chunk was not ended: " << first.error().message;
-  EXPECT_EQ(first->raw, "MSRP stall001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
-                            "\r\nMessage-ID: m-stall\r\nByte-Range: 1-5000/5000\r\nContent-Type: "
-                            "text/plain\r\n\r\n" +
-                            std::string(5000, 'a') + "\r\n-------stall001+\r\n");
+  EXPECT_EQ(testing::forwarded_as(first->raw, "stall001"),
+            "MSRP stall001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
+                "\r\nMessage-ID: m-stall\r\nByte-Range: 1-5000/5000\r\nContent-Type: "
+                "text/plain\r\n\r\n" +
+                std::string(5000, 'a') + "\r\n-------stall001+\r\n");
   auto small = bob.c.read_frame(2000);
   ASSERT_TRUE(small) << small.error().message;
-  EXPECT_EQ(small->tid, "small001");
+  EXPECT_TRUE(testing::forwarded_as(small->raw, "small001").starts_with("MSRP small001 SEND\r\n"))
+      << small->raw;
   EXPECT_EQ(small->body, "hi");
 
   ASSERT_TRUE(alice.send("\r\n-------stall001$\r\n"));  // the message ends, without more body
   auto last = bob.c.read_frame(2000);
   ASSERT_TRUE(last) << last.error().message;
   ASSERT_NE(last->tid, "stall001");  // a transaction of the relay's
+  ASSERT_NE(last->tid, first->tid);  // and a new one
   EXPECT_EQ(last->raw, "MSRP " + last->tid + " SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
                            "\r\nByte-Range: 5001-5000/5000\r\nMessage-ID: m-stall\r\nContent-Type: "
                            "text/plain\r\n\r\n\r\n-------" +
@@ -288,12 +294,13 @@ TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
-  // Read the relayed frame without keeping it: count body bytes with the raw socket.
+  // Read the relayed frame without keeping it: count body bytes with the raw socket. Its end-line
+  // carries the relay's transaction id (RFC 4976 §6.4), read from the start line.
   size_t received = 0;
-  std::string tail;
+  std::string start, tail;
   char buf[1 << 16];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  const std::string end = "\r\n-------huge0001$\r\n";
+  std::string end;
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{bob.c.fd(), POLLIN, 0};
     if (::poll(&p, 1, 1000) != 1) continue;
@@ -301,6 +308,14 @@ TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
     if (n < 0 && errno == EAGAIN) continue;
     if (n <= 0) break;
     received += static_cast<size_t>(n);
+    if (end.empty()) {
+      start.append(buf, static_cast<size_t>(std::min<ssize_t>(n, 64)));
+      if (start.find("\r\n") == std::string::npos) continue;
+      std::string_view tid = testing::transaction_id_of(start);
+      EXPECT_EQ(tid.size(), 16u) << start;
+      EXPECT_NE(tid, "huge0001");
+      end = "\r\n-------" + std::string(tid) + "$\r\n";
+    }
     tail.append(buf, static_cast<size_t>(n));
     if (tail.size() > 64) tail.erase(0, tail.size() - 64);
     if (tail.size() >= end.size() && tail.compare(tail.size() - end.size(), end.size(), end) == 0) break;
@@ -309,6 +324,7 @@ TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
   sender.join();
   watcher.join();
   EXPECT_GT(received, total);
+  ASSERT_FALSE(end.empty()) << "no start line: " << start;
   ASSERT_GE(tail.size(), end.size());
   EXPECT_EQ(tail.substr(tail.size() - end.size()), end);
   EXPECT_LT(rss_peak - rss_before, 32 * 1024) << "RSS grew by " << (rss_peak - rss_before) << " KiB";

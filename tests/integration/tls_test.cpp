@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "forwarded.h"
 #include "tls_support.h"
 
 namespace msrpd::itest {
@@ -91,9 +92,9 @@ TEST_F(TlsRelay, SendFromTcpToTlsReceiverIsRelayedByteExact) {
   EXPECT_EQ(ok->code, 200);
   auto got = bob.read_frame();
   ASSERT_TRUE(got) << got.error().message;
-  EXPECT_EQ(got->raw, "MSRP tls0001 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + use_path + " " +
-                          alice_uri + "\r\nMessage-ID: m1\r\nContent-Type: text/plain\r\n\r\n" + body +
-                          "\r\n-------tls0001$\r\n");
+  EXPECT_EQ(testing::forwarded_as(got->raw, "tls0001"),
+            "MSRP tls0001 SEND\r\nTo-Path: " + bob_uri + "\r\nFrom-Path: " + use_path + " " + alice_uri +
+                "\r\nMessage-ID: m1\r\nContent-Type: text/plain\r\n\r\n" + body + "\r\n-------tls0001$\r\n");
 }
 
 TEST_F(TlsRelay, OpensslSClientAuthGets401) {
