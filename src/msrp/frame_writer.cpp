@@ -56,15 +56,17 @@ void append_byte_range(std::string& out, uint64_t first, std::optional<uint64_t>
   out.append("Byte-Range: ", 12);
   append_uint(out, first);
   out.push_back('-');
-  if (end)
+  if (end) {
     append_uint(out, *end);
-  else
+  } else {
     out.push_back('*');
+  }
   out.push_back('/');
-  if (total)
+  if (total) {
     append_uint(out, *total);
-  else
+  } else {
     out.push_back('*');
+  }
   out.append("\r\n", 2);
 }
 

@@ -62,10 +62,11 @@ Result<void> apply(net::TlsSettings& s, Side side, std::string_view key, std::st
     auto b = boolean(where, v);
     if (!b) return b.error();
     // Server side: ask for (and check) client certificates. Client side: check the server's.
-    if (side == Side::server)
+    if (side == Side::server) {
       s.verify_certificate = *b;
-    else
+    } else {
       s.verify_server = *b;
+    }
   } else if (iequals(k, "require_certificate")) {
     auto b = boolean(where, v);
     if (!b) return b.error();
@@ -102,12 +103,13 @@ Result<void> apply_tls_cfg(net::TlsSettings& s, std::string_view text, std::stri
     if (line.front() == '[') {
       if (line.back() != ']') return make_error(0, where + ": expected [section]");
       std::string_view name = unquoted(line.substr(1, line.size() - 2));
-      if (iequals(name, "server:default"))
+      if (iequals(name, "server:default")) {
         sec = Section::server;
-      else if (iequals(name, "client:default"))
+      } else if (iequals(name, "client:default")) {
         sec = Section::client;
-      else
+      } else {
         sec = Section::other;
+      }
       continue;
     }
     size_t eq = line.find('=');

@@ -81,14 +81,16 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   piece_body_ = fb.body.size();
   if (!fb.complete && method_ == msrp::Method::send) save_continuation(f, s);
   s.append(fb.body);
-  if (fb.complete)
+  if (fb.complete) {
     msrp::write_end_line(s, tid_, fb.flag,
                          has_body_ ? msrp::EndLine::after_body : msrp::EndLine::after_headers);
+  }
   Stats& st = w.stats();
-  if (f.is_request())
+  if (f.is_request()) {
     Stats::bump(st.requests_out[static_cast<int>(method_)]);
-  else
+  } else {
     Stats::bump(st.responses_out);
+  }
   if (f.is_request()) link_.succeeded();
 
   if (dest == 0) {
@@ -185,10 +187,11 @@ void Forward::make_way(uint64_t seq) {
   if (seq != seq_ || !splittable_ || phase_ != Phase::streaming) return;
   // Now, even if the sender has paused mid-chunk; a chunk without body bytes yet ends after its
   // first body piece (no empty chunk).
-  if (piece_body_ > 0)
+  if (piece_body_ > 0) {
     end_chunk();
-  else
+  } else {
     enter(Phase::making_way);
+  }
 }
 
 void Forward::end_chunk() {

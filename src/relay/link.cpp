@@ -284,10 +284,11 @@ size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_sta
 
 void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
   Stats& st = w_.stats();
-  if (f.is_request())
+  if (f.is_request()) {
     Stats::bump(st.requests_in[static_cast<int>(f.method_id())]);
-  else
+  } else {
     Stats::bump(st.responses_in);
+  }
   dst_.clear();
   if (f.is_response()) {
     // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the

@@ -147,10 +147,11 @@ void Transactions::on_timer() {
     Taken own(t, Release{this});
     on_timeout_(*t);
   }
-  if (oldest_)
+  if (oldest_) {
     timer_.start(static_cast<uint32_t>(oldest_->deadline_ - now));
-  else
+  } else {
     timer_.cancel();
+  }
 }
 
 }  // namespace msrpd::relay
