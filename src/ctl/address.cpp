@@ -117,7 +117,7 @@ Result<int> connect_ctl(const CtlAddress& a, int timeout_ms) {
     return fd;
   };
   if (a.kind == CtlAddress::Kind::Unix) {
-    sockaddr_un sa;
+    sockaddr_un sa{};
     if (!fill_unix(a.path, sa)) return make_error(0, "bad unix socket path '" + a.path + "'");
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return sys_error("socket");
@@ -138,7 +138,7 @@ Result<int> connect_ctl(const CtlAddress& a, int timeout_ms) {
 
 Result<int> listen_ctl(const CtlAddress& a, int unix_mode) {
   if (a.kind == CtlAddress::Kind::Unix) {
-    sockaddr_un sa;
+    sockaddr_un sa{};
     if (!fill_unix(a.path, sa)) return make_error(0, "bad unix socket path '" + a.path + "'");
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return sys_error("socket");

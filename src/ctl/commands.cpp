@@ -57,7 +57,7 @@ std::string ctime_text(time_t t) {
   return s;
 }
 
-void register_core_commands(Registry& reg, CoreInfo info) {
+void register_core_commands(Registry& reg, const CoreInfo& info) {
   Registry* r = &reg;
   reg.add("system.listMethods", "Lists all RPC methods supported by the server.",
           [r](const Params&) -> Result<Value> {
@@ -143,7 +143,7 @@ void register_msrp_commands(Registry& reg, relay::ConnectionMap* map) {
           });
 }
 
-void register_stats_commands(Registry& reg, StatsSource snapshot) {
+void register_stats_commands(Registry& reg, const StatsSource& snapshot) {
   reg.add("stats.get_statistics", "Returns the statistics: 'all', 'group:' for a group, or statistic names.",
           [snapshot](const Params& p) -> Result<Value> {
             if (p.empty()) return fault(400, "Too few parameters");
@@ -233,7 +233,7 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   return out;
 }
 
-void register_htable_commands(Registry& reg, HtableAccess access) {
+void register_htable_commands(Registry& reg, const HtableAccess& access) {
   auto item_value = [](const HtableItem& it) { return it.is_int ? Value::integer(it.i) : Value::str(it.s); };
   reg.add("htable.dump", "Dump the content of a hash table.",
           [access, item_value](const Params& p) -> Result<Value> {

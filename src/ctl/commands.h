@@ -35,7 +35,7 @@ std::string version_line(const CoreInfo& info);
 std::string ctime_text(time_t t);
 
 // system.listMethods, system.methodHelp, core.version, core.uptime, core.psx, core.ps, core.echo.
-void register_core_commands(Registry& reg, CoreInfo info);
+void register_core_commands(Registry& reg, const CoreInfo& info);
 
 // msrp.cmaplist; map == nullptr (cmap_size=0) answers fault 500 "No Connections Map Table".
 // The map must outlive the registry's use of the command.
@@ -47,7 +47,7 @@ using StatsSource = std::function<StatsSnapshot()>;
 
 // stats.get_statistics [all | group: | group:name ...]: Kamailio's array of "group:name = value".
 // Also stats.reset_statistics is not offered (counters only grow).
-void register_stats_commands(Registry& reg, StatsSource snapshot);
+void register_stats_commands(Registry& reg, const StatsSource& snapshot);
 
 // The engine's counters as stats (names in docs/CONTROL.md): msrp:frames_in_send,
 // msrp:replies_200, tcp:connections_accepted, auth:failures, cmap:entries... map may be nullptr.
@@ -71,6 +71,6 @@ struct HtableAccess {
   std::function<Removed(std::string_view table, std::string_view key)> remove;
 };
 // htable.dump TABLE, htable.get TABLE KEY, htable.delete TABLE KEY.
-void register_htable_commands(Registry& reg, HtableAccess access);
+void register_htable_commands(Registry& reg, const HtableAccess& access);
 
 }  // namespace msrpd::ctl

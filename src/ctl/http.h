@@ -20,8 +20,8 @@
 namespace msrpd::ctl {
 
 struct HttpLimits {
-  size_t max_header = 16 * 1024;  // request line + headers
-  size_t max_body = 1024 * 1024;
+  size_t max_header = size_t{16} * 1024;  // request line + headers
+  size_t max_body = size_t{1024} * 1024;
 };
 
 struct HttpRequest {

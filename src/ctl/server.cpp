@@ -87,7 +87,7 @@ void serve_http(Conn& c, const Registry& reg, const ControlConfig& cfg) {
 
 struct ControlServer::Loop {
   enum class Proto { Binrpc, Http };
-  Proto proto;
+  Proto proto = Proto::Binrpc;
   std::string label;
   std::vector<int> listeners;
   struct UnixPath {

@@ -27,13 +27,13 @@ namespace msrpd::ctl {
 inline constexpr const char* kDefaultBinrpc = "unix:/tmp/msrpd_ctl";
 
 struct ControlConfig {
-  std::vector<std::string> binrpc;    // modparam("ctl", "binrpc", ...) values; empty: binrpc off
-  std::string http;                   // "127.0.0.1:8080", "tcp:[::1]:8080"; empty: HTTP off
-  StatsSource metrics;                // /metrics source (may be empty)
-  ProcessTable* processes = nullptr;  // the server's threads add themselves ("ctl binrpc", "http")
-  int unix_mode = 0600;               // of the unix socket files
-  size_t max_request = 1024 * 1024;   // binrpc request body / HTTP body
-  size_t max_http_header = 16 * 1024;
+  std::vector<std::string> binrpc;           // modparam("ctl", "binrpc", ...) values; empty: binrpc off
+  std::string http;                          // "127.0.0.1:8080", "tcp:[::1]:8080"; empty: HTTP off
+  StatsSource metrics;                       // /metrics source (may be empty)
+  ProcessTable* processes = nullptr;         // the server's threads add themselves ("ctl binrpc", "http")
+  int unix_mode = 0600;                      // of the unix socket files
+  size_t max_request = size_t{1024} * 1024;  // binrpc request body / HTTP body
+  size_t max_http_header = size_t{16} * 1024;
   size_t max_connections = 64;  // per thread; more are closed at once
   std::chrono::milliseconds binrpc_idle{300000};
   std::chrono::milliseconds http_timeout{10000};  // the whole request must arrive in this time

@@ -81,7 +81,7 @@ class FrameParser {
     uint32_t len = 0;
   };
   struct RawHeader {
-    HeaderId id;
+    HeaderId id = HeaderId::other;
     Span name;
     Span value;
     Span line;
