@@ -215,6 +215,13 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:chunks_split", S::get(st.chunks_split));
   put("msrp:responses_unmatched", S::get(st.responses_unmatched));
   put("msrp:connections_refused", S::get(st.connections_refused));
+  put("msrp:refused_foreign_uri", S::get(st.refused_foreign_uri));
+  put("msrp:refused_no_session", S::get(st.refused_no_session));
+  put("msrp:refused_not_authorized", S::get(st.refused_not_authorized));
+  put("msrp:refused_loop", S::get(st.refused_loop));
+  put("msrp:auth_limit_closes", S::get(st.auth_limit_closes));
+  put("msrp:budget_closes", S::get(st.budget_closes));
+  put("msrp:self_hops", S::get(st.self_hops));
   put("msrp:parse_errors", S::get(st.parse_errors));
   put("msrp:sip_requests", S::get(st.sip_requests));
   put("auth:failures", S::get(st.auth_failures));

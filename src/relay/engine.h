@@ -35,6 +35,7 @@ struct ListenAddr {
   std::string proto = "tcp";
   std::string ip;
   uint16_t port = 0;
+  std::string advertise;  // listen=... advertise host[:port]: a name of this relay (RFC 4976 §6.2)
 };
 
 struct EngineConfig {
@@ -59,6 +60,16 @@ struct EngineConfig {
   size_t max_inflight_bytes = size_t{1024} * 1024;  // per source, bytes handed to another worker
   size_t read_buffer_limit = size_t{80} * 1024;     // per connection (>= limits.max_head)
   uint32_t max_connections = 0;  // tcp_max_connections: accepts beyond it are closed; 0 = none
+
+  // Authorization (RFC 4976 §6, docs/SECURITY.md): enforced by the engine whatever the route says.
+  bool open_relay = false;  // msrp open_relay=1: none of the checks below (labs only)
+  // This relay's names besides its listen addresses: alias=, advertise, use_path_addr ("host" or
+  // "host:port"; a name without a port stands for every listen port).
+  std::vector<std::string> own_names;
+  unsigned max_to_path = 16;                               // a request with more To-Path URIs is refused
+  unsigned max_self_passes = 3;                            // times one frame may pass through this relay
+  unsigned auth_max_failures = 3;                          // failed AUTHs before a client's connection closes
+  size_t unauth_memory_budget = size_t{32} * 1024 * 1024;  // buffered bytes of not-yet-successful peers
 
   // TLS (RFC 4976 §6.1, §9): the tls module's settings. One context serves the msrps listeners
   // (server side) and the outbound msrps connections to next hops (client side, presenting the

@@ -23,6 +23,7 @@ struct Stats;
 class ConnectionMap;
 class AddressIndex;
 struct CmapItem;
+class Refusals;
 
 // Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
 // transaction (responses go back on the connection the request came from).
@@ -83,6 +84,7 @@ struct RouteEnv {
   net::ConnectionRegistry* connections = nullptr;
   BufferPool* buffers = nullptr;
   CmapItem* lookup_item = nullptr;  // msrp_cmap_lookup's kept record (no allocation per lookup)
+  Refusals* refusals = nullptr;     // the worker's counted, rate-limited refusal log
 };
 
 class FrameContext final : public Context {

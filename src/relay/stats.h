@@ -30,6 +30,14 @@ struct Stats {
   Counter relay_failures{0};       // frames that could not be delivered
   Counter chunks_split{0};         // streamed SEND chunks ended early so that waiting frames could go
   Counter responses_unmatched{0};  // responses that answer no transaction of this relay: dropped
+  // Refusals of the authorization rules (RFC 4976 §6, docs/SECURITY.md).
+  Counter refused_foreign_uri{0};     // the first To-Path URI is not this relay's (§6.2)
+  Counter refused_no_session{0};      // to forward, but the session URI was never handed out here (§6.3)
+  Counter refused_not_authorized{0};  // the session's client neither sent it nor receives it (§6.4)
+  Counter refused_loop{0};            // To-Path too long, or too many passes through this relay
+  Counter auth_limit_closes{0};       // connections closed after too many failed AUTHs (§6.3)
+  Counter budget_closes{0};           // not-yet-successful connections closed over the memory budget
+  Counter self_hops{0};               // frames routed to this relay itself, inside the process
   Counter parse_errors{0};
   Counter auth_failures{0};  // 401 replies to AUTH
   Counter sip_requests{0};

@@ -30,7 +30,8 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
       connections_(connections),
       resolver_(make_resolver(loop_, e.config())),
       connector_(connections, resolver_.get()),
-      txns_(loop_, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }) {
+      txns_(loop_, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }),
+      refusals_(e.mutable_stats()) {
   const EngineConfig& cfg = e.config();
   inbound_.read_buffer_limit = std::max(cfg.read_buffer_limit, cfg.limits.max_head + 4096);
   inbound_.idle_timeout_ms = cfg.tcp_connection_lifetime * 1000;
@@ -44,6 +45,7 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
   env_.connections = &connections;
   env_.buffers = &buffers_;
   env_.lookup_item = &lookup_item_;
+  env_.refusals = &refusals_;
 }
 
 Worker::~Worker() = default;

@@ -19,6 +19,7 @@
 #include "relay/engine.h"
 #include "relay/frame_context.h"
 #include "relay/mailbox.h"
+#include "relay/refusals.h"
 #include "relay/transactions.h"
 
 namespace msrpd::relay {
@@ -41,6 +42,7 @@ class Worker {
   msrp::TransactionIdGenerator& tids() { return tids_; }
   BufferPool& buffers() { return buffers_; }
   const RouteEnv& route_env() const { return env_; }
+  Refusals& refusals() { return refusals_; }
 
   Result<void> listen(const ListenAddr& a, uint16_t port, uint16_t* bound);
   void on_start();
@@ -85,6 +87,7 @@ class Worker {
   msrp::TransactionIdGenerator tids_;
   BufferPool buffers_;
   CmapItem lookup_item_;
+  Refusals refusals_;
   RouteEnv env_;
   std::unique_ptr<net::Timer> clean_timer_;
   net::ConnectionSettings inbound_, outbound_;

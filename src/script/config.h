@@ -56,6 +56,12 @@ struct Config {
     int auth_max_expires = 3600;
     std::string use_path_addr;
     std::string event_callback;
+    // msrpd's additions (issue 11, docs/SECURITY.md): the engine's authorization rules.
+    bool open_relay = false;       // 1: no RFC 4976 §6 checks (labs only: dangerous)
+    int max_to_path = 16;          // To-Path URIs a request may carry
+    int max_self_passes = 3;       // times one frame may pass through this relay
+    int auth_max_failures = 3;     // failed AUTHs before a client's connection is closed
+    int unauth_memory_kb = 32768;  // buffered bytes of all not-yet-successful connections
   } msrp;
 
   struct Auth {

@@ -10,6 +10,7 @@ relay::ListenAddr listen_addr(const Listen& l) {
   la.proto = l.proto;
   la.ip = l.host == "*" ? "0.0.0.0" : l.host;
   la.port = l.port != 0 ? l.port : kDefaultMsrpPort;
+  la.advertise = l.advertise;
   return la;
 }
 
@@ -25,7 +26,7 @@ Result<relay::EngineConfig> engine_config(const Config& cfg, const std::string& 
   } else {
     for (const auto& l : cfg.listen) ec.listen.push_back(listen_addr(l));
   }
-  if (ec.listen.empty()) ec.listen.push_back(relay::ListenAddr{"tcp", "127.0.0.1", kDefaultMsrpPort});
+  if (ec.listen.empty()) ec.listen.push_back(relay::ListenAddr{"tcp", "127.0.0.1", kDefaultMsrpPort, {}});
 
   // The tls module (modparams and its tls.cfg): msrps listeners and next hops.
   std::string dir = cfg_path.find('/') == std::string::npos ? "." : cfg_path.substr(0, cfg_path.rfind('/'));
@@ -46,6 +47,15 @@ Result<relay::EngineConfig> engine_config(const Config& cfg, const std::string& 
   ec.auth_max_expires = static_cast<uint32_t>(cfg.msrp.auth_max_expires);
   ec.use_path_addr = cfg.msrp.use_path_addr;
   ec.sipmsg = cfg.msrp.sipmsg;
+  ec.open_relay = cfg.msrp.open_relay;
+  ec.own_names = cfg.aliases;
+  for (const auto& la : ec.listen)
+    if (!la.advertise.empty()) ec.own_names.push_back(la.advertise);
+  if (!ec.use_path_addr.empty()) ec.own_names.push_back(ec.use_path_addr);
+  ec.max_to_path = static_cast<unsigned>(cfg.msrp.max_to_path);
+  ec.max_self_passes = static_cast<unsigned>(cfg.msrp.max_self_passes);
+  ec.auth_max_failures = static_cast<unsigned>(cfg.msrp.auth_max_failures);
+  ec.unauth_memory_budget = static_cast<size_t>(cfg.msrp.unauth_memory_kb) * 1024;
   ec.tcp_connection_lifetime =
       static_cast<uint32_t>(cfg.tcp_connection_lifetime > 0 ? cfg.tcp_connection_lifetime : 0);
   return ec;

@@ -190,6 +190,13 @@ constexpr ModParamDef kModParams[] = {
     integer("msrp", "auth_max_expires", [](Config& c) -> int& { return c.msrp.auth_max_expires; }),
     text("msrp", "use_path_addr", [](Config& c) -> std::string& { return c.msrp.use_path_addr; }),
     text("msrp", "event_callback", [](Config& c) -> std::string& { return c.msrp.event_callback; }),
+    flag("msrp", "open_relay", [](Config& c) -> bool& { return c.msrp.open_relay; }),
+    integer("msrp", "max_to_path", [](Config& c) -> int& { return c.msrp.max_to_path; }, 2, 1000, ""),
+    integer("msrp", "max_self_passes", [](Config& c) -> int& { return c.msrp.max_self_passes; }, 1, 100, ""),
+    integer("msrp", "auth_max_failures", [](Config& c) -> int& { return c.msrp.auth_max_failures; }, 1, 1000000,
+            ""),
+    integer("msrp", "unauth_memory_kb", [](Config& c) -> int& { return c.msrp.unauth_memory_kb; }, 64,
+            16 * 1024 * 1024, " (KiB)"),
 
     integer("auth", "nonce_count", [](Config& c) -> int& { return c.auth.nonce_count; }),
     text("auth", "qop", [](Config& c) -> std::string& { return c.auth.qop; }, qop_auth_only),
