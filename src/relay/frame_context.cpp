@@ -191,7 +191,17 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   Stats::bump(env_.stats->replies_sent[code]);
   if (code == code_of(Status::unauthorized) && frame_.method_id() == msrp::Method::auth)
     Stats::bump(env_.stats->auth_failures);
-  if (!origin_.send(out, (reply_flags_ & 2) != 0)) return -1;
+  bool close_after = (reply_flags_ & 2) != 0;
+  // RFC 4976 §6.3: failed AUTHs of a directly connected client (one From-Path URI; a relay peer
+  // AUTHs for many) are counted on its connection, which closes at the limit after this answer.
+  if (frame_.method_id() == msrp::Method::auth && frame_.from_path().size() == 1) {
+    if (code == code_of(Status::unauthorized) || code == code_of(Status::forbidden)) {
+      close_after = origin_.auth_failed() || close_after;
+    } else if (code == code_of(Status::ok)) {
+      origin_.auth_succeeded();
+    }
+  }
+  if (!origin_.send(out, close_after)) return -1;
   reply_code_ = code;
   if (code / 100 == 2) origin_.succeeded();
   return 1;

@@ -71,6 +71,10 @@ class FrameOrigin {
   // A whole frame on this connection (a reply); close_after: reply flag 2. False when it is gone.
   virtual bool send(std::string_view bytes, bool close_after) = 0;
   virtual void succeeded() = 0;  // RFC 4976 §6.1: a request succeeded
+  // RFC 4976 §6.3: an AUTH from a directly connected client was answered 401/403 (true: that was
+  // the last one allowed, close once the answer is out) or 200 (the count starts again).
+  virtual bool auth_failed() { return false; }
+  virtual void auth_succeeded() {}
   // msrp_relay found no way to deliver the frame (logged; a REPORT upstream when one is wanted).
   virtual void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) = 0;
 };

@@ -1,6 +1,7 @@
 #include "relay/link.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/ascii.h"
 #include "common/host_port.h"
@@ -110,6 +111,15 @@ void Link::make_way(FrameKey owner) {
 
 void Link::succeeded() {
   if (conn_ && conn_->probation_armed()) conn_->disarm_probation();
+}
+
+bool Link::auth_failed() {
+  unsigned max = w_.config().auth_max_failures;
+  if (max == 0 || ++auth_failures_ < max) return false;
+  char what[64];
+  std::snprintf(what, sizeof what, "%u failed AUTHs, connection closed", auth_failures_);
+  w_.refusals().refuse(Rule::auth_limit, srcaddr_, what);
+  return true;
 }
 
 void Link::pause(unsigned bit) {

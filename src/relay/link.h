@@ -56,6 +56,9 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // msrp_relay found no way to deliver the frame: logged, and a REPORT upstream for a SEND that
   // wants one (RFC 4976 §6.4.1).
   void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) override;
+  // RFC 4976 §6.3: counts this client's failed AUTHs; true (refused, counted) at auth_max_failures.
+  bool auth_failed() override;
+  void auth_succeeded() override { auth_failures_ = 0; }
 
   Worker& worker() { return w_; }
   Forward& forward() { return forward_; }
@@ -119,6 +122,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   Forward forward_;
   OutputGate gate_;
   unsigned paused_ = 0;
+  unsigned auth_failures_ = 0;  // 401/403 answers to this client's AUTHs since its last 200
   size_t inflight_ = 0;
   std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
   std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark

@@ -1,0 +1,168 @@
+// The bounds the relay puts on peers, against the real binary (issue 11 parts 5-7, docs/SECURITY.md):
+// the failed-AUTH limit (RFC 4976 §6.3), the memory budget of connections that have not yet had a
+// successful request, and exclusive listen addresses.
+
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+namespace msrpd::itest {
+namespace {
+
+const std::string kDefault = source_path("etc/msrpd.cfg");
+const std::string kExample18 = source_path("examples/kamailio-1.18.cfg");
+
+std::string msrpctl_path() {
+  std::string p = MSRPD_BINARY;
+  return p.substr(0, p.rfind('/') + 1) + "msrpctl";
+}
+
+// A config (the seed's or the default) with this test's own ctl socket and extra msrp modparams,
+// written to its own directory; the directory goes with the object.
+class TestConfig {
+ public:
+  TestConfig(const std::string& base, const std::string& msrp_params = {}) {
+    char tmpl[] = "/tmp/msrpd-peer-XXXXXX";
+    if (::mkdtemp(tmpl)) dir_ = tmpl;
+    sock_ = dir_ + "/ctl.sock";
+    std::string cfg = read_file(base);
+    const std::string load = "loadmodule \"msrp.so\"\n";
+    size_t at = cfg.find(load);
+    EXPECT_NE(at, std::string::npos) << base;
+    if (at != std::string::npos)
+      cfg.insert(at + load.size(), "modparam(\"ctl\", \"binrpc\", \"unix:" + sock_ + "\")\n" + msrp_params);
+    path_ = dir_ + "/msrpd.cfg";
+    std::ofstream(path_, std::ios::binary) << cfg;
+  }
+  ~TestConfig() {
+    ::unlink(path_.c_str());
+    ::unlink(sock_.c_str());
+    ::rmdir(dir_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+  // The control threads start right after the relay's listeners: wait for the socket.
+  bool wait_ctl() const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    struct stat st {};
+    while (::stat(sock_.c_str(), &st) != 0) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+  // stats.get_statistics NAME through msrpctl: the value, or -1.
+  long stat(const std::string& name) const {
+    char tmpl[] = "/tmp/msrpd-peer-out-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fd, 1);
+      std::vector<std::string> argv = {msrpctl_path(), "-s", "unix:" + sock_, "stats.get_statistics", name};
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      ::execv(cargv[0], cargv.data());
+      _exit(127);
+    }
+    ::close(fd);
+    int status = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::string out = read_file(tmpl);
+    ::unlink(tmpl);
+    std::string prefix = name + " = ";
+    size_t p = out.find(prefix);
+    if (p == std::string::npos) return -1;
+    return std::atol(out.c_str() + p + prefix.size());
+  }
+
+ private:
+  std::string dir_, sock_, path_;
+};
+
+// An AUTH from this client's own URI (one From-Path URI: a directly connected client).
+std::string auth(const client::Client& c, const std::string& tid, const std::string& relay_uri,
+                 const std::string& extra = {}) {
+  return client::make_request(tid, "AUTH", relay_uri, my_uri(c, "mallory"), extra);
+}
+
+// ---- failed-AUTH limit (RFC 4976 §6.3) ----
+
+// Three AUTHs answered 401 (the first without credentials, then two with a wrong password for the
+// relay's nonce): the third 401 arrives, then EOF; a fourth AUTH gets nothing.
+void expect_auth_limit(const std::string& base) {
+  TestConfig cfg(base);
+  Msrpd d;
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
+  ASSERT_TRUE(cfg.wait_ctl()) << d.log();
+  Receiver bob = auth_receiver(d, "bob");  // an AUTHed client on the same relay
+
+  client::Client m = d.connect();
+  ASSERT_GE(m.fd(), 0);
+  ASSERT_TRUE(m.send(auth(m, "mal00001", d.uri())));
+  auto challenge = m.read_frame(3000);
+  ASSERT_TRUE(challenge) << d.log();
+  ASSERT_EQ(challenge->code, 401) << challenge->raw;
+  std::string nonce = client::digest_param(challenge->header("WWW-Authenticate"), "nonce");
+  ASSERT_FALSE(nonce.empty()) << challenge->raw;
+  for (int i = 2; i <= 3; ++i) {
+    std::string tid = "mal0000" + std::to_string(i);
+    std::string wrong = "Authorization: Digest username=\"mallory\", realm=\"myrealm\", nonce=\"" + nonce +
+                        "\", uri=\"" + d.uri() +
+                        "\", response=\"00000000000000000000000000000000\", qop=auth, nc=0000000" +
+                        std::to_string(i) + ", cnonce=\"0a4f113b\"\r\n";
+    ASSERT_TRUE(m.send(auth(m, tid, d.uri(), wrong)));
+    auto f = m.read_frame(3000);
+    ASSERT_TRUE(f) << tid << ": " << (f ? "" : f.error().message) << "\n" << d.log();
+    EXPECT_EQ(f->tid, tid);
+    EXPECT_EQ(f->code, 401) << f->raw;
+    EXPECT_TRUE(f->has_header("WWW-Authenticate")) << f->raw;
+  }
+  // The connection ends after the third 401: a fourth AUTH is not answered.
+  (void)m.send(auth(m, "mal00004", d.uri()));
+  EXPECT_TRUE(m.wait_closed(3000));
+  EXPECT_EQ(m.pending(), 0u);
+  EXPECT_EQ(cfg.stat("msrp:auth_limit_closes"), 1) << d.log();
+  EXPECT_NE(d.log().find("refused (auth_limit): 3 failed AUTHs, connection closed from msrp://127.0.0.1:"),
+            std::string::npos)
+      << d.log();
+
+  // bob is served as before.
+  client::Client alice = d.connect();
+  std::string to = bob.use_path + " " + bob.uri;
+  ASSERT_TRUE(alice.send(client::make_send("alice001", to, my_uri(alice, "alice"), "m1", "hello")));
+  auto ok = alice.read_frame(3000);
+  ASSERT_TRUE(ok) << d.log();
+  EXPECT_EQ(ok->code, 200) << ok->raw;
+  auto got = bob.c.read_frame(3000);
+  ASSERT_TRUE(got) << d.log();
+  EXPECT_EQ(got->body, "hello");
+}
+
+TEST(AuthLimit, DefaultConfigClosesAfterTheThirdFailedAuth) {
+  expect_auth_limit(kDefault);
+}
+
+TEST(AuthLimit, SeedExample18ClosesAfterTheThirdFailedAuth) {
+  expect_auth_limit(kExample18);
+}
+
+}  // namespace
+}  // namespace msrpd::itest
