@@ -18,6 +18,9 @@ Result<std::unique_ptr<Listener>> Listener::open(ConnectionRegistry& connections
   std::string where = endpoint_text(opts.ip, opts.port);
   if (opts.transport == Transport::tls && (!opts.tls || !opts.tls->has_certificate()))
     return make_error(0, "listen tls:" + where + ": no TLS certificate configured");
+  if (opts.exclusive && opts.port != 0) {
+    if (auto c = sock::claim_address(*addr, where); !c) return c.error();
+  }
   auto fd = sock::listen_tcp(*addr, where, opts.reuse_port, opts.backlog);
   if (!fd) return fd.error();
   std::unique_ptr<Listener> l(new Listener(connections, *fd, opts, std::move(on_accept)));

@@ -39,6 +39,10 @@ struct ListenOptions {
   std::string ip = "0.0.0.0";  // numeric IPv4 or IPv6 ("::1", "::", "0.0.0.0")
   uint16_t port = 0;           // 0 = ephemeral
   bool reuse_port = true;      // SO_REUSEPORT: one accepting socket per worker
+  // Before binding, fail with "address already in use" when any other socket holds the address
+  // (sock::claim_address): set on the first listener of a group, so that SO_REUSEPORT spreads
+  // connections among our own workers only, never with another process. Ignored for port 0.
+  bool exclusive = false;
   int backlog = 1024;
   ConnectionSettings settings;  // for the accepted connections
   Transport transport = Transport::tcp;

@@ -47,6 +47,21 @@ Result<int> listen_tcp(const SockAddr& addr, std::string_view where, bool reuse_
   return fd;
 }
 
+Result<void> claim_address(const SockAddr& addr, std::string_view where) {
+  int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return failure("socket", {}, errno);
+  // SO_REUSEADDR as the listeners have it: a connection of ours in TIME_WAIT is no holder.
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.family() == AF_INET6) ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  int rc = ::bind(fd, addr.sa(), addr.len);
+  int e = errno;
+  ::close(fd);
+  if (rc == 0) return {};
+  if (e == EADDRINUSE) return make_error(0, "listen " + std::string(where) + ": address already in use");
+  return failure("listen", where, e);
+}
+
 int accept_tcp(int listen_fd, bool& out_of_fds) {
   out_of_fds = false;
   int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);

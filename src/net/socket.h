@@ -25,6 +25,13 @@ namespace msrpd::net::sock {
 // Errors: "socket: <why>", "bind <where>: <why>" (also when listen() fails).
 Result<int> listen_tcp(const SockAddr& addr, std::string_view where, bool reuse_port, int backlog);
 
+// Checks that no socket in the system holds addr, by binding a probe without SO_REUSEPORT (and
+// closing it): a listener of another process, with or without SO_REUSEPORT, makes the bind fail.
+// Done before the first of our SO_REUSEPORT listeners binds, so that the kernel's spreading is
+// shared only among our own workers. Errors: "listen <where>: address already in use",
+// "listen <where>: <why>".
+Result<void> claim_address(const SockAddr& addr, std::string_view where);
+
 // One pending connection of a listening socket: non-blocking, close-on-exec, TCP_NODELAY.
 // -1 when none is left (or on an error that drops it); out_of_fds is set when the process or
 // the system lacks fds or memory: the connection stays queued, stop accepting for a moment.

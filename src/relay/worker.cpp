@@ -55,6 +55,10 @@ Result<void> Worker::listen(const ListenAddr& a, uint16_t port, uint16_t* bound)
   o.ip = a.ip;
   o.port = port;
   o.settings = inbound_;
+  // Engine::start opens worker 0's listener of each address first, then the others' with
+  // SO_REUSEPORT: the first makes sure no other process holds the address (issue 11 part 7; two
+  // relays splitting one port's connections answer each other's sessions 481).
+  o.exclusive = index_ == 0;
   if (a.proto == "tls") {
     // RFC 4976 §6.1: msrps; the handshake runs on this loop before the connection is accepted
     // (a failed or stalled one is dropped there, the relay keeps serving the others).

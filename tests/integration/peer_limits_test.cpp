@@ -2,6 +2,8 @@
 // the failed-AUTH limit (RFC 4976 §6.3), the memory budget of connections that have not yet had a
 // successful request, and exclusive listen addresses.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -162,6 +164,90 @@ TEST(AuthLimit, DefaultConfigClosesAfterTheThirdFailedAuth) {
 
 TEST(AuthLimit, SeedExample18ClosesAfterTheThirdFailedAuth) {
   expect_auth_limit(kExample18);
+}
+
+// ---- exclusive listen addresses (issue 11 part 7) ----
+
+// A listening socket on 127.0.0.1:port (or ::1) that is not msrpd, with or without SO_REUSEPORT.
+int plain_listener(const std::string& ip, uint16_t port, bool reuse_port) {
+  bool v6 = ip.find(':') != std::string::npos;
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  if (v6) {
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    ::inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    ::inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+    len = sizeof *a;
+  }
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 || ::listen(fd, 4) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// msrpd on `listen` must exit 1 within 10 s, naming the address.
+void expect_refused(const std::string& listen, const std::string& address) {
+  auto start = std::chrono::steady_clock::now();
+  RunResult r = run_msrpd({"-f", kDefault, "-E", "-n", "2", "-l", listen}, 10);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("msrpd: listen " + address + ": address already in use"), std::string::npos)
+      << r.output;
+}
+
+TEST(ExclusiveListen, SecondMsrpdOnTheSamePortExitsAndTheFirstStillAnswers) {
+  Msrpd first;
+  ASSERT_TRUE(first.start(kDefault, {"-n", "2"})) << first.log();
+  std::string addr = "127.0.0.1:" + std::to_string(first.port());
+  expect_refused("tcp:" + addr, addr);
+  // Every connection still reaches the first one (none went to a second process).
+  for (int i = 0; i < 8; ++i) {
+    client::Client c = first.connect();
+    ASSERT_GE(c.fd(), 0);
+    ASSERT_TRUE(c.send(auth(c, "excl000" + std::to_string(i), first.uri())));
+    auto f = c.read_frame(3000);
+    ASSERT_TRUE(f) << first.log();
+    EXPECT_EQ(f->code, 401) << f->raw;
+  }
+}
+
+TEST(ExclusiveListen, PlainSocketOnThePortMakesMsrpdRefuseToStart) {
+  uint16_t port = free_port();
+  int fd = plain_listener("127.0.0.1", port, false);
+  ASSERT_GE(fd, 0);
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  expect_refused("tcp:" + addr, addr);
+  ::close(fd);
+}
+
+TEST(ExclusiveListen, ReusePortSocketOfAnotherProgramMakesMsrpdRefuseToStart) {
+  uint16_t port = free_port();
+  int fd = plain_listener("127.0.0.1", port, true);
+  ASSERT_GE(fd, 0);
+  std::string addr = "127.0.0.1:" + std::to_string(port);
+  expect_refused("tcp:" + addr, addr);
+  ::close(fd);
+}
+
+TEST(ExclusiveListen, Ipv6AddressIsNamedInBrackets) {
+  uint16_t port = free_port();
+  int fd = plain_listener("::1", port, true);
+  if (fd < 0) GTEST_SKIP() << "no IPv6 loopback here";
+  std::string addr = "[::1]:" + std::to_string(port);
+  expect_refused("tcp:" + addr, addr);
+  ::close(fd);
 }
 
 }  // namespace
