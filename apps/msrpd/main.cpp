@@ -169,6 +169,13 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (cfg.tcp_max_connections <= 0) {
+    // Not set: bounded by the descriptors, with a reserve (issue 11 part 6).
+    rlimit now{};
+    if (getrlimit(RLIMIT_NOFILE, &now) == 0)
+      ec.max_connections = msrpd::script::default_max_connections(now.rlim_cur);
+  }
+
   msrpd::kemi::ScriptRouter router(script, ec.children, msrpd::daemon::note_worker_thread);
   msrpd::relay::Engine engine(ec, router);
   if (auto r = engine.start(); !r) {
@@ -178,8 +185,9 @@ int main(int argc, char** argv) {
   {
     rlimit now{};
     getrlimit(RLIMIT_NOFILE, &now);
-    LM_NOTICE("%s started: %u workers, config %s, up to %llu open descriptors", kVersion, ec.children,
-              args.cfg.c_str(), static_cast<unsigned long long>(now.rlim_cur));
+    LM_NOTICE("%s started: %u workers, config %s, up to %llu open descriptors, tcp_max_connections %u",
+              kVersion, ec.children, args.cfg.c_str(), static_cast<unsigned long long>(now.rlim_cur),
+              ec.max_connections);
   }
   for (size_t i = 0; i < ec.listen.size(); ++i) {
     LM_NOTICE("listening on %s:%s:%u", ec.listen[i].proto.c_str(), ec.listen[i].ip.c_str(),

@@ -1,5 +1,8 @@
 #include "script/engine_config.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "relay/engine_tls.h"
 #include "script/listen.h"
 
@@ -12,6 +15,15 @@ relay::ListenAddr listen_addr(const Listen& l) {
   la.port = l.port != 0 ? l.port : kDefaultMsrpPort;
   la.advertise = l.advertise;
   return la;
+}
+
+uint32_t default_max_connections(uint64_t descriptor_limit) {
+  constexpr uint64_t kMinReserve = 64;
+  uint64_t reserve = std::max(descriptor_limit / 10, kMinReserve);
+  if (reserve * 2 > descriptor_limit) reserve = descriptor_limit - descriptor_limit / 2;
+  uint64_t n = descriptor_limit - reserve;  // RLIM_INFINITY too: capped below
+  // 0 would mean no limit: a (useless) limit of 1 keeps one connection.
+  return static_cast<uint32_t>(std::clamp<uint64_t>(n, 1, std::numeric_limits<uint32_t>::max()));
 }
 
 Result<relay::EngineConfig> engine_config(const Config& cfg, const std::string& cfg_path,

@@ -166,6 +166,43 @@ TEST(AuthLimit, SeedExample18ClosesAfterTheThirdFailedAuth) {
   expect_auth_limit(kExample18);
 }
 
+// ---- the default tcp_max_connections (issue 11 part 6) ----
+
+// Without tcp_max_connections, the descriptor limit less 10 % (at least 64) bounds the
+// connections: open_files_limit=200 gives 136, and the 137th is closed at accept.
+TEST(DefaultMaxConnections, DescriptorLimitLessAReserveBoundsTheConnections) {
+  std::string text = read_file(kExample18);
+  text.insert(text.find('\n') + 1, "open_files_limit=200\n");
+  TestConfig cfg(kExample18);
+  std::string path = cfg.path() + ".limit.cfg";
+  std::ofstream(path, std::ios::binary) << text;
+  Msrpd d;
+  ASSERT_TRUE(d.start(path, {"-n", "2"})) << d.log();
+  EXPECT_NE(d.log().find("up to 200 open descriptors, tcp_max_connections 136"), std::string::npos)
+      << d.log();
+  // The harness's readiness probe is a connection too: count until the relay has seen it go.
+  std::vector<client::Client> open;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (open.size() < 136 && std::chrono::steady_clock::now() < deadline) {
+    client::Client c = d.connect();
+    ASSERT_GE(c.fd(), 0);
+    if (!c.send(auth(c, "lim" + std::to_string(open.size()), d.uri()))) continue;
+    auto f = c.read_frame(3000);
+    if (f && f->code == 401) {
+      open.push_back(std::move(c));
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ASSERT_EQ(open.size(), 136u) << d.log();
+  client::Client over = d.connect();
+  ASSERT_GE(over.fd(), 0);
+  EXPECT_TRUE(over.wait_closed(3000));
+  EXPECT_EQ(over.pending(), 0u);
+  EXPECT_NE(d.log().find("tcp_max_connections (136) reached"), std::string::npos) << d.log();
+  ::unlink(path.c_str());
+}
+
 // ---- exclusive listen addresses (issue 11 part 7) ----
 
 // A listening socket on 127.0.0.1:port (or ::1) that is not msrpd, with or without SO_REUSEPORT.
