@@ -44,6 +44,8 @@ std::string_view close_reason_name(CloseReason r) {
       return "probation";
     case CloseReason::shutdown:
       return "shutdown";
+    case CloseReason::budget:
+      return "budget";
   }
   return "unknown";
 }
@@ -134,10 +136,21 @@ Connection::~Connection() {
   }
   rlen_ = 0;
   release_read_buffer();
+  if (budgeted_) registry_.budget_leave(this);
 }
 
-void Connection::take_read_buffer() {
-  if (rbuf_) return;
+bool Connection::charge(size_t capacity) {
+  if (!budgeted_ || capacity == charged_) return true;
+  bool over = registry_.budget_->move(charged_, capacity);
+  charged_ = capacity;
+  if (over) registry_.shed();
+  return state_ != State::closed;
+}
+
+bool Connection::take_read_buffer() {
+  if (rbuf_) return true;
+  // Charged before the allocation, so that the budget bounds what is resident.
+  if (budgeted_ && !charge(rinit_)) return false;
   if (rinit_ <= BlockPool::kBlockBytes) {
     rbuf_ = static_cast<char*>(pool_.take());
     rbuf_pooled_ = true;
@@ -146,6 +159,7 @@ void Connection::take_read_buffer() {
     rbuf_pooled_ = false;
   }
   rcap_ = rinit_;
+  return true;
 }
 
 void Connection::release_read_buffer() {
@@ -157,6 +171,7 @@ void Connection::release_read_buffer() {
   }
   rbuf_ = nullptr;
   rcap_ = 0;
+  if (budgeted_) (void)charge(0);
 }
 
 bool Connection::peer_certificate_verified() const {
@@ -255,7 +270,7 @@ void Connection::on_readable() {
   for (int round = 0; round < kMaxReadsPerEvent; ++round) {
     if (state_ == State::lingering) {
       // After close_after_flush: drain and drop until the peer's EOF.
-      take_read_buffer();
+      if (!take_read_buffer()) return;
       IoResult r = stream_->read(rbuf_, rcap_);
       if (r.status == IoResult::Status::ok) continue;
       if (r.status == IoResult::Status::would_block) return wait_for(r);
@@ -269,10 +284,11 @@ void Connection::on_readable() {
       deliver();
       continue;
     }
-    take_read_buffer();
+    if (!take_read_buffer()) return;
     if (rlen_ == rcap_) {
       if (rcap_ < settings_.read_buffer_limit) {
         size_t ncap = std::min(rcap_ * 2, settings_.read_buffer_limit);
+        if (budgeted_ && !charge(ncap)) return;
         char* nbuf = new char[ncap];
         std::memcpy(nbuf, rbuf_, rlen_);
         if (rbuf_pooled_) {
@@ -491,6 +507,7 @@ void Connection::close(CloseReason reason, std::string_view detail) {
   }
   wtail_ = nullptr;
   queued_ = 0;
+  if (budgeted_) registry_.budget_leave(this);
   registry_.closed(this);  // also leaves the flush list
   if (handler_) handler_->on_close(*this, reason, detail);
 }
@@ -503,10 +520,15 @@ void Connection::close_silently(CloseReason reason) {
 void Connection::arm_probation(uint32_t ms) {
   if (state_ != State::open) return;
   probation_timer_.start(ms ? ms : settings_.probation_ms);
+  if (registry_.budget_ && !budgeted_) {
+    registry_.budget_join(this);
+    (void)charge(rcap_);  // (0 at accept)
+  }
 }
 
 void Connection::disarm_probation() {
   probation_timer_.cancel();
+  if (budgeted_) registry_.budget_leave(this);
 }
 
 void Connection::on_idle_timer() {

@@ -29,8 +29,13 @@
 // above write_high_watermark, above_high_watermark() is true; when it then falls to write_low_watermark or
 // below, on_drained() is called (the engine resumes the source feeding this connection there). send() never
 // fails because of the watermark: the caller decides when to stop feeding.
+//
+// Budget: while on probation (arm_probation() until disarm_probation()), a connection's read buffer
+// capacity is charged to the registry's MemoryBudget (net/memory_budget.h), if it has one; over
+// it, the newest such connections of the loop are closed with CloseReason::budget.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +45,7 @@
 #include "common/result.h"
 #include "net/address.h"
 #include "net/event_loop.h"
+#include "net/memory_budget.h"
 #include "net/tls.h"
 
 namespace msrpd::net {
@@ -80,6 +86,7 @@ enum class CloseReason : uint8_t {
   lifetime,      // lifetime_ms since creation elapsed
   probation,     // the probation timer fired (RFC 4976 §6.1)
   shutdown,      // the loop is being destroyed
+  budget,        // on probation, closed because such connections' buffers exceed the MemoryBudget
 };
 std::string_view close_reason_name(CloseReason r);  // "local", "peer_closed", ...
 
@@ -196,7 +203,8 @@ class Connection final : private IoHandler {
 
   // ---- timers ----
   // RFC 4976 §6.1: a connection must make a successful request within 30 s; the engine arms this
-  // at accept and disarms it on the first success. ms = 0 uses settings().probation_ms.
+  // at accept and disarms it on the first success. ms = 0 uses settings().probation_ms. Until it
+  // is disarmed, the read buffer counts against the registry's MemoryBudget.
   void arm_probation(uint32_t ms = 0);
   void disarm_probation();
   bool probation_armed() const { return probation_timer_.armed(); }
@@ -238,8 +246,12 @@ class Connection final : private IoHandler {
   void wait_for(const IoResult& r);
   Block* new_block();
   void free_block(Block* b);
-  void take_read_buffer();
+  // False when the budget closed this connection instead (the caller returns).
+  bool take_read_buffer();
   void release_read_buffer();  // when empty
+  // The read buffer is about to have `capacity` bytes: moves the charge when budgeted. False when
+  // that put the budget over and this connection was closed for it.
+  bool charge(size_t capacity);
 
   ConnectionRegistry& registry_;
   EventLoop& loop_;
@@ -278,6 +290,12 @@ class Connection final : private IoHandler {
   Connection* pool_prev_ = nullptr;
   Connection* pool_next_ = nullptr;
 
+  // The registry's budgeted connections, oldest first (arm_probation order).
+  bool budgeted_ = false;
+  size_t charged_ = 0;  // bytes charged to the budget
+  Connection* budget_prev_ = nullptr;
+  Connection* budget_next_ = nullptr;
+
   std::unique_ptr<ConnectionHandler> owned_handler_;  // set_handler(unique_ptr): dies with the Connection
 };
 
@@ -304,6 +322,13 @@ class ConnectionRegistry {
   size_t size() const { return by_id_.size(); }
   // The loop's free list of read buffers and write blocks.
   BlockPool& blocks() { return blocks_; }
+
+  // The process's budget for connections on probation (memory_budget.h); null: none. Set before
+  // connections arrive. on_budget_close runs just before each connection the budget closes.
+  void set_budget(MemoryBudget* b) { budget_ = b; }
+  MemoryBudget* budget() const { return budget_; }
+  void on_budget_close(std::function<void(Connection&)> fn) { on_budget_close_ = std::move(fn); }
+  size_t budgeted_connections() const { return budgeted_count_; }
 
   // Takes a connected non-blocking stream; used by Listener, Connector (and tests).
   Connection& adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s, bool outbound);
@@ -334,6 +359,10 @@ class ConnectionRegistry {
   };
   static PoolKey key_of(Transport t, const SockAddr& a);
   void closed(Connection* c);  // unlink from the pool, move to the graveyard
+  void budget_join(Connection* c);
+  void budget_leave(Connection* c);
+  // Over the budget: closes this loop's newest budgeted connections until it is not (or none is left).
+  void shed();
   void queue_flush(Connection* c);
 
   EventLoop& loop_;
@@ -344,6 +373,11 @@ class ConnectionRegistry {
   std::vector<std::unique_ptr<Connection>> graveyard_;
   std::vector<Connection*> flush_list_;  // flush_queued_ set; nullptr once closed
   std::vector<Connection*> flushing_;    // the list being written (kept for its capacity)
+  MemoryBudget* budget_ = nullptr;
+  std::function<void(Connection&)> on_budget_close_;
+  Connection* budget_head_ = nullptr;  // oldest
+  Connection* budget_tail_ = nullptr;  // newest
+  size_t budgeted_count_ = 0;
 };
 
 }  // namespace msrpd::net

@@ -167,6 +167,54 @@ void ConnectionRegistry::closed(Connection* c) {
   }
 }
 
+void ConnectionRegistry::budget_join(Connection* c) {
+  c->budgeted_ = true;
+  c->charged_ = 0;
+  c->budget_prev_ = budget_tail_;
+  c->budget_next_ = nullptr;
+  if (budget_tail_) {
+    budget_tail_->budget_next_ = c;
+  } else {
+    budget_head_ = c;
+  }
+  budget_tail_ = c;
+  ++budgeted_count_;
+}
+
+void ConnectionRegistry::budget_leave(Connection* c) {
+  if (!c->budgeted_) return;
+  budget_->move(c->charged_, 0);
+  c->charged_ = 0;
+  c->budgeted_ = false;
+  if (c->budget_prev_) {
+    c->budget_prev_->budget_next_ = c->budget_next_;
+  } else {
+    budget_head_ = c->budget_next_;
+  }
+  if (c->budget_next_) {
+    c->budget_next_->budget_prev_ = c->budget_prev_;
+  } else {
+    budget_tail_ = c->budget_prev_;
+  }
+  c->budget_prev_ = c->budget_next_ = nullptr;
+  --budgeted_count_;
+}
+
+void ConnectionRegistry::shed() {
+  // The newest go first: the peers that have invested least; the one that went over is among this
+  // loop's, so the loop stops when the total is back under or its list is empty.
+  while (budget_tail_ && budget_->over()) {
+    Connection* c = budget_tail_;
+    if (on_budget_close_) on_budget_close_(*c);
+    if (c->budgeted_) c->close(CloseReason::budget);
+    budget_leave(c);  // (close() did; this guards the loop)
+    // Freed now, not at the end of the iteration: the loop may read many more connections first.
+    // (Never inside c's on_data: shed() runs from a read, and reads do not nest.)
+    c->rlen_ = 0;
+    c->release_read_buffer();
+  }
+}
+
 void ConnectionRegistry::close_all(bool notify) {
   std::vector<uint64_t> ids;
   ids.reserve(by_id_.size());

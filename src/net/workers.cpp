@@ -2,13 +2,15 @@
 
 namespace msrpd::net {
 
-Workers::Workers(unsigned count) {
+Workers::Workers(unsigned count, size_t probation_budget) {
   if (count == 0) count = 1;
+  if (probation_budget > 0) budget_ = std::make_unique<MemoryBudget>(probation_budget);
   loops_.reserve(count);
   registries_.reserve(count);
   for (unsigned i = 0; i < count; ++i) {
     loops_.push_back(std::make_unique<EventLoop>(i));
     registries_.push_back(std::make_unique<ConnectionRegistry>(*loops_.back()));
+    registries_.back()->set_budget(budget_.get());
   }
 }
 

@@ -23,14 +23,17 @@ namespace msrpd::net {
 
 class Workers {
  public:
-  explicit Workers(unsigned count);  // creates the loops (start-up: may throw std::system_error)
-  ~Workers();                        // stop() + join
+  // Creates the loops (start-up: may throw std::system_error). probation_budget > 0: the bytes the
+  // connections on probation of all loops may hold in read buffers (net/memory_budget.h).
+  explicit Workers(unsigned count, size_t probation_budget = 0);
+  ~Workers();  // stop() + join
   Workers(const Workers&) = delete;
   Workers& operator=(const Workers&) = delete;
 
   unsigned size() const { return static_cast<unsigned>(loops_.size()); }
   EventLoop& loop(unsigned index) { return *loops_[index]; }
   ConnectionRegistry& connections(unsigned index) { return *registries_[index]; }
+  const MemoryBudget* budget() const { return budget_.get(); }
 
   void start();  // one thread per loop, each calls run()
   void stop();   // asks every loop to stop and joins the threads; loops (and connections) remain
@@ -41,6 +44,7 @@ class Workers {
   static unsigned worker_of(uint64_t conid) { return Connection::worker_of(conid); }
 
  private:
+  std::unique_ptr<MemoryBudget> budget_;  // outlives the registries that charge it
   std::vector<std::unique_ptr<EventLoop>> loops_;
   std::vector<std::unique_ptr<ConnectionRegistry>> registries_;  // one per loop, destroyed first
   std::vector<std::thread> threads_;

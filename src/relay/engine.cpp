@@ -11,7 +11,7 @@ namespace msrpd::relay {
 // Engine
 
 struct Engine::Threads {
-  explicit Threads(unsigned n) : workers(n) {}
+  Threads(unsigned n, size_t unauth_budget) : workers(n, unauth_budget) {}
   net::Workers workers;
 };
 
@@ -47,7 +47,7 @@ Result<void> Engine::start() {
     }
   }
   try {
-    threads_ = std::make_unique<Threads>(cfg_.children);
+    threads_ = std::make_unique<Threads>(cfg_.children, cfg_.unauth_memory_budget);
   } catch (const std::exception& e) {
     return make_error(0, e.what());
   }

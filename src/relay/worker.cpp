@@ -1,6 +1,7 @@
 #include "relay/worker.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "common/log.h"
 #include "msrp/status.h"
@@ -46,6 +47,18 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
   env_.buffers = &buffers_;
   env_.lookup_item = &lookup_item_;
   env_.refusals = &refusals_;
+  // The memory budget of connections without a successful request yet closes one (net::Workers).
+  connections.on_budget_close([this](net::Connection& c) { budget_closing(c); });
+}
+
+void Worker::budget_closing(net::Connection& c) {
+  const Link* l = static_cast<const Link*>(c.handler());
+  const net::MemoryBudget* b = connections_.budget();
+  char what[128];
+  std::snprintf(what, sizeof what,
+                "connection closed, unauthenticated peers hold %zu KiB (unauth_memory_kb %zu)",
+                b ? b->used() / 1024 : 0, b ? b->limit() / 1024 : 0);
+  refusals_.refuse(Rule::budget, l ? l->srcaddr() : std::string_view(c.peer_ip()), what);
 }
 
 Worker::~Worker() = default;

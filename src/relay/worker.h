@@ -75,6 +75,7 @@ class Worker {
   void send_on(uint64_t conid, std::string_view bytes);
   void transaction_timed_out(const Transaction& t);
   void accepted(net::Connection& c);
+  void budget_closing(net::Connection& c);  // counted and logged (Rule::budget)
 
   Engine& engine_;
   unsigned index_;
