@@ -132,6 +132,12 @@ class Chain : public ::testing::Test {
     EXPECT_EQ(a->answer.code, 200) << a->answer.raw;
     return a->answer.header("Use-Path");
   }
+  // RFC 4976 §6.3, §6.4: a relay forwards outward only on a session it handed out to the sender's
+  // connection, so a sender first AUTHs at its edge relay and names that session as its first hop.
+  // Returns the session URI (the Use-Path), empty when the AUTH failed.
+  std::string edge_session(Client& a, uint16_t port, std::string_view name = "alice") {
+    return auth_at(a, port, client_uri(a, name));
+  }
   // A sends a SEND with To-Path `to`; B must receive it with `expected_from` as From-Path.
   void expect_send_crosses(Client& alice, const std::string& to, Client& bob, const std::string& bob_uri,
                            const std::string& expected_from, size_t body_size = 3000) {
@@ -161,18 +167,21 @@ class Chain : public ::testing::Test {
 
 // RFC 4976 §6.4.3: an AUTH for an inner relay (nexthops > 0) is relayed by the outer one, and the
 // response comes back along the whole From-Path: relay1 pops its URI and prepends it to From-Path.
+// The client names relay1 by the session relay1 gave it (RFC 4976 §5.1: it AUTHs there first).
 TEST_F(Chain, AuthThroughRelay1ToRelay2AndItsResponsesComeBack) {
   ASSERT_TRUE(start_relay(r2_)) << r2_.log();
   ASSERT_TRUE(start_relay(r1_)) << r1_.log();
   Client c = r1_.connect();
   std::string me = client_uri(c, "carol");
-  std::string path = r1_.uri() + " " + r2_.uri();
+  std::string u1 = edge_session(c, r1_.port(), "carol");
+  ASSERT_FALSE(u1.empty());
+  std::string path = u1 + " " + r2_.uri();
   ASSERT_TRUE(c.send(client::make_request("mh0001", "AUTH", path, me)));
   auto f = c.read_frame();
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->code, 401) << f->raw;
   std::string www = f->header("WWW-Authenticate");
-  EXPECT_EQ(f->raw, "MSRP mh0001 401 Unauthorized\r\nTo-Path: " + me + "\r\nFrom-Path: " + r1_.uri() + " " +
+  EXPECT_EQ(f->raw, "MSRP mh0001 401 Unauthorized\r\nTo-Path: " + me + "\r\nFrom-Path: " + u1 + " " +
                         r2_.uri() + "\r\nWWW-Authenticate: " + www + "\r\n-------mh0001$\r\n");
 
   // The Digest exchange with relay2 (its digest-uri: the rightmost To-Path URI, RFC 4976 §9.1).
@@ -180,7 +189,7 @@ TEST_F(Chain, AuthThroughRelay1ToRelay2AndItsResponsesComeBack) {
   ASSERT_TRUE(a) << a.error().message;
   ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
   EXPECT_EQ(a->answer.header("To-Path"), me);
-  EXPECT_EQ(a->answer.header("From-Path"), r1_.uri() + " " + r2_.uri());
+  EXPECT_EQ(a->answer.header("From-Path"), u1 + " " + r2_.uri());
   std::string up = a->answer.header("Use-Path");
   // relay2's own socket: the Use-Path names relay2, which relay1 reached over TCP.
   EXPECT_EQ(up.rfind("msrp://127.0.0.1:" + std::to_string(r2_.port()) + "/", 0), 0u) << up;
@@ -196,10 +205,11 @@ TEST_F(Chain, SendCrossesTwoMsrpdRelaysByteExact) {
   std::string use_path = auth_at(bob, r2_.port(), bob_uri);
   ASSERT_FALSE(use_path.empty());
   Client alice = r1_.connect();
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
   for (size_t size : {10u, 3000u, 200000u}) {
     SCOPED_TRACE(size);
-    expect_send_crosses(alice, r1_.uri() + " " + use_path + " " + bob_uri, bob, bob_uri,
-                        use_path + " " + r1_.uri(), size);
+    expect_send_crosses(alice, u1 + " " + use_path + " " + bob_uri, bob, bob_uri, use_path + " " + u1, size);
   }
 }
 
@@ -244,10 +254,11 @@ TEST_F(Chain, SendCrossesTwoMsrpdRelaysWithTlsBetweenThem) {
   session = session.substr(0, session.find(';'));
   std::string hop2 = "msrps://127.0.0.1:" + std::to_string(tls2) + "/" + session + ";tcp";
   Client alice = r1_.connect();
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
   for (size_t size : {10u, 100000u}) {
     SCOPED_TRACE(size);
-    expect_send_crosses(alice, r1_.uri() + " " + hop2 + " " + bob_uri, bob, bob_uri, hop2 + " " + r1_.uri(),
-                        size);
+    expect_send_crosses(alice, u1 + " " + hop2 + " " + bob_uri, bob, bob_uri, hop2 + " " + u1, size);
   }
 }
 
@@ -264,10 +275,12 @@ TEST_F(Chain, MsrpsNextHopWithWrongCertificateIsReportedUpstream) {
   ASSERT_TRUE(start_relay(r1_, relay_tls_params())) << r1_.log();
   Client alice = r1_.connect();
   std::string alice_uri = client_uri(alice, "alice");
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
   std::string hop2 = "msrps://127.0.0.1:" + std::to_string(tls2) + "/whatever;tcp";
   auto t0 = std::chrono::steady_clock::now();
-  ASSERT_TRUE(alice.send(client::make_send("wc0001", r1_.uri() + " " + hop2 + " msrp://127.0.0.1:9/bob;tcp",
-                                           alice_uri, "m1", "hi")));
+  ASSERT_TRUE(alice.send(
+      client::make_send("wc0001", u1 + " " + hop2 + " msrp://127.0.0.1:9/bob;tcp", alice_uri, "m1", "hi")));
   auto ok = alice.read_frame();
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->code, 200);
@@ -299,7 +312,10 @@ TEST_F(Chain, NextHopWithoutPortIsResolvedToPort2855) {
   }
   ASSERT_TRUE(start_relay(r2_, {}, {})) << r2_.log();
   Msrpd r2855;
-  cfgs_.push_back(write_relay_cfg({}));
+  // RFC 4976 §6.2: the relay answers only to its own names; its clients call it "localhost".
+  RelayCfg named;
+  named.core_lines = {"alias=localhost:2855"};
+  cfgs_.push_back(write_relay_cfg(named));
   ASSERT_TRUE(r2855.start(cfgs_.back(), {"-n", "1"}, 2855)) << r2855.log();
   ASSERT_TRUE(start_relay(r1_)) << r1_.log();
   Client bob = r2855.connect();
@@ -310,9 +326,10 @@ TEST_F(Chain, NextHopWithoutPortIsResolvedToPort2855) {
   session = session.substr(0, session.find(';'));
   std::string hop2 = "msrp://localhost/" + session + ";tcp";
   Client alice = r1_.connect();
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
   auto t0 = std::chrono::steady_clock::now();
-  expect_send_crosses(alice, r1_.uri() + " " + hop2 + " " + bob_uri, bob, bob_uri, hop2 + " " + r1_.uri(),
-                      100);
+  expect_send_crosses(alice, u1 + " " + hop2 + " " + bob_uri, bob, bob_uri, hop2 + " " + u1, 100);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   if (HasFailure()) std::fprintf(stderr, "--- relay on 2855 ---\n%s\n", r2855.log().c_str());
 }
@@ -322,9 +339,11 @@ TEST_F(Chain, UnresolvableNextHopIsReportedUpstream) {
   ASSERT_TRUE(start_relay(r1_)) << r1_.log();
   Client alice = r1_.connect();
   std::string alice_uri = client_uri(alice, "alice");
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_TRUE(alice.send(
-      client::make_send("nx0001", r1_.uri() + " msrp://no-such-host.invalid/s;tcp msrp://127.0.0.1:9/bob;tcp",
+      client::make_send("nx0001", u1 + " msrp://no-such-host.invalid/s;tcp msrp://127.0.0.1:9/bob;tcp",
                         alice_uri, "m1", "hi")));
   auto ok = alice.read_frame();
   ASSERT_TRUE(ok) << ok.error().message;
@@ -354,8 +373,9 @@ TEST_F(Chain, SendCrossesMsrpdThenKamailioByteExact) {
   // Kamailio: Use-Path from use_path_addr "127.0.0.1:PORT", no Authentication-Info.
   ASSERT_EQ(use_path.rfind("msrp://127.0.0.1:" + std::to_string(k.port()) + "/", 0), 0u) << use_path;
   Client alice = r1_.connect();
-  expect_send_crosses(alice, r1_.uri() + " " + use_path + " " + bob_uri, bob, bob_uri,
-                      use_path + " " + r1_.uri(), 5000);
+  std::string u1 = edge_session(alice, r1_.port());
+  ASSERT_FALSE(u1.empty());
+  expect_send_crosses(alice, u1 + " " + use_path + " " + bob_uri, bob, bob_uri, use_path + " " + u1, 5000);
   if (HasFailure()) std::fprintf(stderr, "--- kamailio ---\n%s\n", k.log().c_str());
 }
 
@@ -413,7 +433,9 @@ TEST_F(Chain, AuthThroughMsrpdToKamailioLosesTheResponseAtKamailio) {
   ASSERT_TRUE(start_relay(r1_)) << r1_.log();
   Client c = r1_.connect();
   std::string me = client_uri(c, "carol");
-  ASSERT_TRUE(c.send(client::make_request("mk0001", "AUTH", r1_.uri() + " " + tcp_uri(k.port()), me)));
+  std::string u1 = edge_session(c, r1_.port(), "carol");
+  ASSERT_FALSE(u1.empty());
+  ASSERT_TRUE(c.send(client::make_request("mk0001", "AUTH", u1 + " " + tcp_uri(k.port()), me)));
   auto f = c.read_frame(1500);
   EXPECT_FALSE(f) << "Kamailio's 401 has To-Path = relay1 only: " << f->raw;
 }
