@@ -56,9 +56,9 @@ namespace {
 // The names of Connection::Flag bits, lowest bit first (HAProxy conn_show_flags).
 constexpr std::string_view kFlagNames[] = {
     "paused",           "read_full",        "over_high",     "redeliver",    "read_pending",
-    "read_wants_write", "write_wants_read", "write_blocked", "flush_queued",
+    "read_wants_write", "write_wants_read", "write_blocked", "flush_queued", "unread_answers",
 };
-static_assert(Connection::kFlushQueued == 1u << (std::size(kFlagNames) - 1), "a name per flag");
+static_assert(Connection::kUnreadAnswers == 1u << (std::size(kFlagNames) - 1), "a name per flag");
 }  // namespace
 
 std::string_view Connection::state_name(State s) {
@@ -402,7 +402,13 @@ Result<void> Connection::send(std::string_view data) {
     queued_ += n;
     data.remove_prefix(n);
   }
-  if (queued_ > settings_.write_high_watermark) set(kOverHigh);
+  if (queued_ > settings_.write_high_watermark) {
+    set(kOverHigh);
+    if (probation_armed() && !has(kUnreadAnswers)) {
+      set(kUnreadAnswers);  // the next read round stops (reading())
+      update_interest();
+    }
+  }
   // Written at the end of the iteration, with whatever else is sent to this peer until then;
   // a blocked socket is written on EPOLLOUT instead.
   if (!has(kFlushQueued) && !has(kWriteBlocked) && !has(kWriteWantsRead)) registry_.queue_flush(this);
@@ -462,6 +468,7 @@ void Connection::flush() {
 }
 
 void Connection::after_flush_progress() {
+  if (has(kUnreadAnswers) && queued_ <= settings_.write_low_watermark) read_answers_again();
   if (has(kOverHigh) && queued_ <= settings_.write_low_watermark) {
     clear(kOverHigh);
     if (handler_ && state_ == State::open) {
@@ -526,8 +533,16 @@ void Connection::arm_probation(uint32_t ms) {
   }
 }
 
+void Connection::read_answers_again() {
+  clear(kUnreadAnswers);
+  update_interest();
+  // What a TLS stream decrypted meanwhile would not wake epoll.
+  if (state_ == State::open && stream_->has_pending()) kick_read();
+}
+
 void Connection::disarm_probation() {
   probation_timer_.cancel();
+  if (has(kUnreadAnswers)) read_answers_again();
   if (budgeted_) registry_.budget_leave(this);
 }
 

@@ -30,6 +30,11 @@
 // below, on_drained() is called (the engine resumes the source feeding this connection there). send() never
 // fails because of the watermark: the caller decides when to stop feeding.
 //
+// Unread answers: a connection on probation (below) whose write queue goes above the high
+// watermark stops being read until it falls to the low one: a peer that has not succeeded yet and
+// does not read the answers to its requests cannot make them pile up (the relay writes nothing
+// else to such a connection, so this cannot stall a relay chain).
+//
 // Budget: while on probation (arm_probation() until disarm_probation()), a connection's read buffer
 // capacity is charged to the registry's MemoryBudget (net/memory_budget.h), if it has one; over
 // it, the newest such connections of the loop are closed with CloseReason::budget.
@@ -193,6 +198,9 @@ class Connection final : private IoHandler {
     kWriteWantsRead = 1u << 6,  // TLS: a write needs the socket readable before it can go on
     kWriteBlocked = 1u << 7,    // the socket took less than was queued: wait for EPOLLOUT
     kFlushQueued = 1u << 8,     // on the registry's list of connections to flush
+    // On probation with queued_bytes() above the high watermark: the peer does not read what we
+    // answer, so its requests are not read either until the queue is at the low watermark.
+    kUnreadAnswers = 1u << 9,
   };
   uint16_t flags() const { return flags_; }
   bool has(Flag f) const { return (flags_ & f) != 0; }
@@ -228,7 +236,7 @@ class Connection final : private IoHandler {
   // Wants to read: the one "am I reading?" (update_interest, on_io and on_readable ask it).
   bool reading() const {
     return state_ == State::lingering ||
-           (state_ == State::open && handler_ && !has(kPaused) && !has(kReadFull));
+           (state_ == State::open && handler_ && !has(kPaused) && !has(kReadFull) && !has(kUnreadAnswers));
   }
 
   Connection(ConnectionRegistry& registry, uint64_t id, std::unique_ptr<Stream> stream,
@@ -238,6 +246,7 @@ class Connection final : private IoHandler {
   void deliver();
   void flush();
   void update_interest();
+  void read_answers_again();  // kUnreadAnswers ends
   void after_flush_progress();
   void on_idle_timer();
   void on_kick();

@@ -3,6 +3,7 @@
 // successful request, and exclusive listen addresses.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -285,6 +286,66 @@ TEST(MemoryBudget, ThousandUnfinishedSixtyKilobyteHeadsStayWithinTheBudget) {
       "MSRP abcd1234 SEND\r\nTo-Path: msrp://127.0.0.1:1/s;tcp\r\nFrom-Path: msrp://127.0.0.1:2/t;tcp\r\n";
   for (int i = 0; i < 58; ++i) head += "X-Pad: " + std::string(1024, 'a') + "\r\n";
   expect_heads_within_budget(head, 64);
+}
+
+// A stranger pipelines requests and never reads the answers (481s): once they fill its write
+// queue, the relay stops reading its requests until it reads, so its answers do not pile up in the
+// relay (before: 2.3 GB after 20 s); once it reads, every request is answered.
+TEST(MemoryBudget, StrangerThatDoesNotReadItsAnswersIsNotReadEither) {
+  Msrpd d;
+  ASSERT_TRUE(d.start(kDefault, {"-n", "2"})) << d.log();
+  long before = d.rss_kib();
+  int fd = raw_connect(d.port());
+  ASSERT_GE(fd, 0);
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  // Requests of one length, so that the bytes sent say how many are whole.
+  std::string batch;
+  const std::string to = "msrp://127.0.0.1:" + std::to_string(d.port()) + "/nosession;tcp";
+  size_t one = 0;
+  for (int i = 0; i < 1000; ++i) {
+    char tid[16];
+    std::snprintf(tid, sizeof tid, "pipe%06d", i);
+    std::string r = client::make_send(tid, to, "msrp://127.0.0.1:1/x;tcp", "m", "");
+    one = r.size();
+    batch += r;
+  }
+  size_t sent = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  auto last_progress = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() < deadline &&
+         std::chrono::steady_clock::now() - last_progress < std::chrono::milliseconds(500)) {
+    ssize_t n =
+        ::send(fd, batch.data() + sent % batch.size(), batch.size() - sent % batch.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      last_progress = std::chrono::steady_clock::now();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  long during = d.rss_kib();
+  EXPECT_LE(during - before, 8 * 1024)
+      << "RSS " << before << " -> " << during << " KiB after " << sent << " bytes";
+  // Now it reads: one 481 for every whole request.
+  size_t answers = 0;
+  std::string tail;
+  char buf[65536];
+  auto quiet = std::chrono::steady_clock::now();
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline &&
+         std::chrono::steady_clock::now() - quiet < std::chrono::milliseconds(1000)) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    quiet = std::chrono::steady_clock::now();
+    tail.append(buf, static_cast<size_t>(n));
+    for (size_t p = 0; (p = tail.find(" 481 ", p)) != std::string::npos; p += 5) ++answers;
+    tail.erase(0, tail.size() > 4 ? tail.size() - 4 : 0);  // too short for a whole " 481 "
+  }
+  EXPECT_EQ(answers, sent / one) << sent << " bytes sent";
+  ::close(fd);
 }
 
 // ---- the default tcp_max_connections (issue 11 part 6) ----

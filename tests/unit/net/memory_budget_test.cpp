@@ -3,10 +3,12 @@
 // (CloseReason::budget); connections that succeeded (disarmed) cost the budget nothing.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -167,6 +169,102 @@ TEST_F(BudgetTest, ClosedConnectionsGiveTheirChargeBack) {
   EXPECT_TRUE(loop_.run_until([&] { return handlers_[a]->closed; }, 2000));
   EXPECT_EQ(budget_->used(), 0u);
   EXPECT_EQ(connections_.budgeted_connections(), 0u);
+}
+
+// A peer on probation that does not read the answers to its requests: once they are above the
+// write high watermark, its requests are not read either, until it reads.
+TEST(UnreadAnswers, ConnectionOnProbationIsNotReadWhileItsAnswersPileUp) {
+  EventLoop loop;
+  ConnectionRegistry connections{loop};
+  testing::Echo echo;  // every byte it reads is answered
+  uint64_t id = 0;
+  ListenOptions lo;
+  lo.ip = "127.0.0.1";
+  auto l = Listener::open(connections, lo, [&](Connection& c) {
+    id = c.id();
+    c.set_handler(&echo);
+    c.arm_probation(60000);
+  });
+  ASSERT_TRUE(l.ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((*l)->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  ASSERT_TRUE(loop.run_until([&] { return id != 0; }, 2000));
+
+  // Send without reading until the relay stops taking bytes.
+  const size_t total = size_t{64} * 1024 * 1024;
+  std::string chunk(64 * kKiB, 'q');
+  size_t sent = 0;
+  int idle = 0;
+  while (sent < total && idle < 20) {
+    ssize_t n = ::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      idle = 0;
+    } else {
+      ++idle;
+    }
+    loop.run_until([] { return false; }, 5);
+  }
+  Connection* c = connections.find(id);
+  ASSERT_NE(c, nullptr);
+  EXPECT_LT(sent, total);
+  EXPECT_TRUE(c->has(Connection::kUnreadAnswers)) << c->describe();
+  // Bounded: the high watermark plus the answers to one read buffer.
+  EXPECT_LE(c->queued_bytes(), c->settings().write_high_watermark + c->settings().read_buffer_limit);
+  EXPECT_EQ(Connection::describe_flags(Connection::kUnreadAnswers), "unread_answers");
+
+  // The peer reads its answers: its requests are read again, to the last byte.
+  size_t got = 0;
+  char buf[65536];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (got < sent && std::chrono::steady_clock::now() < deadline) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+    loop.run_until([] { return false; }, 1);
+  }
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(echo.data.size(), sent);
+  ::close(fd);
+}
+
+TEST(UnreadAnswers, ConnectionsThatSucceededAreReadWhateverTheirQueue) {
+  EventLoop loop;
+  ConnectionRegistry connections{loop};
+  testing::Echo echo;
+  uint64_t id = 0;
+  ListenOptions lo;
+  lo.ip = "127.0.0.1";
+  auto l = Listener::open(connections, lo, [&](Connection& c) {
+    id = c.id();
+    c.set_handler(&echo);  // never on probation
+  });
+  ASSERT_TRUE(l.ok());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons((*l)->port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::fcntl(fd, F_SETFL, O_NONBLOCK);
+  std::string chunk(64 * kKiB, 'q');
+  for (int i = 0; i < 64; ++i) {
+    (void)::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    loop.run_until([] { return false; }, 5);
+  }
+  Connection* c = connections.find(id);
+  ASSERT_NE(c, nullptr);
+  EXPECT_FALSE(c->has(Connection::kUnreadAnswers));
+  EXPECT_GT(c->queued_bytes(), c->settings().write_high_watermark);
+  ::close(fd);
 }
 
 }  // namespace
