@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -19,88 +18,13 @@
 #include <gtest/gtest.h>
 
 #include "harness.h"
+#include "test_config.h"
 
 namespace msrpd::itest {
 namespace {
 
 const std::string kDefault = source_path("etc/msrpd.cfg");
 const std::string kExample18 = source_path("examples/kamailio-1.18.cfg");
-
-std::string msrpctl_path() {
-  std::string p = MSRPD_BINARY;
-  return p.substr(0, p.rfind('/') + 1) + "msrpctl";
-}
-
-// A config (the seed's or the default) with this test's own ctl socket and extra msrp modparams,
-// written to its own directory; the directory goes with the object.
-class TestConfig {
- public:
-  TestConfig(const std::string& base, const std::string& msrp_params = {}) {
-    char tmpl[] = "/tmp/msrpd-peer-XXXXXX";
-    if (::mkdtemp(tmpl)) dir_ = tmpl;
-    sock_ = dir_ + "/ctl.sock";
-    std::string cfg = read_file(base);
-    const std::string load = "loadmodule \"msrp.so\"\n";
-    size_t at = cfg.find(load);
-    EXPECT_NE(at, std::string::npos) << base;
-    if (at != std::string::npos)
-      cfg.insert(at + load.size(), "modparam(\"ctl\", \"binrpc\", \"unix:" + sock_ + "\")\n" + msrp_params);
-    path_ = dir_ + "/msrpd.cfg";
-    std::ofstream(path_, std::ios::binary) << cfg;
-  }
-  ~TestConfig() {
-    ::unlink(path_.c_str());
-    ::unlink(sock_.c_str());
-    ::rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
-  // The control threads start right after the relay's listeners: wait for the socket.
-  bool wait_ctl() const {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    struct stat st {};
-    while (::stat(sock_.c_str(), &st) != 0) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return true;
-  }
-  // stats.get_statistics NAME through msrpctl: the value, or -1.
-  long stat(const std::string& name) const {
-    char tmpl[] = "/tmp/msrpd-peer-out-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::dup2(fd, 1);
-      std::vector<std::string> argv = {msrpctl_path(), "-s", "unix:" + sock_, "stats.get_statistics", name};
-      std::vector<char*> cargv;
-      for (auto& a : argv) cargv.push_back(a.data());
-      cargv.push_back(nullptr);
-      ::execv(cargv[0], cargv.data());
-      _exit(127);
-    }
-    ::close(fd);
-    int status = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid, SIGKILL);
-        ::waitpid(pid, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    std::string out = read_file(tmpl);
-    ::unlink(tmpl);
-    std::string prefix = name + " = ";
-    size_t p = out.find(prefix);
-    if (p == std::string::npos) return -1;
-    return std::atol(out.c_str() + p + prefix.size());
-  }
-
- private:
-  std::string dir_, sock_, path_;
-};
 
 // An AUTH from this client's own URI (one From-Path URI: a directly connected client).
 std::string auth(const client::Client& c, const std::string& tid, const std::string& relay_uri,
@@ -113,10 +37,10 @@ std::string auth(const client::Client& c, const std::string& tid, const std::str
 // Three AUTHs answered 401 (the first without credentials, then two with a wrong password for the
 // relay's nonce): the third 401 arrives, then EOF; a fourth AUTH gets nothing.
 void expect_auth_limit(const std::string& base) {
-  TestConfig cfg(base);
+  TestConfig cfg;
+  ASSERT_TRUE(cfg.write(base)) << cfg.error();
   Msrpd d;
   ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
-  ASSERT_TRUE(cfg.wait_ctl()) << d.log();
   Receiver bob = auth_receiver(d, "bob");  // an AUTHed client on the same relay
 
   client::Client m = d.connect();
@@ -144,7 +68,7 @@ void expect_auth_limit(const std::string& base) {
   (void)m.send(auth(m, "mal00004", d.uri()));
   EXPECT_TRUE(m.wait_closed(3000));
   EXPECT_EQ(m.pending(), 0u);
-  EXPECT_EQ(cfg.stat("msrp:auth_limit_closes"), 1) << d.log();
+  EXPECT_EQ(cfg.stat_when("msrp:auth_limit_closes", 1), 1) << d.log();
   EXPECT_NE(d.log().find("refused (auth_limit): 3 failed AUTHs, connection closed from msrp://127.0.0.1:"),
             std::string::npos)
       << d.log();
@@ -212,10 +136,13 @@ void expect_heads_within_budget(const std::string& head, long survivor_kib) {
   if (files.rlim_cur < kConnections + 100) GTEST_SKIP() << "descriptor limit " << files.rlim_cur;
 
   SCOPED_TRACE(head.substr(0, 40));
-  TestConfig cfg(kDefault, "modparam(\"msrp\", \"unauth_memory_kb\", " + std::to_string(kBudgetKib) + ")\n");
+  TestConfig cfg;
+  ConfigEdits edits;
+  edits.lines.push_back("modparam(\"msrp\", \"unauth_memory_kb\", " + std::to_string(kBudgetKib) + ")");
+  ASSERT_TRUE(cfg.write(kDefault, edits)) << cfg.error();
   Msrpd d;
   ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
-  ASSERT_TRUE(cfg.wait_ctl()) << d.log();
+  ASSERT_GE(cfg.stat_when("msrp:budget_closes", 0), 0) << "no control port\n" << d.log();
   Receiver bob = auth_receiver(d, "bob");
   Receiver carol = auth_receiver(d, "carol");
   ASSERT_FALSE(bob.use_path.empty());
@@ -353,13 +280,12 @@ TEST(MemoryBudget, StrangerThatDoesNotReadItsAnswersIsNotReadEither) {
 // Without tcp_max_connections, the descriptor limit less 10 % (at least 64) bounds the
 // connections: open_files_limit=200 gives 136, and the 137th is closed at accept.
 TEST(DefaultMaxConnections, DescriptorLimitLessAReserveBoundsTheConnections) {
-  std::string text = read_file(kExample18);
-  text.insert(text.find('\n') + 1, "open_files_limit=200\n");
-  TestConfig cfg(kExample18);
-  std::string path = cfg.path() + ".limit.cfg";
-  std::ofstream(path, std::ios::binary) << text;
+  TestConfig cfg;
+  ConfigEdits edits;
+  edits.core_lines.push_back("open_files_limit=200");
+  ASSERT_TRUE(cfg.write(kExample18, edits)) << cfg.error();
   Msrpd d;
-  ASSERT_TRUE(d.start(path, {"-n", "2"})) << d.log();
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
   EXPECT_NE(d.log().find("up to 200 open descriptors, tcp_max_connections 136"), std::string::npos)
       << d.log();
   // The harness's readiness probe is a connection too: count until the relay has seen it go.
@@ -382,7 +308,6 @@ TEST(DefaultMaxConnections, DescriptorLimitLessAReserveBoundsTheConnections) {
   EXPECT_TRUE(over.wait_closed(3000));
   EXPECT_EQ(over.pending(), 0u);
   EXPECT_NE(d.log().find("tcp_max_connections (136) reached"), std::string::npos) << d.log();
-  ::unlink(path.c_str());
 }
 
 // ---- exclusive listen addresses (issue 11 part 7) ----
