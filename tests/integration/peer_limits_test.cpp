@@ -219,8 +219,10 @@ TEST(MemoryBudget, ThousandUnfinishedSixtyKilobyteHeadsStayWithinTheBudget) {
 // queue, the relay stops reading its requests until it reads, so its answers do not pile up in the
 // relay (before: 2.3 GB after 20 s); once it reads, every request is answered.
 TEST(MemoryBudget, StrangerThatDoesNotReadItsAnswersIsNotReadEither) {
+  TestConfig cfg;  // (its own ctl socket)
+  ASSERT_TRUE(cfg.write(kDefault)) << cfg.error();
   Msrpd d;
-  ASSERT_TRUE(d.start(kDefault, {"-n", "2"})) << d.log();
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
   long before = d.rss_kib();
   int fd = raw_connect(d.port());
   ASSERT_GE(fd, 0);
@@ -352,8 +354,10 @@ void expect_refused(const std::string& listen, const std::string& address) {
 }
 
 TEST(ExclusiveListen, SecondMsrpdOnTheSamePortExitsAndTheFirstStillAnswers) {
+  TestConfig cfg;  // (its own ctl socket)
+  ASSERT_TRUE(cfg.write(kDefault)) << cfg.error();
   Msrpd first;
-  ASSERT_TRUE(first.start(kDefault, {"-n", "2"})) << first.log();
+  ASSERT_TRUE(first.start(cfg.path(), {"-n", "2"})) << first.log();
   std::string addr = "127.0.0.1:" + std::to_string(first.port());
   expect_refused("tcp:" + addr, addr);
   // Every connection still reaches the first one (none went to a second process).
