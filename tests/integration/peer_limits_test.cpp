@@ -34,8 +34,9 @@ std::string auth(const client::Client& c, const std::string& tid, const std::str
 
 // ---- failed-AUTH limit (RFC 4976 §6.3) ----
 
-// Three AUTHs answered 401 (the first without credentials, then two with a wrong password for the
-// relay's nonce): the third 401 arrives, then EOF; a fourth AUTH gets nothing.
+// Three AUTHs with a wrong password (Digest credentials for a nonce of the relay's, taken from a
+// challenge on another connection) are answered 401: the third 401 arrives, then EOF; a fourth
+// AUTH gets nothing.
 void expect_auth_limit(const std::string& base) {
   TestConfig cfg;
   ASSERT_TRUE(cfg.write(base)) << cfg.error();
@@ -43,15 +44,17 @@ void expect_auth_limit(const std::string& base) {
   ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
   Receiver bob = auth_receiver(d, "bob");  // an AUTHed client on the same relay
 
-  client::Client m = d.connect();
-  ASSERT_GE(m.fd(), 0);
-  ASSERT_TRUE(m.send(auth(m, "mal00001", d.uri())));
-  auto challenge = m.read_frame(3000);
+  client::Client scout = d.connect();
+  ASSERT_TRUE(scout.send(auth(scout, "scout001", d.uri())));
+  auto challenge = scout.read_frame(3000);
   ASSERT_TRUE(challenge) << d.log();
   ASSERT_EQ(challenge->code, 401) << challenge->raw;
   std::string nonce = client::digest_param(challenge->header("WWW-Authenticate"), "nonce");
   ASSERT_FALSE(nonce.empty()) << challenge->raw;
-  for (int i = 2; i <= 3; ++i) {
+
+  client::Client m = d.connect();
+  ASSERT_GE(m.fd(), 0);
+  for (int i = 1; i <= 3; ++i) {
     std::string tid = "mal0000" + std::to_string(i);
     std::string wrong = "Authorization: Digest username=\"mallory\", realm=\"myrealm\", nonce=\"" + nonce +
                         "\", uri=\"" + d.uri() +
