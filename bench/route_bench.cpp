@@ -108,6 +108,7 @@ class BenchOrigin final : public relay::FrameOrigin {
   }
   void succeeded() override {}
   void relay_undeliverable(const msrpd::msrp::Frame&, const relay::FrameBytes&, uint16_t) override {}
+  void report_failure(const msrpd::msrp::Frame&, const relay::FrameBytes&, uint16_t) override {}
   std::string& reply_bytes() { return reply_; }
 
  private:

@@ -66,6 +66,9 @@ class TlsContext {
 
   const TlsSettings& settings() const { return settings_; }
   bool has_certificate() const { return has_certificate_; }
+  // The subjectAltName dNSName entries of this relay's own certificate (RFC 4976 §6.2: names the
+  // relay answers to); empty without a certificate.
+  std::vector<std::string> certificate_dns_names() const;
   ssl_ctx_st* native() const { return ctx_; }
 
  private:

@@ -110,6 +110,22 @@ int accept_any(int, X509_STORE_CTX*) {
   return 1;
 }
 
+// The subjectAltName dNSName entries of a certificate, in certificate order.
+std::vector<std::string> dns_names_of(X509* cert) {
+  std::vector<std::string> out;
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  if (!names) return out;
+  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+    const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+    if (g->type != GEN_DNS) continue;
+    const unsigned char* d = ASN1_STRING_get0_data(g->d.dNSName);
+    int len = ASN1_STRING_length(g->d.dNSName);
+    if (d && len > 0) out.emplace_back(reinterpret_cast<const char*>(d), static_cast<size_t>(len));
+  }
+  GENERAL_NAMES_free(names);
+  return out;
+}
+
 PeerCertificate describe_peer(SSL* ssl) {
   PeerCertificate p;
   p.version = SSL_get_version(ssl);
@@ -127,17 +143,7 @@ PeerCertificate describe_peer(SSL* ssl) {
     if (n > 0) p.subject.assign(data, static_cast<size_t>(n));
     BIO_free(mem);
   }
-  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (names) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
-      if (g->type != GEN_DNS) continue;
-      const unsigned char* d = ASN1_STRING_get0_data(g->d.dNSName);
-      int len = ASN1_STRING_length(g->d.dNSName);
-      if (d && len > 0) p.dns_names.emplace_back(reinterpret_cast<const char*>(d), static_cast<size_t>(len));
-    }
-    GENERAL_NAMES_free(names);
-  }
+  p.dns_names = dns_names_of(cert);
   ERR_clear_error();
   return p;
 }
@@ -410,6 +416,11 @@ void TlsHandshake::fail(const std::string& why) {
   release();
   DoneFn done = std::move(done_);
   if (done) done(make_error(0, "tls handshake with " + peer_ + ": " + why));  // may destroy this
+}
+
+std::vector<std::string> TlsContext::certificate_dns_names() const {
+  X509* cert = has_certificate_ ? SSL_CTX_get0_certificate(ctx_) : nullptr;
+  return cert ? dns_names_of(cert) : std::vector<std::string>();
 }
 
 }  // namespace msrpd::net

@@ -78,6 +78,21 @@ Result<void> Engine::start() {
     }
     ports_.push_back(port);
   }
+  // RFC 4976 §6.2: the names this relay answers to.
+  own_ = OwnUris();
+  for (size_t i = 0; i < cfg_.listen.size(); ++i) own_.add_listen(cfg_.listen[i].ip, ports_[i]);
+  for (const std::string& n : cfg_.own_names) own_.add_name(n);
+  if (!cfg_.use_path_addr.empty()) own_.add_name(cfg_.use_path_addr);
+  if (tls_)
+    for (const std::string& n : tls_->certificate_dns_names()) own_.add_name(n);
+  own_.add_machine_addresses();
+  if (cfg_.open_relay) {
+    LM_WARN(
+        "engine: open_relay=1: RFC 4976 §6 authorization is off, anyone can relay through this "
+        "relay to anywhere (dangerous: labs only)");
+  } else {
+    LM_INFO("engine: this relay answers to %s", own_.describe().c_str());
+  }
   channels_.clear();
   for (size_t i = 0; i < workers_.size() * workers_.size(); ++i)
     channels_.push_back(std::make_unique<MailChannel>());

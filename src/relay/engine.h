@@ -17,6 +17,7 @@
 #include "relay/address_index.h"
 #include "relay/cmap.h"
 #include "relay/context.h"
+#include "relay/own_uris.h"
 #include "relay/stats.h"
 
 namespace msrpd::relay {
@@ -63,8 +64,8 @@ struct EngineConfig {
 
   // Authorization (RFC 4976 §6, docs/SECURITY.md): enforced by the engine whatever the route says.
   bool open_relay = false;  // msrp open_relay=1: none of the checks below (labs only)
-  // This relay's names besides its listen addresses: alias=, advertise, use_path_addr ("host" or
-  // "host:port"; a name without a port stands for every listen port).
+  // This relay's names besides its listen addresses and use_path_addr: alias=, advertise ("host"
+  // or "host:port"; a name without a port stands for every listen port).
   std::vector<std::string> own_names;
   unsigned max_to_path = 16;                               // a request with more To-Path URIs is refused
   unsigned max_self_passes = 3;                            // times one frame may pass through this relay
@@ -96,6 +97,12 @@ class Engine {
   void stop();
   std::vector<uint16_t> bound_ports() const;  // one per listen entry, in order
   ConnectionMap* cmap() { return cmap_.get(); }
+  // RFC 4976 §6.2: the authorities this relay answers to (built by start()).
+  const OwnUris& own_uris() const { return own_; }
+  // RFC 4976 §6.3: every session URI of this relay's handed out in a Use-Path of a 200 to AUTH,
+  // bound to the connection that AUTHed (until Expires or until it closes). Only conid and
+  // expires of its items are used.
+  ConnectionMap& bindings() { return bindings_; }
   const Stats& stats() const { return stats_; }
   const EngineConfig& config() const { return cfg_; }
   // The TLS context (after start()); null when it could not be built and nothing needs it.
@@ -119,6 +126,8 @@ class Engine {
   Router& router_;
   Stats stats_;
   std::unique_ptr<ConnectionMap> cmap_;
+  ConnectionMap bindings_{10};
+  OwnUris own_;
   std::unique_ptr<net::TlsContext> tls_;  // outlives the workers (declared before them)
   AddressIndex addresses_;
   std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)

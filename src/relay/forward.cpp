@@ -47,7 +47,7 @@ bool Forward::remote() const {
 }
 
 bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags,
-                    std::string_view answer_tid) {
+                    std::string_view answer_tid, bool self_hop) {
   Worker& w = link_.worker();
   enter(Phase::idle);
   seq_ = next_seq_++;
@@ -65,11 +65,13 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   }
   method_ = f.method_id();
   has_body_ = f.has_body();
-  has_report_ = report_.assign(f);
+  // Through the self link the next pass is this relay again: it sends the REPORTs (once).
+  bool wants_report = report_.assign(f);
+  has_report_ = !self_hop && wants_report;
   report_.received = fb.body.size();
   // A response is expected for every request but REPORT, and for a SEND unless Failure-Report: no.
   tracked_ =
-      f.is_request() && method_ != msrp::Method::report && !(method_ == msrp::Method::send && !has_report_);
+      f.is_request() && method_ != msrp::Method::report && !(method_ == msrp::Method::send && !wants_report);
 
   BufferPool::Lease buf = w.buffers().take();
   std::string& s = *buf;

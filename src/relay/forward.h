@@ -61,8 +61,10 @@ class Forward {
   // A request goes on with a new transaction id of this relay's (RFC 4976 §6.4); a response
   // with `answer_tid`, the id its request had when it came in. False when the head cannot be
   // written (a REPORT 400 went upstream).
+  // self_hop: dest is the worker's self link (this relay's next pass over the frame reports its
+  // failures: none from here).
   bool start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, int relay_flags,
-             std::string_view answer_tid = {});
+             std::string_view answer_tid = {}, bool self_hop = false);
   void connected(uint64_t seq, uint64_t dest);
   void failed(uint64_t seq, std::string_view why, uint16_t report_code);
   // Input events of the frame being relayed.

@@ -14,6 +14,8 @@
 #include "relay/address_index.h"
 #include "relay/cmap.h"
 #include "relay/engine.h"
+#include "relay/own_uris.h"
+#include "relay/refusals.h"
 #include "relay/stats.h"
 #include "sip/frame_view.h"
 
@@ -184,6 +186,8 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   const msrp::Header* fp = frame_.find(msrp::HeaderId::from_path);
   std::string_view to_path = frame_.method_id() == msrp::Method::send ? frame_.from_path()[0]
                                                                       : (fp ? fp->value : std::string_view());
+  if (code == code_of(Status::ok) && frame_.method_id() == msrp::Method::auth && env_.bindings && env_.own)
+    bind_use_path(extra);
   BufferPool::Lease out_buf = env_.buffers->take();
   std::string& out = *out_buf;
   msrp::write_response(out, frame_.transaction_id(), code, text, to_path, frame_.to_path()[0], extra);
@@ -205,6 +209,48 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   reply_code_ = code;
   if (code / 100 == 2) origin_.succeeded();
   return 1;
+}
+
+// RFC 4976 §6.3: the session URIs of this relay's in the Use-Path of a 200 to AUTH are valid on
+// the AUTHing connection only, until they expire. Whether msrp_cmap_save wrote the Use-Path or the
+// script did (Example 1.17), the engine records them here, from the headers being sent.
+void FrameContext::bind_use_path(std::string_view headers) {
+  std::string_view use_path, expires_text;
+  size_t p = 0;
+  while (p < headers.size()) {
+    size_t nl = headers.find("\r\n", p);
+    std::string_view line = headers.substr(p, nl == std::string_view::npos ? std::string_view::npos : nl - p);
+    p = nl == std::string_view::npos ? headers.size() : nl + 2;
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view name = trim(line.substr(0, colon));
+    if (ascii::iequals(name, "Use-Path")) {
+      use_path = trim(line.substr(colon + 1));
+    } else if (ascii::iequals(name, "Expires")) {
+      expires_text = trim(line.substr(colon + 1));
+    }
+  }
+  if (use_path.empty()) return;
+  uint32_t expires = env_.config->auth_max_expires;
+  if (uint32_t v = 0; !expires_text.empty() && ascii::parse_uint(expires_text, v)) {
+    expires = v;
+  } else if (auto ex = frame_.expires(); ex && *ex && **ex > 0) {
+    expires = **ex;
+  }
+  auto until = CmapItem::Clock::now() + std::chrono::seconds(expires);
+  std::string_view local_ip = origin_.source().local_ip;
+  while (!use_path.empty()) {
+    size_t sp = use_path.find(' ');
+    std::string_view uri = use_path.substr(0, sp);
+    use_path = sp == std::string_view::npos ? std::string_view() : ascii::ltrim(use_path.substr(sp + 1));
+    std::string_view session = uri_session(uri);
+    if (session.empty() || !env_.own->is_own_uri(uri, local_ip)) continue;
+    CmapItem item;
+    item.session_id.assign(session);
+    item.conid = origin_.id();
+    item.expires = until;
+    env_.bindings->save(std::move(item));
+  }
 }
 
 int FrameContext::msrp_reply(std::string_view code, std::string_view text, std::string_view hdrs) {
@@ -259,10 +305,12 @@ int FrameContext::msrp_relay() {
     // found through the transaction this relay forwarded; any other is dropped and counted.
     if (dst_.answer == Destination::Answer::ends_here) return -1;
     if (dst_.answer != Destination::Answer::back) {
-      Stats::bump(env_.stats->responses_unmatched);
-      LM_INFO("msrp_relay: response %.*s from %.*s answers no transaction of this relay, dropped",
-              static_cast<int>(frame_.transaction_id().size()), frame_.transaction_id().data(),
-              static_cast<int>(origin_.srcaddr().size()), origin_.srcaddr().data());
+      if (env_.refusals) {
+        env_.refusals->refuse(Rule::unmatched_response, origin_.srcaddr(),
+                              "a response to no transaction of this relay");
+      } else {
+        Stats::bump(env_.stats->responses_unmatched);
+      }
       return -1;
     }
     relay_ = true;
@@ -275,6 +323,13 @@ int FrameContext::msrp_relay() {
       origin_.relay_undeliverable(frame_, bytes_, code_of(Status::bad_request));
       return -1;
     }
+  }
+  // A next hop that is this relay itself goes inside the process, never over a connection to its
+  // own address (which may not even be reachable from here behind NAT).
+  if (dst_.conid == 0 && env_.own && env_.self &&
+      env_.own->is_own(dst_.host, dst_.port, origin_.source().local_ip)) {
+    dst_.conid = env_.self->self_link();
+    dst_.self = dst_.conid != 0;
   }
   if (dst_.conid == 0 && net::SockAddr::is_numeric(dst_.host)) {
     net::Transport t = dst_.secure ? net::Transport::tls : net::Transport::tcp;
@@ -289,6 +344,17 @@ int FrameContext::msrp_relay() {
     // RFC 4975 §5.4: a connection opened earlier for the same URI host, port and scheme.
     dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
   }
+  // RFC 4976 §6.4: a request for a session whose client did not send it goes to that client only.
+  if (must_reach_ != 0 && dst_.conid != must_reach_) {
+    env_.refusals->refuse(Rule::not_authorized, origin_.srcaddr(),
+                          "a request for a session of another connection, not towards it");
+    if (!replied()) {
+      reply(code_of(Status::forbidden), {}, {});
+    } else {
+      origin_.report_failure(frame_, bytes_, code_of(Status::forbidden));
+    }
+    return -1;
+  }
   // RFC 4976 §6.4.3: a response travels over an existing connection only (normally the one its
   // request came in on, found through the transaction); none: it is dropped.
   if (dst_.conid == 0 && frame_.is_response()) {
@@ -302,6 +368,7 @@ int FrameContext::msrp_relay() {
     origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
     return -1;
   }
+  if (dst_.self) Stats::bump(env_.stats->self_hops);
   relay_ = true;
   return 1;
 }

@@ -24,6 +24,7 @@ class ConnectionMap;
 class AddressIndex;
 struct CmapItem;
 class Refusals;
+class OwnUris;
 
 // Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
 // transaction (responses go back on the connection the request came from).
@@ -34,6 +35,7 @@ struct Destination {
   bool port_given = false;  // false: resolve per RFC 4976 §8 (SRV first) when host is a name
   bool secure = false;      // msrps: TLS, the certificate checked against host (RFC 4976 §9)
   bool set = false;
+  bool self = false;  // this relay itself: routed inside the process (the worker's self link)
   // A response travels only back along the transaction it answers (RFC 4976 §6.4.3).
   enum class Answer : uint8_t {
     unmatched,  // no transaction of this relay's: not relayed (a forged or late response)
@@ -47,6 +49,7 @@ struct Destination {
     port_given = false;
     secure = false;
     set = false;
+    self = false;
     answer = Answer::unmatched;
   }
 };
@@ -77,6 +80,16 @@ class FrameOrigin {
   virtual void auth_succeeded() {}
   // msrp_relay found no way to deliver the frame (logged; a REPORT upstream when one is wanted).
   virtual void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) = 0;
+  // A REPORT with `code` upstream when the request wants one (RFC 4976 §6.4.1), nothing else.
+  virtual void report_failure(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) = 0;
+};
+
+// Where a next hop that is this relay itself goes: the worker's self link (a connection pair
+// inside the process), created on first use. 0 when it cannot be made.
+class SelfRoute {
+ public:
+  virtual ~SelfRoute() = default;
+  virtual uint64_t self_link() = 0;
 };
 
 // What a worker offers the contexts of its frames. connections may be null (no reuse by address).
@@ -89,6 +102,11 @@ struct RouteEnv {
   BufferPool* buffers = nullptr;
   CmapItem* lookup_item = nullptr;  // msrp_cmap_lookup's kept record (no allocation per lookup)
   Refusals* refusals = nullptr;     // the worker's counted, rate-limited refusal log
+  // RFC 4976 §6 (docs/SECURITY.md). own: this relay's authorities (null: no self hops, no
+  // checks); bindings: the session URIs handed out in Use-Path (null: open_relay, not checked).
+  const OwnUris* own = nullptr;
+  ConnectionMap* bindings = nullptr;
+  SelfRoute* self = nullptr;
 };
 
 class FrameContext final : public Context {
@@ -127,6 +145,9 @@ class FrameContext final : public Context {
   // Sends a response to this frame on the source connection, honouring RFC 4975 §7.2 and the
   // Failure-Report header. 1 sent (or rightly not sent), -1 error.
   int reply(uint16_t code, std::string_view text, std::string_view extra_headers);
+  // RFC 4976 §6.4: the request is for a session whose client did not send it: it may go only to
+  // that client's connection (checked by msrp_relay, whatever the route chose).
+  void require_destination(uint64_t conid) { must_reach_ = conid; }
 
  private:
   FrameOrigin& origin_;
@@ -138,7 +159,10 @@ class FrameContext final : public Context {
   int relay_flags_ = 0;
   int reply_flags_ = 0;
   uint16_t reply_code_ = 0;
+  uint64_t must_reach_ = 0;
   std::string auth_info_;
+
+  void bind_use_path(std::string_view headers);
 };
 
 }  // namespace msrpd::relay

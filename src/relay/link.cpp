@@ -9,6 +9,7 @@
 #include "msrp/frame_writer.h"
 #include "msrp/status.h"
 #include "net/workers.h"
+#include "relay/own_uris.h"
 #include "relay/sip_context.h"
 #include "relay/worker.h"
 #include "sip/sniff.h"
@@ -55,34 +56,47 @@ std::string_view Link::name(Input i) {
   return "?";
 }
 
-Link::Link(Worker& w, net::Connection& c, bool outbound)
+Link::Link(Worker& w, net::Connection& c, bool outbound, bool self)
     : w_(w),
       conn_(&c),
       id_(c.id()),
       outbound_(outbound),
+      self_(self),
       parser_(w.config().limits),
       forward_(*this),
       gate_(*this) {
   secure_ = c.transport() == net::Transport::tls;
   peer_ip_ = c.peer_ip();
   local_ip_ = c.local_ip();
+  uint16_t peer_port = c.peer_port(), local_port = c.local_port();
+  if (self_) {
+    // A connection pair inside the process: both ends show the relay's first listen address.
+    const EngineConfig& cfg = w.config();
+    std::string_view ip =
+        cfg.listen.empty() ? std::string_view("127.0.0.1") : std::string_view(cfg.listen[0].ip);
+    if (ip == "0.0.0.0" || ip.empty()) ip = "127.0.0.1";
+    if (ip == "::") ip = "::1";
+    peer_ip_ = local_ip_ = std::string(ip);
+    auto ports = w.engine().bound_ports();
+    peer_port = local_port = ports.empty() ? 0 : ports[0];
+  }
   proto_name_ = std::string(net::transport_name(c.transport()));
   srcaddr_ = secure_ ? "msrps://" : "msrp://";
   append_host(srcaddr_, peer_ip_);
   srcaddr_.push_back(':');
-  append_port(srcaddr_, c.peer_port());
+  append_port(srcaddr_, peer_port);
   srcsock_ = proto_name_ + ":";
   append_host(srcsock_, local_ip_);
   srcsock_.push_back(':');
-  append_port(srcsock_, c.local_port());
+  append_port(srcsock_, local_port);
   source_.ip = peer_ip_;
-  source_.port = c.peer_port();
+  source_.port = peer_port;
   source_.local_ip = local_ip_;
-  source_.local_port = c.local_port();
+  source_.local_port = local_port;
   source_.proto = proto_name_;
   source_.conid = id_;
-  if (outbound_) input_ = Input::msrp_head;  // we speak first, and only MSRP
-  w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_);
+  if (outbound_ || self_) input_ = Input::msrp_head;  // we speak first, and only MSRP
+  if (!self_) w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_);
 }
 
 bool Link::over_limit() const {
@@ -300,6 +314,11 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     Stats::bump(st.responses_in);
   }
   dst_.clear();
+  uint64_t must_reach = 0;
+  if (w_.route_env().own && !admit(f, fb, must_reach)) {
+    forward_.reset();
+    return;
+  }
   if (f.is_response()) {
     // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the
     // request came from, and a failure to a SEND becomes a REPORT.
@@ -312,19 +331,96 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     }
   }
   FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
+  ctx.require_destination(must_reach);
   w_.engine().router().msrp_frame(ctx, w_.index());
   if (!ctx.relay_requested() || !conn_) {
     forward_.reset();
     return;
   }
   std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
-  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags(), tid) && dst_.conid == 0) open_next_hop();
+  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
+    open_next_hop();
+}
+
+bool Link::own_authority(std::string_view uri) {
+  std::string_view host;
+  uint16_t port = 0;
+  if (!uri_authority(uri, host, port)) return false;
+  // Most frames on a connection name the relay the same way: one compare, no list walk.
+  if (port == own_port_ && host == own_host_) return true;
+  if (!w_.route_env().own->is_own(host, port, local_ip_)) return false;
+  own_host_.assign(host);
+  own_port_ = port;
+  return true;
+}
+
+bool Link::admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach) {
+  const EngineConfig& cfg = w_.config();
+  auto to = f.to_path();
+  if (to.empty()) return true;  // the parser refuses such frames: nothing to check
+  if (f.is_request() && to.size() > cfg.max_to_path) {
+    refuse(Rule::loop, f, fb, msrp::code_of(msrp::Status::bad_request), "a To-Path longer than max_to_path");
+    return false;
+  }
+  const RouteEnv& env = w_.route_env();
+  if (env.bindings) {
+    // RFC 4976 §6.2: a frame not addressed to this relay is neither relayed nor delivered.
+    if (!own_authority(to[0])) {
+      refuse(Rule::foreign_uri, f, fb, msrp::code_of(msrp::Status::session_does_not_exist),
+             "a frame whose first To-Path URI is not this relay's");
+      // RFC 4976 §6.2: a peer that has not made one good request yet is not kept.
+      if (conn_ && conn_->probation_armed()) conn_->close_after_flush();
+      return false;
+    }
+    if (f.is_response() || to.size() < 2) return true;
+    // RFC 4976 §6.3, §6.4: only a session URI handed out to an AUTHed connection is relayed
+    // through, by that connection, or towards it.
+    std::string_view session = uri_session(to[0]);
+    CmapItem& b = w_.binding_item();
+    if (session.empty() || !env.bindings->lookup_into(session, CmapItem::Clock::now(), b)) {
+      refuse(Rule::no_session, f, fb, msrp::code_of(msrp::Status::session_does_not_exist),
+             "a request for a session URI this relay did not hand out");
+      return false;
+    }
+    if (b.conid != id_) must_reach = b.conid;
+  } else if (f.is_response() || to.size() < 2) {
+    return true;
+  }
+  // Loops: the URIs of this relay's leading the To-Path are the passes the frame makes here.
+  if (to.size() > 2 && env.own->is_own_uri(to[1], local_ip_)) {
+    size_t passes = 2;
+    while (passes < to.size() && env.own->is_own_uri(to[passes], local_ip_)) ++passes;
+    if (passes > cfg.max_self_passes) {
+      refuse(Rule::loop, f, fb, msrp::code_of(msrp::Status::forbidden),
+             "a frame passing through this relay more than max_self_passes times");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Link::refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code,
+                  std::string_view what) {
+  w_.refusals().refuse(rule, srcaddr_, what);
+  // Answered as any request (RFC 4975 §7.2: Failure-Report honoured; a REPORT or a response is
+  // never answered): the route does not run for it.
+  // 481 in the words of the seed's routes, which answer an unknown session so: the same answer
+  // whether the engine or the route refused.
+  std::string_view text = code == msrp::code_of(msrp::Status::session_does_not_exist)
+                              ? "Session-does-not-exist"
+                              : std::string_view();
+  FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
+  ctx.reply(code, text, {});
 }
 
 void Link::relay_undeliverable(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {
   Stats::bump(w_.stats().relay_failures);
   LM_WARN("engine: %s %.*s from %s cannot be delivered (%u)", f.is_request() ? "request" : "response",
           static_cast<int>(f.transaction_id().size()), f.transaction_id().data(), srcaddr_.c_str(), code);
+  report_failure(f, fb, code);
+}
+
+void Link::report_failure(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {
   ReportInfo info;
   if (!info.assign(f)) return;
   info.received = fb.body.size();
@@ -395,7 +491,9 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   input_ = Input::closed;
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
   if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
-  w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
+  w_.engine().bindings().remove_connection(id_);
+  if (!self_) w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
+  if (self_) w_.self_link_closed(id_);
   if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
   // Whoever waits on this connection must not wait forever.
   gate_.clear();

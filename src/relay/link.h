@@ -19,6 +19,7 @@
 #include "relay/forward.h"
 #include "relay/frame_context.h"
 #include "relay/output_gate.h"
+#include "relay/refusals.h"
 #include "sip/message.h"
 
 namespace msrpd::relay {
@@ -37,7 +38,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   };
   static std::string_view name(Input i);
 
-  Link(Worker& w, net::Connection& c, bool outbound);
+  // self: one end of the worker's self link (next hops that are this relay itself).
+  Link(Worker& w, net::Connection& c, bool outbound, bool self = false);
 
   // net::ConnectionHandler
   size_t on_data(net::Connection& c, std::string_view data) override;
@@ -59,6 +61,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // RFC 4976 §6.3: counts this client's failed AUTHs; true (refused, counted) at auth_max_failures.
   bool auth_failed() override;
   void auth_succeeded() override { auth_failures_ = 0; }
+  void report_failure(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) override;
 
   Worker& worker() { return w_; }
   Forward& forward() { return forward_; }
@@ -98,6 +101,11 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   size_t on_sip(std::string_view data);
   size_t reject(const msrp::Step& s, std::string_view data, size_t frame_start);
   void route(const msrp::Frame& f, const FrameBytes& bytes);
+  // RFC 4976 §6.2-6.4 before the route runs (docs/SECURITY.md): false when the frame is refused
+  // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
+  bool admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach);
+  bool own_authority(std::string_view uri);
+  void refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code, std::string_view what);
   void open_next_hop();
   void wake_waiters();
 
@@ -112,6 +120,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   net::Connection* conn_;  // null once closed
   uint64_t id_;
   bool outbound_;
+  bool self_;
   bool secure_ = false;
   Input input_ = Input::sniffing;
   sip::SipReader sip_reader_;  // Input::sip
@@ -127,6 +136,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
   std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
+  std::string own_host_;  // the last first-To-Path authority found to be this relay's (own_authority)
+  uint16_t own_port_ = 0;
   std::string alias_host_;  // set_name_alias
   uint16_t alias_port_ = 0;
   Source source_;

@@ -1,11 +1,16 @@
 #include "relay/worker.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "common/log.h"
 #include "msrp/status.h"
 #include "net/next_hop.h"
+#include "net/stream.h"
 #include "net/workers.h"
 #include "relay/link.h"
 
@@ -47,6 +52,9 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
   env_.buffers = &buffers_;
   env_.lookup_item = &lookup_item_;
   env_.refusals = &refusals_;
+  env_.own = &e.own_uris();
+  env_.bindings = cfg.open_relay ? nullptr : &e.bindings();
+  env_.self = this;
   // The memory budget of connections without a successful request yet closes one (net::Workers).
   connections.on_budget_close([this](net::Connection& c) { budget_closing(c); });
 }
@@ -107,10 +115,11 @@ void Worker::accepted(net::Connection& c) {
 void Worker::on_start() {
   common::log_set_thread_label("worker " + std::to_string(index_));
   loop_.set_iteration_end([this] { hand_over_mail(); });
-  if (index_ == 0 && engine_.cmap()) {
+  if (index_ == 0) {
     unsigned s = config().timer_interval ? config().timer_interval : 60;
     clean_timer_ = std::make_unique<net::Timer>(loop_, [this] {
       if (ConnectionMap* m = engine_.cmap()) m->clean(CmapItem::Clock::now());
+      engine_.bindings().clean(CmapItem::Clock::now());
     });
     clean_timer_->start(s * 1000, s * 1000);
   }
@@ -122,12 +131,37 @@ Link* Worker::link(uint64_t id) {
   return c ? static_cast<Link*>(c->handler()) : nullptr;
 }
 
-Link& Worker::adopt(net::Connection& c, bool outbound) {
-  auto l = std::make_unique<Link>(*this, c, outbound);
+Link& Worker::adopt(net::Connection& c, bool outbound, bool self) {
+  auto l = std::make_unique<Link>(*this, c, outbound, self);
   engine_.connection_count().fetch_add(1, std::memory_order_relaxed);
   Link& ref = *l;
   c.set_handler(std::move(l));
   return ref;
+}
+
+uint64_t Worker::self_link() {
+  if (self_out_ != 0 && link(self_out_) && link(self_in_)) return self_out_;
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    LM_ERR("engine: no self link (socketpair: %s)", std::strerror(errno));
+    return 0;
+  }
+  net::Connection& out = connections_.adopt(net::make_tcp_stream(fds[0]), outbound_, true);
+  net::Connection& in = connections_.adopt(net::make_tcp_stream(fds[1]), inbound_, false);
+  adopt(out, true, true);
+  adopt(in, false, true);
+  self_out_ = out.id();
+  self_in_ = in.id();
+  LM_DBG("engine: self link %llu -> %llu", static_cast<unsigned long long>(self_out_),
+         static_cast<unsigned long long>(self_in_));
+  return self_out_;
+}
+
+void Worker::self_link_closed(uint64_t id) {
+  if (id != self_out_ && id != self_in_) return;
+  uint64_t other = id == self_out_ ? self_in_ : self_out_;
+  self_out_ = self_in_ = 0;
+  if (net::Connection* c = connections_.find(other)) c->close();
 }
 
 void Worker::close_all() {

@@ -26,7 +26,7 @@ namespace msrpd::relay {
 
 class Link;
 
-class Worker {
+class Worker final : public SelfRoute {
  public:
   Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections);
   ~Worker();
@@ -51,7 +51,13 @@ class Worker {
   // The Link of an open connection of this worker, or null (unknown, or closed already).
   Link* link(uint64_t id);
   // Gives connection c a Link (the connection owns it).
-  Link& adopt(net::Connection& c, bool outbound);
+  Link& adopt(net::Connection& c, bool outbound, bool self = false);
+  // SelfRoute: the outbound end of this worker's self link, a connection pair inside the process
+  // for next hops that are this relay itself (made on first use, again after it closed).
+  uint64_t self_link() override;
+  void self_link_closed(uint64_t id);
+  // msrp's kept record for session binding lookups (no allocation per lookup).
+  CmapItem& binding_item() { return binding_item_; }
 
   // Opens a connection to a next hop: TLS for msrps (the certificate checked against d.host,
   // RFC 4976 §9), a URI without a port resolved per RFC 4976 §8 (SRV, then A/AAAA on 2855).
@@ -88,6 +94,8 @@ class Worker {
   msrp::TransactionIdGenerator tids_;
   BufferPool buffers_;
   CmapItem lookup_item_;
+  CmapItem binding_item_;
+  uint64_t self_out_ = 0, self_in_ = 0;  // the self link's two ends
   Refusals refusals_;
   RouteEnv env_;
   std::unique_ptr<net::Timer> clean_timer_;

@@ -199,6 +199,7 @@ class EngineRelayTest : public ::testing::Test {
     cfg.children = 2;
     cfg.cmap_size = 4;
     cfg.use_path_addr = "msrp://127.0.0.1:5060";  // as the seed writes it: the scheme is not doubled
+    configure(cfg);
     engine_ = std::make_unique<Engine>(cfg, route_);
     auto r = engine_->start();
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -208,6 +209,7 @@ class EngineRelayTest : public ::testing::Test {
   void TearDown() override {
     if (engine_) engine_->stop();
   }
+  virtual void configure(EngineConfig& cfg) {}
 
   static std::string auth_frame(std::string_view tid, std::string_view to, std::string_view from,
                                 std::string_view extra = {}) {
@@ -304,6 +306,13 @@ class EngineRelayTest : public ::testing::Test {
   std::string relay_uri_;
   std::string last_auth_info_;
   std::string last_auth_reply_;
+};
+
+// The same relay with modparam("msrp", "open_relay", 1): for tests of forwarding mechanics whose
+// senders do not AUTH (RFC 4976 §6 authorization is tested on its own in authorization_test.cpp).
+class EngineOpenRelayTest : public EngineRelayTest {
+ protected:
+  void configure(EngineConfig& cfg) override { cfg.open_relay = true; }
 };
 
 }  // namespace msrpd::relay::engine_test

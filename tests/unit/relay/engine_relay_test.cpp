@@ -24,6 +24,7 @@ namespace {
 using namespace std::chrono_literals;
 using engine_test::Client;
 using engine_test::EngineRelayTest;
+using engine_test::EngineOpenRelayTest;
 using engine_test::NextHop;
 
 TEST_F(EngineRelayTest, AuthWithoutCredentialsGets401WithDigestChallenge) {
@@ -257,7 +258,7 @@ long rss_kb() {
   return kb;
 }
 
-TEST_F(EngineRelayTest, SendToUnreachableNextHopGets200ThenReport) {
+TEST_F(EngineOpenRelayTest, SendToUnreachableNextHopGets200ThenReport) {
   Client alice(port_);
   // Three URIs: Example 1.18 answers 200 and relays to the next hop, where nothing listens.
   ASSERT_TRUE(

@@ -261,6 +261,7 @@ TEST(EngineResolution, NextHopWithoutPortFollowsItsSrvRecord) {
   cfg.children = 1;
   cfg.cmap_size = 4;
   cfg.dns_servers = {dns.server()};
+  cfg.open_relay = true;  // next-hop resolution from an unauthenticated sender: the point here
   Engine engine(cfg, route);
   auto r = engine.start();
   ASSERT_TRUE(r.ok()) << r.error().message;
@@ -320,6 +321,7 @@ TEST(EngineResolution, NextHopWithoutSrvRecordFallsBackToTheHostAndReportsFailur
   cfg.listen.push_back({"tcp", "127.0.0.1", 0});
   cfg.children = 1;
   cfg.dns_servers = {dns.server()};
+  cfg.open_relay = true;  // next-hop resolution from an unauthenticated sender: the point here
   Engine engine(cfg, route);
   ASSERT_TRUE(engine.start().ok());
   uint16_t port = engine.bound_ports().at(0);
