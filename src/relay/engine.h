@@ -99,6 +99,7 @@ class Engine {
   ConnectionMap* cmap() { return cmap_.get(); }
   // RFC 4976 §6.2: the authorities this relay answers to (built by start()).
   const OwnUris& own_uris() const { return own_; }
+  OwnUris& mutable_own_uris() { return own_; }
   // RFC 4976 §6.3: every session URI of this relay's handed out in a Use-Path of a 200 to AUTH,
   // bound to the connection that AUTHed (until Expires or until it closes). Only conid and
   // expires of its items are used.

@@ -63,6 +63,14 @@ bool host_port_of(std::string_view uri, Destination& d) {
   return true;
 }
 
+// The same hop: host (case-insensitive), port and session of two MSRP URIs.
+bool same_hop(std::string_view a, std::string_view b) {
+  std::string_view ha, hb;
+  uint16_t pa = 0, pb = 0;
+  return uri_authority(a, ha, pa) && uri_authority(b, hb, pb) && pa == pb && ascii::iequals(ha, hb) &&
+         uri_session(a) == uri_session(b);
+}
+
 }  // namespace
 
 FrameContext::FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst,
@@ -244,10 +252,18 @@ void FrameContext::bind_use_path(std::string_view headers) {
     std::string_view uri = use_path.substr(0, sp);
     use_path = sp == std::string_view::npos ? std::string_view() : ascii::ltrim(use_path.substr(sp + 1));
     std::string_view session = uri_session(uri);
-    if (session.empty() || !env_.own->is_own_uri(uri, local_ip)) continue;
+    std::string_view host;
+    uint16_t port = 0;
+    if (session.empty() || !uri_authority(uri, host, port)) continue;
+    // The route hands this URI out as the relay's: so it is (Example 1.17 writes its address by
+    // hand, which need not be a listen address: behind NAT it is the public one).
+    if (!env_.own->is_own(host, port, local_ip) && env_.own->learn(host, port))
+      LM_NOTICE("engine: the route hands out %.*s in a Use-Path: taken as one of this relay's addresses",
+                static_cast<int>(uri.size()), uri.data());
     CmapItem item;
     item.session_id.assign(session);
     item.conid = origin_.id();
+    item.peer.assign(frame_.from_path()[0]);  // the hop towards the client (require_destination)
     item.expires = until;
     env_.bindings->save(std::move(item));
   }
@@ -317,6 +333,7 @@ int FrameContext::msrp_relay() {
     return 1;
   }
   // Where: msrp_set_dst / msrp_cmap_lookup, else the next To-Path URI.
+  bool next_uri = !dst_.set;
   if (!dst_.set) {
     if (!host_port_of(to[1], dst_)) {
       LM_WARN("msrp_relay: cannot route to '%.*s'", static_cast<int>(to[1].size()), to[1].data());
@@ -344,7 +361,14 @@ int FrameContext::msrp_relay() {
     // RFC 4975 §5.4: a connection opened earlier for the same URI host, port and scheme.
     dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
   }
-  // RFC 4976 §6.4: a request for a session whose client did not send it goes to that client only.
+  // RFC 4976 §6.4: a request for a session whose client did not send it goes to that client only:
+  // relayed to the next To-Path URI, when that is the hop the AUTH came from, it takes the
+  // connection the AUTH came in on (a relay in front of the client may have connected from any
+  // port); anywhere else it is refused.
+  if (must_reach_ != 0 && dst_.conid != must_reach_ && next_uri && same_hop(to[1], must_prev_)) {
+    dst_.conid = must_reach_;
+    dst_.self = false;
+  }
   if (must_reach_ != 0 && dst_.conid != must_reach_) {
     env_.refusals->refuse(Rule::not_authorized, origin_.srcaddr(),
                           "a request for a session of another connection, not towards it");

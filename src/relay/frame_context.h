@@ -104,7 +104,7 @@ struct RouteEnv {
   Refusals* refusals = nullptr;     // the worker's counted, rate-limited refusal log
   // RFC 4976 §6 (docs/SECURITY.md). own: this relay's authorities (null: no self hops, no
   // checks); bindings: the session URIs handed out in Use-Path (null: open_relay, not checked).
-  const OwnUris* own = nullptr;
+  OwnUris* own = nullptr;
   ConnectionMap* bindings = nullptr;
   SelfRoute* self = nullptr;
 };
@@ -146,8 +146,13 @@ class FrameContext final : public Context {
   // Failure-Report header. 1 sent (or rightly not sent), -1 error.
   int reply(uint16_t code, std::string_view text, std::string_view extra_headers);
   // RFC 4976 §6.4: the request is for a session whose client did not send it: it may go only to
-  // that client's connection (checked by msrp_relay, whatever the route chose).
-  void require_destination(uint64_t conid) { must_reach_ = conid; }
+  // that client's connection (checked by msrp_relay, whatever the route chose). prev_hop: the
+  // first From-Path URI of the AUTH that bound the session (the hop towards its client): a route
+  // relaying to that next To-Path URI goes over the bound connection.
+  void require_destination(uint64_t conid, std::string_view prev_hop) {
+    must_reach_ = conid;
+    must_prev_ = prev_hop;
+  }
 
  private:
   FrameOrigin& origin_;
@@ -160,6 +165,7 @@ class FrameContext final : public Context {
   int reply_flags_ = 0;
   uint16_t reply_code_ = 0;
   uint64_t must_reach_ = 0;
+  std::string_view must_prev_;
   std::string auth_info_;
 
   void bind_use_path(std::string_view headers);

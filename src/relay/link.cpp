@@ -331,7 +331,7 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     }
   }
   FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
-  ctx.require_destination(must_reach);
+  if (must_reach != 0) ctx.require_destination(must_reach, w_.binding_item().peer);
   w_.engine().router().msrp_frame(ctx, w_.index());
   if (!ctx.relay_requested() || !conn_) {
     forward_.reset();

@@ -75,6 +75,8 @@ void OwnUris::add(std::string_view host, uint16_t port) {
 void OwnUris::add_listen(std::string_view ip, uint16_t port) {
   if (std::find(listen_ports_.begin(), listen_ports_.end(), port) == listen_ports_.end())
     listen_ports_.push_back(port);
+  // RFC 6761 §6.3: "localhost" is the loopback address: a relay listening there answers to it.
+  if (is_wildcard(ip) || ip == "::1" || ip.starts_with("127.")) add("localhost", port);
   if (is_wildcard(ip)) {
     if (std::find(wildcard_ports_.begin(), wildcard_ports_.end(), port) == wildcard_ports_.end())
       wildcard_ports_.push_back(port);
@@ -130,7 +132,25 @@ bool OwnUris::is_own(std::string_view host, uint16_t port, std::string_view loca
     }
     if (ascii::iequals(host, e.host)) return true;
   }
+  return any_learned_.load(std::memory_order_acquire) && is_learned(host, port);
+}
+
+bool OwnUris::is_learned(std::string_view host, uint16_t port) const {
+  std::lock_guard<std::mutex> g(learned_mutex_);
+  for (const Entry& e : learned_)
+    if (e.port == port && ascii::iequals(host, e.host)) return true;
   return false;
+}
+
+bool OwnUris::learn(std::string_view host, uint16_t port) {
+  host = strip_brackets(host);
+  if (is_own(host, port, {})) return false;
+  std::lock_guard<std::mutex> g(learned_mutex_);
+  for (const Entry& e : learned_)
+    if (e.port == port && ascii::iequals(host, e.host)) return false;
+  learned_.push_back(Entry{ascii::to_lower(host), port});
+  any_learned_.store(true, std::memory_order_release);
+  return true;
 }
 
 bool OwnUris::is_own_uri(std::string_view uri, std::string_view local_ip) const {

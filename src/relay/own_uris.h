@@ -8,11 +8,14 @@
 //    of the machine's interfaces and for the local address a connection arrived on;
 //  - names from the config (alias=, listen ... advertise, use_path_addr) and the dNSName entries of
 //    the TLS certificate: with a port, that port; without, every listen port;
-//  - the machine's host name, on every listen port (Kamailio's auto_aliases).
+//  - the machine's host name, on every listen port (Kamailio's auto_aliases), and "localhost" on
+//    the ports of loopback and wildcard listens (RFC 6761 §6.3).
 // Hosts compare case-insensitively, IPv6 without brackets; a URI without a port means 2855
 // (RFC 4976 §8). The scheme and the session part do not matter here.
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +24,14 @@ namespace msrpd::relay {
 
 class OwnUris {
  public:
+  OwnUris() = default;
+  // Start-up only (the learned names are not carried over).
+  OwnUris& operator=(OwnUris&& o) noexcept {
+    entries_ = std::move(o.entries_);
+    listen_ports_ = std::move(o.listen_ports_);
+    wildcard_ports_ = std::move(o.wildcard_ports_);
+    return *this;
+  }
   static constexpr uint16_t kDefaultPort = 2855;
 
   // A listen address after binding ("0.0.0.0" / "::" for a wildcard).
@@ -30,6 +41,10 @@ class OwnUris {
   void add_name(std::string_view text);
   // The interfaces' addresses for the wildcard listens (getifaddrs) and the host name.
   void add_machine_addresses();
+
+  // A name the route itself hands out as this relay's (a Use-Path written by the script, as the
+  // seed's Example 1.17 does): taken as one of its names from now on. Any thread; true if new.
+  bool learn(std::string_view host, uint16_t port);
 
   // Is host:port (host as written in a URI, brackets allowed) one of this relay's? local_ip: the
   // address the frame's connection arrived on (a wildcard listen's port matches it).
@@ -46,7 +61,12 @@ class OwnUris {
     uint16_t port;
   };
   void add(std::string_view host, uint16_t port);
+  bool is_learned(std::string_view host, uint16_t port) const;
   std::vector<Entry> entries_;
+  // Learned at run time (learn()): rare, behind a lock; the static entries are read without one.
+  mutable std::mutex learned_mutex_;
+  std::vector<Entry> learned_;
+  std::atomic<bool> any_learned_{false};
   std::vector<uint16_t> listen_ports_;
   std::vector<uint16_t> wildcard_ports_;
 };

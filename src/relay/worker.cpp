@@ -52,7 +52,7 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
   env_.buffers = &buffers_;
   env_.lookup_item = &lookup_item_;
   env_.refusals = &refusals_;
-  env_.own = &e.own_uris();
+  env_.own = &e.mutable_own_uris();
   env_.bindings = cfg.open_relay ? nullptr : &e.bindings();
   env_.self = this;
   // The memory budget of connections without a successful request yet closes one (net::Workers).
