@@ -164,8 +164,6 @@ std::vector<Condata> kamcmd_condata(const std::string& out) {
 class CtlBase : public ::testing::Test {
  protected:
   virtual std::string example() const = 0;
-  // Core parameters put after the config's first line.
-  virtual std::string prelude() const { return {}; }
   void SetUp() override {
     char tmpl[] = "/tmp/msrpd-ctl-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -174,7 +172,6 @@ class CtlBase : public ::testing::Test {
     http_port_ = free_port();
     // The seed's config, with the ctl module pointed at this test's own socket and HTTP port.
     std::string cfg = read_file(example());
-    cfg.insert(cfg.find('\n') + 1, prelude());
     const std::string load = "loadmodule \"ctl.so\"\n";
     size_t at = cfg.find(load);
     ASSERT_NE(at, std::string::npos);
@@ -241,12 +238,8 @@ class CtlBase : public ::testing::Test {
 class Ctl18 : public CtlBase {
   std::string example() const override { return kExample18; }
 };
-// Example 1.17's script hands out Use-Paths on 127.0.0.1:5060, its listen address as written; the
-// test listens elsewhere, so the relay is told that name too (RFC 4976 §6.2: it answers only to
-// its own names).
 class Ctl17 : public CtlBase {
   std::string example() const override { return kExample17; }
-  std::string prelude() const override { return "alias=127.0.0.1:5060\n"; }
 };
 
 TEST_F(Ctl18, KamcmdCmaplistShowsBothAuthedReceivers) {

@@ -8,7 +8,6 @@
 
 #include "forwarded.h"
 #include "harness.h"
-#include "test_config.h"
 
 namespace msrpd::itest {
 namespace {
@@ -66,21 +65,12 @@ TEST(ConfigCheck, UnknownFunctionIsALoadTimeError) {
   EXPECT_NE(r.output.find("msrp_teleport"), std::string::npos) << r.output;
 }
 
-// The seed's script writes its Use-Path as msrp://127.0.0.1:5060/... (its listen address); the
-// tests listen elsewhere (-l), so the config also says the relay is 127.0.0.1:5060 (alias=): RFC
-// 4976 §6.2, a relay forwards only frames addressed to one of its own names.
 class Example17 : public ::testing::Test {
  protected:
-  void SetUp() override {
-    ConfigEdits named;
-    named.core_lines = {"alias=127.0.0.1:5060"};
-    ASSERT_TRUE(cfg_.write(kExample17, named)) << cfg_.error();
-    ASSERT_TRUE(d_.start(cfg_.path(), {"-n", "2"})) << d_.log();
-  }
+  void SetUp() override { ASSERT_TRUE(d_.start(kExample17, {"-n", "2"})) << d_.log(); }
   void TearDown() override {
     if (HasFailure()) std::fprintf(stderr, "--- msrpd log ---\n%s\n", d_.log().c_str());
   }
-  TestConfig cfg_;
   Msrpd d_;
 };
 

@@ -37,9 +37,8 @@ inline uint16_t free_port_except(const std::vector<uint16_t>& taken) {
 }
 
 struct RelayCfg {
-  std::string use_path_addr;                 // empty: no use_path_addr (Use-Path from the local socket)
-  std::vector<std::string> tls_params;       // modparam("tls", ...) lines' "name", "value" pairs
-  std::vector<std::string> core_lines = {};  // core parameters (alias=...), after the #!KAMAILIO line
+  std::string use_path_addr;            // empty: no use_path_addr (Use-Path from the local socket)
+  std::vector<std::string> tls_params;  // modparam("tls", ...) lines' "name", "value" pairs
 };
 
 // Writes the config to a temporary file and returns its path.
@@ -58,8 +57,6 @@ inline std::string write_relay_cfg(const RelayCfg& rc) {
       continue;
     }
     out += line;
-    if (line.rfind("#!KAMAILIO", 0) == 0)
-      for (const auto& l : rc.core_lines) out += l + "\n";
     if (line.rfind("loadmodule \"msrp.so\"", 0) == 0 && !rc.tls_params.empty()) {
       out += "loadmodule \"tls.so\"\n";
       for (size_t i = 0; i + 1 < rc.tls_params.size(); i += 2)
