@@ -314,6 +314,81 @@ TEST_P(Authz, FirstUriOnAnotherPortGets481AndAnAuthedClientsConnectionKeepsWorki
   EXPECT_EQ(stat("msrp:refused_foreign_uri", 1), 1);
 }
 
+// RFC 4976 §6.3: a session's URI is valid only as long as the connection that AUTHed. Once B has
+// gone, its session is refused by the engine (not by the route's own cmap lookup, which would say
+// the same 481: the counter tells them apart).
+TEST_P(Authz, SessionEndsWithTheConnectionThatAuthed) {
+  Receiver bob = auth("bob");
+  ASSERT_FALSE(bob.use_path.empty());
+  const int64_t closed = cfg_.stat("tcp:connections_closed");
+  ASSERT_GE(closed, 0);
+  bob.c.close();
+  ASSERT_EQ(stat("tcp:connections_closed", closed + 1), closed + 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // on_close ends right after the count
+  Stranger s = stranger();
+  ASSERT_TRUE(s.c.send(client::make_send("gone0001", bob.use_path + " " + bob.uri, s.uri, "m-gone", "hi")));
+  auto f = s.c.read_frame();
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, send_response("gone0001", "481 Session-does-not-exist", s.uri, bob.use_path, "m-gone"));
+  EXPECT_EQ(stat("msrp:refused_no_session", 1), 1);
+}
+
+// RFC 4975 §7.1.2: Failure-Report: no means no response at all, a refusal included.
+TEST_P(Authz, RefusedSendWithFailureReportNoIsNotAnswered) {
+  Receiver bob = auth("bob");
+  Stranger s = stranger();
+  std::string to =
+      d_.uri() + " msrp://127.0.0.1:" + std::to_string(bob.c.local_port()) + "/anything;tcp " + bob.uri;
+  ASSERT_TRUE(s.c.send(client::make_send("frno0001", to, s.uri, "m-frno", "quiet", "text/plain", '$',
+                                         "Failure-Report: no\r\n")));
+  EXPECT_TRUE(receives_nothing(s.c, 1000));
+  EXPECT_TRUE(receives_nothing(bob.c, 100));
+  EXPECT_EQ(stat("msrp:refused_no_session", 1), 1);
+}
+
+// RFC 4975 §7.1.2: a REPORT is never answered; one whose first To-Path URI is not the relay's is
+// dropped (and counted), and goes nowhere.
+TEST_P(Authz, ReportToAForeignFirstUriIsDroppedUnanswered) {
+  Receiver alice = auth("alice");
+  Receiver bob = auth("bob");
+  ASSERT_FALSE(bob.use_path.empty());
+  uint16_t other = free_port_except({d_.port(), 2855, 5060});
+  std::string foreign = "msrp://127.0.0.1:" + std::to_string(other) + "/" + session_of(bob.use_path) + ";tcp";
+  ASSERT_TRUE(
+      alice.c.send(client::make_request("frgnrep1", "REPORT", foreign + " " + bob.uri, alice.uri,
+                                        "Message-ID: m-r\r\nByte-Range: 1-2/2\r\nStatus: 000 200 OK\r\n")));
+  EXPECT_TRUE(receives_nothing(alice.c, 1000));
+  EXPECT_TRUE(receives_nothing(bob.c, 100));
+  EXPECT_EQ(stat("msrp:refused_foreign_uri", 1), 1);
+}
+
+// Part 8: modparam("msrp", "open_relay", 1) restores the open relay of before (labs only), and
+// says so at start. (a) then goes through: the stranger's SEND reaches B by B's address.
+TEST_P(Authz, OpenRelayOneRestoresTheOpenRelayAndWarns) {
+  Msrpd open;
+  TestConfig cfg;
+  ConfigEdits edits;
+  edits.lines = {"modparam(\"msrp\", \"open_relay\", 1)"};
+  ASSERT_TRUE(cfg.write(source_path(GetParam()), edits)) << cfg.error();
+  ASSERT_TRUE(open.start(cfg.path(), {"-n", "2"})) << open.log();
+  Receiver bob = auth_receiver(open, "bob");
+  Client s = open.connect();
+  std::string s_uri = my_uri(s, "mallory");
+  std::string to = open.uri() + " msrp://127.0.0.1:" + std::to_string(bob.c.local_port()) + "/anything;tcp " +
+                   "msrp://x.invalid:1/y;tcp";
+  ASSERT_TRUE(s.send(client::make_send("open0001", to, s_uri, "m-open", "lab")));
+  auto ok = s.read_frame();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->raw, send_response("open0001", "200 OK", s_uri, open.uri(), "m-open"));
+  auto got = bob.c.read_frame();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->body, "lab") << got->raw;
+  std::string log = open.log();
+  EXPECT_NE(log.find("open_relay=1"), std::string::npos) << log;
+  EXPECT_NE(log.find("dangerous"), std::string::npos) << log;
+  EXPECT_EQ(cfg.stat("msrp:refused_no_session"), 0);
+}
+
 // What must keep working (RFC 4976 §5, §7): A and B AUTHed on one relay, each sending through its
 // own session and the other's (two passes through the relay, the second inside the process), and
 // the receiver's success REPORT back the same way.
