@@ -1,10 +1,10 @@
 // Issue 11's acceptance tests (a)-(f): RFC 4976 §6 authorization enforced by the engine whatever
 // the script says, against the real msrpd running the default config (etc/msrpd.cfg) and the
-// seed's Example 1.18 as written ((a) also Example 1.17): a stranger reaches no client without its
-// session, makes no connection for anybody, loops are bounded, forged responses and reused
-// transaction ids go nowhere, the first To-Path URI must be the relay's own. And the flows that
-// must keep working: both parties AUTHed on one relay, two msrpd relays in a chain.
-// Exact bytes and exact counters (stats.get_statistics); every wait bounded.
+// seed's Example 1.18 as written, as a config script and as Lua ((a) also Example 1.17): a stranger reaches
+// no client without its session, makes no connection for anybody, loops are bounded, forged responses and
+// reused transaction ids go nowhere, the first To-Path URI must be the relay's own. And the flows that must
+// keep working: both parties AUTHed on one relay, two msrpd relays in a chain. Exact bytes and exact counters
+// (stats.get_statistics); every wait bounded.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -23,11 +23,13 @@ using client::ReceivedFrame;
 const char* const kDefault = "etc/msrpd.cfg";
 const char* const kExample18 = "examples/kamailio-1.18.cfg";
 const char* const kExample17 = "examples/kamailio-1.17.cfg";
+const char* const kExample18Lua = "examples/kemi/kamailio-1.18-lua.cfg";
 
 std::string config_name(const ::testing::TestParamInfo<const char*>& i) {
   std::string p = i.param;
   if (p == kDefault) return "DefaultConfig";
   if (p == kExample18) return "Example18";
+  if (p == kExample18Lua) return "Example18Lua";
   return "Example17";
 }
 
@@ -79,17 +81,17 @@ class AuthzBase : public ::testing::Test {
   Msrpd d_;
 };
 
-// The default config and Example 1.18: every test of (a)-(f).
+// The default config and Example 1.18 (as a config script and as Lua, KEMI): every test of (a)-(f).
 class Authz : public AuthzBase, public ::testing::WithParamInterface<const char*> {
  protected:
   void SetUp() override { start(GetParam()); }
 };
-INSTANTIATE_TEST_SUITE_P(Configs, Authz, ::testing::Values(kDefault, kExample18), config_name);
+INSTANTIATE_TEST_SUITE_P(Configs, Authz, ::testing::Values(kDefault, kExample18, kExample18Lua), config_name);
 
 // (a) also on Example 1.17 (htable connection tracking, its own Use-Path).
 class AuthzAllExamples : public Authz {};
-INSTANTIATE_TEST_SUITE_P(Configs, AuthzAllExamples, ::testing::Values(kDefault, kExample18, kExample17),
-                         config_name);
+INSTANTIATE_TEST_SUITE_P(Configs, AuthzAllExamples,
+                         ::testing::Values(kDefault, kExample18, kExample18Lua, kExample17), config_name);
 
 // (a) RFC 4976 §6.3: the session id is what protects a client. A stranger naming the relay (no
 // session) and then B's address gets 481, and B's connection (reused by address, on today's main)

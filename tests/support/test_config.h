@@ -56,6 +56,10 @@ class TestConfig {
       if (line.find("mi_fifo") != std::string::npos) continue;
       if (line.find("modparam(\"ctl\"") != std::string::npos) continue;
       if (edits.drop_use_path_addr && line.find("\"use_path_addr\"") != std::string::npos) continue;
+      // A KEMI script named relative to the config (examples/kemi/): the copy names it absolutely.
+      const std::string lua = "modparam(\"app_lua\", \"load\", \"";
+      if (size_t at = line.find(lua); at != std::string::npos && line[at + lua.size()] != '/')
+        line.insert(at + lua.size(), source.substr(0, source.rfind('/') + 1));
       out += line;
       if (line.rfind("#!KAMAILIO", 0) == 0)
         for (const auto& l : edits.core_lines) out += l + "\n";
