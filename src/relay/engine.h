@@ -52,7 +52,10 @@ struct EngineConfig {
       0;                            // seconds, 0 = none (idle limit: closes after this long without traffic)
   uint32_t probation_seconds = 30;  // RFC 4976 §6.1
   msrp::Limits limits;
-  size_t route_body_preview = 16384;  // body bytes available to $msrp(body) when routing
+  // The route runs on the whole frame when its body is at most this long (the frame waits for its
+  // end-line, unconsumed); a longer frame is routed with this much of its body (msrp
+  // route_body_limit). Bounded by the read buffer (read_buffer_limit less the head).
+  size_t route_body_preview = 65536;
 
   // Additions.
   uint32_t tcp_connection_max_lifetime = 0;         // seconds, 0 = none: absolute limit from creation

@@ -34,6 +34,9 @@ std::string_view raw_header(std::string_view head, std::string_view name) {
   }
 }
 
+// The longest end-line with the CRLF before it: CRLF "-------" tid (at most 32) flag CRLF.
+constexpr size_t kEndLineBytes = 2 + 7 + 32 + 3;
+
 std::string_view first_uri(std::string_view list) {
   return list.substr(0, list.find(' '));
 }
@@ -243,6 +246,7 @@ size_t Link::on_msrp(std::string_view data) {
       continue;
     }
     size_t start = pos;
+    if (wait_until_ != 0 && !frame_in(data.substr(start))) break;  // a frame whose end is still coming
     msrp::Step s = parser_.feed(data.substr(pos));
     if (s.event == msrp::Event::need_more) break;
     if (s.event == msrp::Event::error) return reject(s, data, start);
@@ -257,7 +261,9 @@ size_t Link::on_msrp(std::string_view data) {
     size_t body_start = q, body_len = 0;
     FrameBytes fb;
     while (!fb.complete && body_len < cfg.route_body_preview && q < data.size()) {
-      msrp::Step b = parser_.feed(data.substr(q));
+      // No more than the bound (and an end-line) of body: the route sees the same prefix of a
+      // long frame however its bytes arrived.
+      msrp::Step b = parser_.feed(data.substr(q, cfg.route_body_preview - body_len + kEndLineBytes));
       if (b.event == msrp::Event::body) {
         body_len += b.body.size();
         q += b.consumed;
@@ -271,6 +277,11 @@ size_t Link::on_msrp(std::string_view data) {
         break;
       }
     }
+    // The route sees the whole frame when it fits the route_body_preview bound (Kamailio routes
+    // whole frames; $msrp(body), bodylen, buf must not depend on how TCP cut the bytes): an
+    // incomplete one below the bound waits for more bytes, unconsumed, and is parsed again then.
+    if (!fb.complete && q >= data.size() && wait_for_end(data.substr(start), s.consumed)) break;
+    waited_ = false;
     fb.buf = data.substr(start, q - start);
     fb.body = data.substr(body_start, body_len);
     input_ = fb.complete ? Input::msrp_head : Input::msrp_body;
@@ -278,6 +289,35 @@ size_t Link::on_msrp(std::string_view data) {
     pos = q;
   }
   return pos;
+}
+
+bool Link::wait_for_end(std::string_view frame, size_t head_len) {
+  if (waited_ || !conn_) return false;
+  // At most route_body_preview body bytes, and never more than the read buffer holds (a full
+  // buffer that nobody consumes would stop reading for good). The end-line may follow them.
+  size_t room = conn_->settings().read_buffer_limit;
+  size_t until = head_len + w_.config().route_body_preview + kEndLineBytes;
+  if (until > room) until = room;
+  if (frame.size() >= until) return false;
+  std::string_view tid = parser_.frame().transaction_id();
+  wait_marker_.assign("\r\n-------");
+  wait_marker_.append(tid);
+  wait_until_ = until;
+  wait_scan_ = frame.size();
+  parser_.reset();  // the head is read again, once, when the frame is in
+  return true;
+}
+
+bool Link::frame_in(std::string_view frame) {
+  // Only the bytes that came since the last look are searched (with a marker's overlap).
+  size_t from = wait_scan_ > wait_marker_.size() ? wait_scan_ - wait_marker_.size() : 0;
+  wait_scan_ = frame.size();
+  if (frame.size() < wait_until_ && frame.find(wait_marker_, from) == std::string_view::npos) return false;
+  // Here, or as many bytes as the bound allows: parsed and routed now (past the bound with the
+  // bytes so far, as a longer frame always is).
+  waited_ = frame.size() >= wait_until_;
+  wait_until_ = 0;
+  return true;
 }
 
 size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_start) {

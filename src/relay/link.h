@@ -107,6 +107,10 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   bool own_authority(std::string_view uri);
   void refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code, std::string_view what);
   void open_next_hop();
+  // A frame below the route_body_preview bound whose end-line has not arrived: wait (true) with
+  // its bytes unconsumed; frame_in() tells, as more arrive, when to parse and route it.
+  bool wait_for_end(std::string_view frame, size_t head_len);
+  bool frame_in(std::string_view frame);
   void wake_waiters();
 
   // GateSink (this connection's OutputGate)
@@ -128,6 +132,11 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   msrp::FrameParser parser_;
   Destination dst_;         // where the route sends the current frame
   std::string answer_tid_;  // a response's id on the way back (its request's id on the way in)
+  // wait_for_end: the frame's "\r\n-------<tid>", how far it was searched, where waiting stops.
+  std::string wait_marker_;
+  size_t wait_scan_ = 0;
+  size_t wait_until_ = 0;  // 0: not waiting
+  bool waited_ = false;    // the bound was reached: route the frame with what is here
   Forward forward_;
   OutputGate gate_;
   unsigned paused_ = 0;

@@ -62,6 +62,7 @@ struct Config {
     int max_self_passes = 3;       // times one frame may pass through this relay
     int auth_max_failures = 3;     // failed AUTHs before a client's connection is closed
     int unauth_memory_kb = 32768;  // buffered bytes of all not-yet-successful connections
+    int route_body_limit = 65536;  // body bytes the route waits for (the whole frame up to it)
   } msrp;
 
   struct Auth {

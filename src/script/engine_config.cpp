@@ -63,6 +63,7 @@ Result<relay::EngineConfig> engine_config(const Config& cfg, const std::string& 
   ec.own_names = cfg.aliases;
   for (const auto& la : ec.listen)
     if (!la.advertise.empty()) ec.own_names.push_back(la.advertise);
+  ec.route_body_preview = static_cast<size_t>(cfg.msrp.route_body_limit);
   ec.max_to_path = static_cast<unsigned>(cfg.msrp.max_to_path);
   ec.max_self_passes = static_cast<unsigned>(cfg.msrp.max_self_passes);
   ec.auth_max_failures = static_cast<unsigned>(cfg.msrp.auth_max_failures);

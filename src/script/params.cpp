@@ -191,6 +191,8 @@ constexpr ModParamDef kModParams[] = {
     text("msrp", "use_path_addr", [](Config& c) -> std::string& { return c.msrp.use_path_addr; }),
     text("msrp", "event_callback", [](Config& c) -> std::string& { return c.msrp.event_callback; }),
     flag("msrp", "open_relay", [](Config& c) -> bool& { return c.msrp.open_relay; }),
+    integer("msrp", "route_body_limit", [](Config& c) -> int& { return c.msrp.route_body_limit; }, 0, 65536,
+            " (bytes)"),
     integer("msrp", "max_to_path", [](Config& c) -> int& { return c.msrp.max_to_path; }, 2, 1000, ""),
     integer("msrp", "max_self_passes", [](Config& c) -> int& { return c.msrp.max_self_passes; }, 1, 100, ""),
     integer("msrp", "auth_max_failures", [](Config& c) -> int& { return c.msrp.auth_max_failures; }, 1, 1000000,

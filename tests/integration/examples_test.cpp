@@ -212,3 +212,38 @@ TEST(SipMsg, OffGivesNoFakeSipHeaders) {
 
 }  // namespace
 }  // namespace msrpd::itest
+
+namespace msrpd::itest {
+namespace {
+
+// Issue 12 item 5: the route runs on the whole frame (up to modparam route_body_limit, 64 KB by
+// default), so what it reads of a 10 KB SEND does not depend on how TCP cut the bytes.
+TEST(WholeFrame, BodylenIsTheSameForOneWriteAndOneByteAtATime) {
+  std::string path = "/tmp/msrpd-itest-bodylen.cfg";
+  std::ofstream(path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nevent_route[msrp:frame-in] {\n"
+                         "  msrp_reply(\"299\", \"$msrp(bodylen) $msrp(buflen)\");\n}\n";
+  Msrpd d;
+  ASSERT_TRUE(d.start(path, {"-n", "1"})) << d.log();
+  std::string body(10000, 'x');
+  std::string answers[2];
+  for (int bytewise = 0; bytewise < 2; ++bytewise) {
+    Client c = d.connect();
+    std::string tid = bytewise ? "bytes001" : "whole001";
+    std::string frame = client::make_send(tid, d.uri(), my_uri(c, "p"), "m1", body);
+    if (bytewise) {
+      for (char ch : frame) ASSERT_TRUE(c.send(std::string_view(&ch, 1)));
+    } else {
+      ASSERT_TRUE(c.send(frame));
+    }
+    auto f = c.read_frame();
+    ASSERT_TRUE(f) << f.error().message;
+    EXPECT_EQ(f->code, 299) << f->raw;
+    answers[bytewise] = f->comment;
+    // bodylen counts the CRLF before the end-line, as Kamailio does; buflen the whole frame.
+    EXPECT_EQ(f->comment, "10002 " + std::to_string(frame.size())) << f->raw;
+  }
+  EXPECT_EQ(answers[0], answers[1]);
+}
+
+}  // namespace
+}  // namespace msrpd::itest
