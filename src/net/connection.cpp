@@ -546,13 +546,21 @@ void Connection::disarm_probation() {
   if (budgeted_) registry_.budget_leave(this);
 }
 
+void Connection::keep_while_idle_for(uint32_t ms) {
+  kept_until_ = std::max(kept_until_, loop_.now() + ms);
+}
+
 void Connection::on_idle_timer() {
-  int64_t idle = loop_.now() - last_activity_;
-  if (idle >= settings_.idle_timeout_ms) {
+  int64_t now = loop_.now();
+  int64_t idle = now - last_activity_;
+  if (idle < settings_.idle_timeout_ms) {
+    idle_timer_.start(static_cast<uint32_t>(settings_.idle_timeout_ms - idle));
+  } else if (kept_until_ > now) {
+    // Idle, but a session lives on it (keep_while_idle_for): look again when the last one ends.
+    idle_timer_.start(static_cast<uint32_t>(kept_until_ - now));
+  } else {
     close(CloseReason::idle_timeout);
-    return;
   }
-  idle_timer_.start(static_cast<uint32_t>(settings_.idle_timeout_ms - idle));
 }
 
 }  // namespace msrpd::net

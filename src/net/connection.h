@@ -218,6 +218,13 @@ class Connection final : private IoHandler {
   bool probation_armed() const { return probation_timer_.armed(); }
   int64_t created_at() const { return created_; }
   int64_t last_activity() const { return last_activity_; }
+  // RFC 4976 §6.5: MSRP has no keep-alive, and a relay may close a connection only after it has
+  // been unused for longer than an hour; closing one that carries a session loses that session. So
+  // the owner says when a session is bound to this connection, and the idle timeout does not close
+  // it before `ms` from now (the latest such time counts; lifetime_ms still does). Nothing changes
+  // per byte: the idle timer, when it fires, re-arms itself until then.
+  void keep_while_idle_for(uint32_t ms);
+  int64_t kept_until() const { return kept_until_; }  // loop time; 0: never kept
 
  private:
   friend class ConnectionRegistry;
@@ -290,6 +297,7 @@ class Connection final : private IoHandler {
   size_t queued_ = 0;
 
   int64_t created_ = 0, last_activity_ = 0;
+  int64_t kept_until_ = 0;  // keep_while_idle_for: not closed for idleness before this loop time
   Timer idle_timer_;
   Timer lifetime_timer_;
   Timer probation_timer_;

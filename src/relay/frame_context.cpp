@@ -194,8 +194,7 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
   const msrp::Header* fp = frame_.find(msrp::HeaderId::from_path);
   std::string_view to_path = frame_.method_id() == msrp::Method::send ? frame_.from_path()[0]
                                                                       : (fp ? fp->value : std::string_view());
-  if (code == code_of(Status::ok) && frame_.method_id() == msrp::Method::auth && env_.bindings && env_.own)
-    bind_use_path(extra);
+  if (code == code_of(Status::ok) && frame_.method_id() == msrp::Method::auth) bind_use_path(extra);
   BufferPool::Lease out_buf = env_.buffers->take();
   std::string& out = *out_buf;
   msrp::write_response(out, frame_.transaction_id(), code, text, to_path, frame_.to_path()[0], extra);
@@ -221,7 +220,8 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
 
 // RFC 4976 §6.3: the session URIs of this relay's in the Use-Path of a 200 to AUTH are valid on
 // the AUTHing connection only, until they expire. Whether msrp_cmap_save wrote the Use-Path or the
-// script did (Example 1.17), the engine records them here, from the headers being sent.
+// script did (Example 1.17), the engine records them here, from the headers being sent. RFC 4976
+// §6.5: that connection then stays open while idle until they expire (open_relay too).
 void FrameContext::bind_use_path(std::string_view headers) {
   std::string_view use_path, expires_text;
   size_t p = 0;
@@ -245,6 +245,8 @@ void FrameContext::bind_use_path(std::string_view headers) {
   } else if (auto ex = frame_.expires(); ex && *ex && **ex > 0) {
     expires = **ex;
   }
+  origin_.session_bound(expires);
+  if (!env_.bindings || !env_.own) return;  // open_relay: nothing is checked against them
   auto until = CmapItem::Clock::now() + std::chrono::seconds(expires);
   std::string_view local_ip = origin_.source().local_ip;
   while (!use_path.empty()) {

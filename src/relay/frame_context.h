@@ -78,6 +78,9 @@ class FrameOrigin {
   // the last one allowed, close once the answer is out) or 200 (the count starts again).
   virtual bool auth_failed() { return false; }
   virtual void auth_succeeded() {}
+  // RFC 4976 §6.5: a 200 to an AUTH handed out a session on this connection for `seconds`: it is
+  // not closed for idleness before then.
+  virtual void session_bound(uint32_t seconds) {}
   // msrp_relay found no way to deliver the frame (logged; a REPORT upstream when one is wanted).
   virtual void relay_undeliverable(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) = 0;
   // A REPORT with `code` upstream when the request wants one (RFC 4976 §6.4.1), nothing else.
@@ -168,6 +171,7 @@ class FrameContext final : public Context {
   std::string_view must_prev_;
   std::string auth_info_;
 
+  // RFC 4976 §6.3, §6.5: the sessions a 200 to AUTH hands out (headers: its Use-Path, Expires).
   void bind_use_path(std::string_view headers);
 };
 

@@ -1,6 +1,7 @@
 #include "relay/link.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "common/ascii.h"
@@ -137,6 +138,28 @@ bool Link::auth_failed() {
   std::snprintf(what, sizeof what, "%u failed AUTHs, connection closed", auth_failures_);
   w_.refusals().refuse(Rule::auth_limit, srcaddr_, what);
   return true;
+}
+
+void Link::keep_for_session(uint32_t seconds) {
+  constexpr uint32_t kMaxSeconds = UINT32_MAX / 1000;
+  if (conn_) conn_->keep_while_idle_for(std::min(seconds, kMaxSeconds) * 1000);
+}
+
+// RFC 4976 §6.5: a relay further on answered 200 to an AUTH this relay forwarded: its session
+// lives over this connection, which it is bound to there, and over the one the AUTH came in on.
+void Link::keep_path_for_session(const msrp::Frame& answer, uint64_t source) {
+  uint32_t seconds = w_.config().auth_max_expires;  // RFC 4976 §6.3: the 200 carries Expires
+  if (auto ex = answer.expires(); ex && *ex) seconds = **ex;
+  keep_for_session(seconds);
+  unsigned wk = net::Workers::worker_of(source);
+  if (wk == w_.index()) {
+    if (Link* l = w_.link(source)) l->keep_for_session(seconds);
+    return;
+  }
+  Engine& e = w_.engine();
+  w_.outbox(wk).add_call([&e, wk, source, seconds] {
+    if (Link* l = e.worker(wk).link(source)) l->keep_for_session(seconds);
+  });
 }
 
 void Link::pause(unsigned bit) {
@@ -368,6 +391,8 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
       dst_.answer = t->orig_tid.empty() ? Destination::Answer::ends_here : Destination::Answer::back;
       answer_tid_.assign(t->orig_tid);  // the id its request had on the way in
       w_.transaction_answered(*t, f.status_code(), f.comment());
+      if (t->method == msrp::Method::auth && f.status_code() == msrp::code_of(msrp::Status::ok))
+        keep_path_for_session(f, t->source);
     }
   }
   FrameContext ctx(*this, w_.route_env(), dst_, f, fb);

@@ -61,6 +61,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // RFC 4976 §6.3: counts this client's failed AUTHs; true (refused, counted) at auth_max_failures.
   bool auth_failed() override;
   void auth_succeeded() override { auth_failures_ = 0; }
+  void session_bound(uint32_t seconds) override { keep_for_session(seconds); }
   void report_failure(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) override;
 
   Worker& worker() { return w_; }
@@ -111,6 +112,9 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // its bytes unconsumed; frame_in() tells, as more arrive, when to parse and route it.
   bool wait_for_end(std::string_view frame, size_t head_len);
   bool frame_in(std::string_view frame);
+  // RFC 4976 §6.5: a session lives on this connection for `seconds`: no idle close before then.
+  void keep_for_session(uint32_t seconds);
+  void keep_path_for_session(const msrp::Frame& answer, uint64_t source);
   void wake_waiters();
 
   // GateSink (this connection's OutputGate)

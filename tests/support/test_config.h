@@ -15,6 +15,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "harness.h"
@@ -25,6 +26,9 @@ struct ConfigEdits {
   bool drop_use_path_addr = false;      // Use-Path from the AUTHing connection's local socket
   std::vector<std::string> lines;       // added right after loadmodule "msrp.so", e.g. modparam(...)
   std::vector<std::string> core_lines;  // core parameters (alias=...), after the #!KAMAILIO line
+  // A line of the file starting with `first` becomes `second` (a setting the file has already,
+  // e.g. {"tcp_connection_lifetime=", "tcp_connection_lifetime=1"}).
+  std::vector<std::pair<std::string, std::string>> replace;
 };
 
 // One rewritten config in a private directory, removed with it.
@@ -60,6 +64,8 @@ class TestConfig {
       const std::string lua = "modparam(\"app_lua\", \"load\", \"";
       if (size_t at = line.find(lua); at != std::string::npos && line[at + lua.size()] != '/')
         line.insert(at + lua.size(), source.substr(0, source.rfind('/') + 1));
+      for (const auto& [prefix, with] : edits.replace)
+        if (line.rfind(prefix, 0) == 0) line = with + "\n";
       out += line;
       if (line.rfind("#!KAMAILIO", 0) == 0)
         for (const auto& l : edits.core_lines) out += l + "\n";

@@ -291,6 +291,38 @@ TEST(Connection, IdleTimeoutClosesAQuietConnection) {
   EXPECT_EQ(client.reason, CloseReason::peer_closed);
 }
 
+// RFC 4976 §6.5: a connection carrying a session outlives the idle timeout until the session
+// ends, then the idle timeout applies again.
+TEST(Connection, KeptConnectionOutlivesTheIdleTimeoutUntilItsSessionEnds) {
+  Recorder server, client;
+  ConnectionSettings ss;
+  ss.idle_timeout_ms = 50;
+  Pair p;
+  ASSERT_TRUE(p.open("127.0.0.1", &server, &client, ss));
+  p.server->keep_while_idle_for(300);
+  EXPECT_GE(p.server->kept_until(), p.loop.now() + 250);
+  p.server->keep_while_idle_for(100);  // a shorter session does not shorten the longer one
+  p.loop.run_for(200);
+  EXPECT_FALSE(server.closed) << "closed for idleness while its session lives";
+  ASSERT_TRUE(p.loop.run_until([&] { return server.closed; }, 2000));
+  EXPECT_EQ(server.reason, CloseReason::idle_timeout);
+}
+
+TEST(Connection, KeptConnectionActiveWhenItsSessionEndsGetsAFullIdleTimeout) {
+  Recorder server, client;
+  ConnectionSettings ss;
+  ss.idle_timeout_ms = 200;
+  Pair p;
+  ASSERT_TRUE(p.open("127.0.0.1", &server, &client, ss));
+  p.server->keep_while_idle_for(300);
+  p.loop.run_for(250);
+  ASSERT_TRUE(p.client->send("ping").ok());  // traffic shortly before the session ends
+  p.loop.run_for(120);                       // past the session's end, 120 ms after the traffic
+  EXPECT_FALSE(server.closed);
+  ASSERT_TRUE(p.loop.run_until([&] { return server.closed; }, 2000));
+  EXPECT_EQ(server.reason, CloseReason::idle_timeout);
+}
+
 TEST(Connection, LifetimeLimitClosesEvenABusyConnection) {
   Recorder server, client;
   ConnectionSettings ss;
