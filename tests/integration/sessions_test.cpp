@@ -134,5 +134,70 @@ TEST(IdleSessions, ConnectionToTheRelayOfAForwardedAuthOutlivesTheIdleLimit) {
   EXPECT_GE(ms_since(authed), 2000);
 }
 
+// RFC 4976 §6.4.2, RFC 7701: a NICKNAME for bob's session is forwarded to bob byte-exact (no
+// 501, no answer of the relay's), and bob's answer goes back to the sender.
+TEST(DefaultConfig, NicknameIsForwardedToTheSessionAndItsResponseComesBack) {
+  TestConfig cfg;
+  ASSERT_TRUE(cfg.write(kDefault)) << cfg.error();
+  Msrpd d;
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "2"})) << d.log();
+  Receiver bob = auth_receiver(d, "bob");
+  ASSERT_FALSE(bob.use_path.empty());
+
+  Client alice = d.connect();
+  std::string alice_uri = my_uri(alice, "alice");
+  std::string nick = client::make_request("nick0001", "NICKNAME", bob.use_path + " " + bob.uri, alice_uri,
+                                          "Use-Nickname: \"Alice the Great\"\r\n");
+  ASSERT_TRUE(alice.send(nick));
+  auto got = bob.c.read_frame(3000);
+  ASSERT_TRUE(got) << got.error().message << "\n" << d.log();
+  EXPECT_EQ(testing::forwarded_as(got->raw, "nick0001"),
+            "MSRP nick0001 NICKNAME\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + bob.use_path + " " +
+                alice_uri + "\r\nUse-Nickname: \"Alice the Great\"\r\n-------nick0001$\r\n");
+  // The relay itself does not answer it.
+  auto early = alice.read_frame(300);
+  EXPECT_FALSE(early) << "the relay answered a NICKNAME itself: " << early->raw;
+
+  // RFC 4975 §7.2: the response to a non-SEND request goes along the whole From-Path.
+  std::string relay_tid(testing::transaction_id_of(got->raw));
+  ASSERT_TRUE(
+      bob.c.send(client::make_response(relay_tid, 200, "OK", bob.use_path + " " + alice_uri, bob.uri)));
+  auto answer = alice.read_frame(3000);
+  ASSERT_TRUE(answer) << answer.error().message << "\n" << d.log();
+  EXPECT_EQ(answer->raw, "MSRP nick0001 200 OK\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " + bob.use_path +
+                             " " + bob.uri + "\r\n-------nick0001$\r\n");
+
+  // A method nobody knows travels the same way, and its error answer too.
+  ASSERT_TRUE(
+      alice.send(client::make_request("unkn0001", "FOOBAR", bob.use_path + " " + bob.uri, alice_uri)));
+  auto other = bob.c.read_frame(3000);
+  ASSERT_TRUE(other) << other.error().message << "\n" << d.log();
+  EXPECT_EQ(testing::forwarded_as(other->raw, "unkn0001"), "MSRP unkn0001 FOOBAR\r\nTo-Path: " + bob.uri +
+                                                               "\r\nFrom-Path: " + bob.use_path + " " +
+                                                               alice_uri + "\r\n-------unkn0001$\r\n");
+  ASSERT_TRUE(bob.c.send(client::make_response(std::string(testing::transaction_id_of(other->raw)), 501,
+                                               "Unknown method", bob.use_path + " " + alice_uri, bob.uri)));
+  auto refused = alice.read_frame(3000);
+  ASSERT_TRUE(refused) << refused.error().message << "\n" << d.log();
+  EXPECT_EQ(refused->raw, "MSRP unkn0001 501 Unknown method\r\nTo-Path: " + alice_uri +
+                              "\r\nFrom-Path: " + bob.use_path + " " + bob.uri + "\r\n-------unkn0001$\r\n");
+}
+
+// The relay is still the terminating node of a request addressed to it alone (RFC 4975 §12):
+// an unknown method for no session gets its 501 from the default config, as before.
+TEST(DefaultConfig, UnknownMethodForTheRelayItselfGets501) {
+  TestConfig cfg;
+  ASSERT_TRUE(cfg.write(kDefault)) << cfg.error();
+  Msrpd d;
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "1"})) << d.log();
+  Client c = d.connect();
+  std::string me = my_uri(c, "alice");
+  ASSERT_TRUE(c.send(client::make_request("tx501d", "NICKNAME", d.uri(), me)));
+  auto f = c.read_frame(3000);
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->raw, "MSRP tx501d 501 Request-method-not-understood\r\nTo-Path: " + me +
+                        "\r\nFrom-Path: " + d.uri() + "\r\n-------tx501d$\r\n");
+}
+
 }  // namespace
 }  // namespace msrpd::itest
