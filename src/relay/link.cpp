@@ -141,8 +141,10 @@ bool Link::auth_failed() {
 }
 
 void Link::keep_for_session(uint32_t seconds) {
-  constexpr uint32_t kMaxSeconds = UINT32_MAX / 1000;
-  if (conn_) conn_->keep_while_idle_for(std::min(seconds, kMaxSeconds) * 1000);
+  // At most auth_max_expires: an Expires a script writes by hand, or a relay further on sends
+  // back, does not hold a connection open for longer than this relay's own sessions last.
+  uint32_t cap = std::min(w_.config().auth_max_expires, UINT32_MAX / 1000);
+  if (conn_) conn_->keep_while_idle_for(std::min(seconds, cap) * 1000);
 }
 
 // RFC 4976 §6.5: a relay further on answered 200 to an AUTH this relay forwarded: its session

@@ -86,6 +86,26 @@ TEST(IdleSessions, SessionConnectionOutlivesTheIdleLimitUntilTheSessionExpires) 
   EXPECT_EQ(bob.c.pending(), 0u);
 }
 
+// Example 1.17 writes its 200's Expires itself (3600 without an Expires in the AUTH): the idle
+// connection is kept for auth_max_expires (2 s here) at most, not for what the script wrote.
+TEST(IdleSessions, ScriptWrittenExpiresKeepsTheConnectionNoLongerThanAuthMaxExpires) {
+  TestConfig cfg;
+  ConfigEdits edits;
+  edits.replace = {{"tcp_connection_lifetime=", "tcp_connection_lifetime=1"}};
+  edits.lines = {"modparam(\"msrp\", \"auth_max_expires\", 2)"};
+  ASSERT_TRUE(cfg.write(source_path("examples/kamailio-1.17.cfg"), edits)) << cfg.error();
+  Msrpd d;
+  ASSERT_TRUE(d.start(cfg.path(), {"-n", "1"})) << d.log();
+  Client bob = d.connect();
+  auto a = client::authenticate(bob, d.uri(), my_uri(bob, "bob"), "bob", "xyz123");
+  Clock::time_point authed = Clock::now();
+  ASSERT_TRUE(a) << a.error().message;
+  ASSERT_EQ(a->answer.code, 200) << a->answer.raw;
+  ASSERT_EQ(a->answer.header("Expires"), "3600") << a->answer.raw;
+  EXPECT_TRUE(bob.wait_closed(4000)) << d.log();
+  EXPECT_GE(ms_since(authed), 1900) << "closed before auth_max_expires";
+}
+
 // Two relays (Example 1.18, 1 s idle limit, 4 s sessions): bob AUTHs at relay1 (U1) and through
 // it at relay2 (U2, bound at relay2 to relay1's connection). Idle for 2 s, relay1 must not close
 // that connection (relay2 would drop U2): alice on relay2 still reaches bob along "U2 U1 bob".
