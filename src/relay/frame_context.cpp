@@ -212,7 +212,10 @@ int FrameContext::reply(uint16_t code, std::string_view text, std::string_view e
       origin_.auth_succeeded();
     }
   }
-  if (!origin_.send(out, close_after)) return -1;
+  // RFC 4976 §6.4.1: a 200 to a SEND says the chunk was received, so it leaves once the chunk's
+  // end-line has (the body goes on streaming cut-through meanwhile); other answers leave now.
+  bool at_end = code == code_of(Status::ok) && frame_.method_id() == msrp::Method::send && !bytes_.complete;
+  if (!(at_end ? origin_.send_at_end(out, close_after) : origin_.send(out, close_after))) return -1;
   reply_code_ = code;
   if (code / 100 == 2) origin_.succeeded();
   return 1;

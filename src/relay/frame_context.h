@@ -73,6 +73,9 @@ class FrameOrigin {
   virtual bool secure() const = 0;               // TLS
   // A whole frame on this connection (a reply); close_after: reply flag 2. False when it is gone.
   virtual bool send(std::string_view bytes, bool close_after) = 0;
+  // The same once the frame's end-line has arrived (its body may still be streaming in): the 200
+  // to a SEND chunk (RFC 4976 §6.4.1). Dropped if the frame breaks off. Here: at once.
+  virtual bool send_at_end(std::string_view bytes, bool close_after) { return send(bytes, close_after); }
   virtual void succeeded() = 0;  // RFC 4976 §6.1: a request succeeded
   // RFC 4976 §6.3: an AUTH from a directly connected client was answered 401/403 (true: that was
   // the last one allowed, close once the answer is out) or 200 (the count starts again).

@@ -263,7 +263,12 @@ size_t Link::on_msrp(std::string_view data) {
         pos += s.consumed;
         input_ = Input::msrp_head;
         forward_.end(s.flag);
+        if (has_at_end_) {
+          has_at_end_ = false;
+          (void)gate_.send(at_end_, at_end_close_);
+        }
       } else if (s.event == msrp::Event::error) {
+        has_at_end_ = false;  // the chunk broke off: it was not received
         return reject(s, data, pos);
       } else {
         break;
@@ -305,7 +310,9 @@ size_t Link::on_msrp(std::string_view data) {
     // The route sees the whole frame when it fits the route_body_preview bound (Kamailio routes
     // whole frames; $msrp(body), bodylen, buf must not depend on how TCP cut the bytes): an
     // incomplete one below the bound waits for more bytes, unconsumed, and is parsed again then.
-    if (!fb.complete && q >= data.size() && wait_for_end(data.substr(start), s.consumed)) break;
+    if (!fb.complete && body_len < cfg.route_body_preview &&
+        wait_for_end(data.substr(start), s.consumed, q - start))
+      break;
     waited_ = false;
     fb.buf = data.substr(start, q - start);
     fb.body = data.substr(body_start, body_len);
@@ -316,7 +323,7 @@ size_t Link::on_msrp(std::string_view data) {
   return pos;
 }
 
-bool Link::wait_for_end(std::string_view frame, size_t head_len) {
+bool Link::wait_for_end(std::string_view frame, size_t head_len, size_t parsed) {
   if (waited_ || !conn_) return false;
   // At most route_body_preview body bytes, and never more than the read buffer holds (a full
   // buffer that nobody consumes would stop reading for good). The end-line may follow them.
@@ -328,16 +335,20 @@ bool Link::wait_for_end(std::string_view frame, size_t head_len) {
   wait_marker_.assign("\r\n-------");
   wait_marker_.append(tid);
   wait_until_ = until;
-  wait_scan_ = frame.size();
-  parser_.reset();  // the head is read again, once, when the frame is in
+  // The parser stopped before anything that may start the end-line (or past a look-alike in the
+  // body): the search resumes there.
+  wait_scan_ = parsed;
+  parser_.reset();  // the head is read again when the end-line is in
   return true;
 }
 
 bool Link::frame_in(std::string_view frame) {
   // Only the bytes that came since the last look are searched (with a marker's overlap).
   size_t from = wait_scan_ > wait_marker_.size() ? wait_scan_ - wait_marker_.size() : 0;
-  wait_scan_ = frame.size();
-  if (frame.size() < wait_until_ && frame.find(wait_marker_, from) == std::string_view::npos) return false;
+  if (frame.size() < wait_until_ && frame.find(wait_marker_, from) == std::string_view::npos) {
+    wait_scan_ = frame.size();
+    return false;
+  }
   // Here, or as many bytes as the bound allows: parsed and routed now (past the bound with the
   // bytes so far, as a longer frame always is).
   waited_ = frame.size() >= wait_until_;
@@ -487,6 +498,14 @@ void Link::relay_undeliverable(const msrp::Frame& f, const FrameBytes& fb, uint1
   report_failure(f, fb, code);
 }
 
+bool Link::send_at_end(std::string_view bytes, bool close_after) {
+  if (!conn_ || !conn_->is_open()) return false;
+  at_end_.assign(bytes);
+  at_end_close_ = close_after;
+  has_at_end_ = true;
+  return true;
+}
+
 void Link::report_failure(const msrp::Frame& f, const FrameBytes& fb, uint16_t code) {
   ReportInfo info;
   if (!info.assign(f)) return;
@@ -556,6 +575,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   // stays in step (RFC 4975 §7.1: '#').
   if (input_ == Input::msrp_body) forward_.abort(true);
   input_ = Input::closed;
+  has_at_end_ = false;
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
   if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
   w_.engine().bindings().remove_connection(id_);

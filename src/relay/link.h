@@ -54,6 +54,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   bool secure() const override { return secure_; }
   // A whole frame (a reply, a REPORT) on this connection; honours close_after (reply flag 2).
   bool send(std::string_view bytes, bool close_after) override { return gate_.send(bytes, close_after); }
+  bool send_at_end(std::string_view bytes, bool close_after) override;
   void succeeded() override;  // RFC 4976 §6.1: a request succeeded; probation ends
   // msrp_relay found no way to deliver the frame: logged, and a REPORT upstream for a SEND that
   // wants one (RFC 4976 §6.4.1).
@@ -110,7 +111,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   void open_next_hop();
   // A frame below the route_body_preview bound whose end-line has not arrived: wait (true) with
   // its bytes unconsumed; frame_in() tells, as more arrive, when to parse and route it.
-  bool wait_for_end(std::string_view frame, size_t head_len);
+  bool wait_for_end(std::string_view frame, size_t head_len, size_t parsed);
   bool frame_in(std::string_view frame);
   // RFC 4976 §6.5: a session lives on this connection for `seconds`: no idle close before then.
   void keep_for_session(uint32_t seconds);
@@ -141,6 +142,10 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   size_t wait_scan_ = 0;
   size_t wait_until_ = 0;  // 0: not waiting
   bool waited_ = false;    // the bound was reached: route the frame with what is here
+  // send_at_end: the route's 200 to the SEND being received, sent when its end-line arrives.
+  std::string at_end_;
+  bool at_end_close_ = false;
+  bool has_at_end_ = false;
   Forward forward_;
   OutputGate gate_;
   unsigned paused_ = 0;

@@ -218,6 +218,38 @@ INSTANTIATE_TEST_SUITE_P(Sizes, Relay18Chunks, ::testing::Values(1, 14 * 1024, 6
 // A sender that stops in the middle of a chunk does not hold up the receiver's other frames: the
 // relay ends the chunk with '+' at once, lets the waiting frame through, and the message goes on
 // in a new chunk of the relay's; a message ended without more body ends in an empty chunk.
+// Issue 12 item 1 (RFC 4976 §6.4.1): the 200 means the chunk was received. The route answers a
+// 5 MB single chunk when its first 64 KB are in; the 200 leaves when its end-line has arrived,
+// while the body streams on to the receiver.
+TEST_F(Relay18, The200ToA5MbChunkLeavesAfterItsEndLine) {
+  Receiver bob = auth_receiver();
+  ASSERT_FALSE(bob.use_path.empty());
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  const size_t n = 5 * 1024 * 1024;
+  std::string frame =
+      client::make_send("big5mb01", bob.use_path + " " + bob.uri, alice_uri, "m-5mb", std::string(n, 'z'));
+  size_t end_line = frame.rfind("-------big5mb01$");
+  ASSERT_NE(end_line, std::string::npos);
+  size_t received = 0;
+  std::thread reader([&bob, &received] {
+    // The receiver takes the chunk as it streams (it does not answer: the relay's own 200 is
+    // what this test watches).
+    auto f = bob.c.read_frame(20000);
+    if (f) received = f->body.size();
+  });
+  ASSERT_TRUE(alice.send(std::string_view(frame).substr(0, end_line)));
+  auto early = alice.read_frame(500);
+  EXPECT_FALSE(early) << "a 200 before the end-line: " << early->raw;
+  ASSERT_TRUE(alice.send(std::string_view(frame).substr(end_line)));
+  auto ok = alice.read_frame(5000);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->raw, "MSRP big5mb01 200 OK\r\nTo-Path: " + alice_uri + "\r\nFrom-Path: " + bob.use_path +
+                         "\r\nMessage-ID: m-5mb\r\n-------big5mb01$\r\n");
+  reader.join();
+  EXPECT_EQ(received, n);
+}
+
 TEST_F(Relay18, AStalledChunkMakesWayAtOnceAndTheMessageEndsInAnEmptyChunk) {
   Receiver bob = auth_receiver();
   ASSERT_FALSE(bob.use_path.empty());

@@ -93,5 +93,29 @@ TEST_F(WholeFrameTest, LongerFrameIsRoutedWithTheBoundsWorthOfItsBody) {
   EXPECT_LE(bl[0], 16384 + 44 + 2);  // the bound, and what may be an end-line (+ Kamailio's CRLF)
 }
 
+// Issue 12 item 1 (RFC 4976 §6.4.1): the route's 200 to a SEND longer than the bound (routed before
+// it ends) leaves when the chunk's end-line has arrived, not when its head did.
+TEST_F(WholeFrameTest, TheRoutes200ToALongSendLeavesWithItsEndLine) {
+  std::string big = frame("late0001", 100000);
+  size_t end_line = big.rfind("-------late0001$");
+  Client a(port_);
+  ASSERT_TRUE(a.send(std::string_view(big).substr(0, end_line)));
+  EXPECT_FALSE(a.frame(300).has_value()) << a.buffered();
+  ASSERT_EQ(route_.bodylen().size(), 1u);  // routed already, with the bound's worth
+  ASSERT_TRUE(a.send(std::string_view(big).substr(end_line)));
+  auto ok = a.frame();
+  ASSERT_TRUE(ok.has_value());
+  EXPECT_TRUE(ok->starts_with("MSRP late0001 200 OK\r\n")) << *ok;
+}
+
+// A chunk that breaks off (a parse error in its end-line) gets no 200.
+TEST_F(WholeFrameTest, NoLate200ForAChunkThatNeverEnds) {
+  std::string big = frame("late0002", 100000);
+  size_t end_line = big.rfind("-------late0002$");
+  Client a(port_);
+  ASSERT_TRUE(a.send(std::string_view(big).substr(0, end_line)));
+  EXPECT_FALSE(a.frame(300).has_value());
+}
+
 }  // namespace
 }  // namespace msrpd::relay::engine_test
