@@ -300,8 +300,10 @@ Result<DigestCredentials> parse_authorization(std::string_view value) {
     }
   }
 
-  for (size_t f = 0; f < 5; ++f)  // username, realm, nonce, uri, response
-    if (!(seen & (1u << f))) return bad("Authorization: missing " + std::string(kFields[f].name));
+  // username, realm, nonce, response; uri (bit 3) may be absent (RFC 4976 §7, resolve_digest_uri).
+  for (size_t f = 0; f < 5; ++f)
+    if (f != 3 && !(seen & (1u << f))) return bad("Authorization: missing " + std::string(kFields[f].name));
+  c.uri_given = (seen & (1u << 3)) != 0;
   if (c.response.size() != 32 || !all_hex(c.response))
     return bad("Authorization: response must be 32 hex digits");
   if ((seen & (1u << 8)) && !iequals(c.algorithm, "MD5"))
@@ -315,13 +317,16 @@ Result<DigestCredentials> parse_authorization(std::string_view value) {
   return c;
 }
 
-std::string www_authenticate_value(std::string_view realm, std::string_view nonce, bool stale) {
+std::string www_authenticate_value(std::string_view realm, std::string_view nonce, std::string_view opaque,
+                                   bool stale) {
   std::string out;
-  out.reserve(64 + realm.size() + nonce.size());
+  out.reserve(80 + realm.size() + nonce.size() + opaque.size());
   out += "Digest realm=";
   append_quoted(out, realm);
   out += ", nonce=";
   append_quoted(out, nonce);
+  out += ", opaque=";
+  append_quoted(out, opaque);
   out += ", qop=\"auth\", algorithm=MD5";
   if (stale) out += ", stale=true";
   return out;
@@ -329,6 +334,12 @@ std::string www_authenticate_value(std::string_view realm, std::string_view nonc
 
 bool digest_uri_matches(const DigestCredentials& creds, std::string_view rightmost_to_path_uri) {
   return !creds.uri.empty() && creds.uri == rightmost_to_path_uri;
+}
+
+bool resolve_digest_uri(DigestCredentials& creds, std::string_view rightmost_to_path_uri) {
+  if (creds.uri_given) return digest_uri_matches(creds, rightmost_to_path_uri);
+  creds.uri = rightmost_to_path_uri;
+  return !creds.uri.empty();
 }
 
 std::string compute_ha1(std::string_view username, std::string_view realm, std::string_view password) {
@@ -389,12 +400,14 @@ struct NonceStore::Shard {
 };
 
 NonceStore::NonceStore(std::chrono::seconds lifetime, bool check_nc)
-    : lifetime_(lifetime), check_nc_(check_nc), secret_{}, shards_(new Shard[kShards]) {
+    : lifetime_(lifetime), check_nc_(check_nc), secret_{}, opaque_secret_{}, shards_(new Shard[kShards]) {
   common::random_bytes(secret_, sizeof secret_);
+  common::random_bytes(opaque_secret_, sizeof opaque_secret_);
 }
 
 NonceStore::~NonceStore() {
   OPENSSL_cleanse(secret_, sizeof secret_);
+  OPENSSL_cleanse(opaque_secret_, sizeof opaque_secret_);
 }
 
 std::string NonceStore::issue(Clock::time_point now) {
@@ -459,6 +472,28 @@ NonceStore::Check NonceStore::use(std::string_view nonce, std::string_view nc_he
   if (nc <= it->second.last_nc) return Check::replay;
   it->second.last_nc = nc;
   return Check::ok;
+}
+
+void NonceStore::opaque_mac(std::string_view nonce, char out[kOpaqueChars]) const {
+  unsigned char full[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), opaque_secret_, sizeof opaque_secret_,
+           reinterpret_cast<const unsigned char*>(nonce.data()), nonce.size(), full, &len) == nullptr)
+    std::abort();
+  b64_encode(full, kOpaqueMacBytes, out);
+}
+
+std::string NonceStore::opaque_for(std::string_view nonce) const {
+  std::string out(kOpaqueChars, '\0');
+  opaque_mac(nonce, out.data());
+  return out;
+}
+
+bool NonceStore::opaque_matches(std::string_view nonce, std::string_view opaque) const {
+  if (opaque.size() != kOpaqueChars) return false;
+  char expected[kOpaqueChars];
+  opaque_mac(nonce, expected);
+  return CRYPTO_memcmp(expected, opaque.data(), kOpaqueChars) == 0;
 }
 
 size_t NonceStore::tracked() const {

@@ -2,14 +2,15 @@
 // HTTP Digest authentication (RFC 2617, MD5, qop=auth only) for MSRP AUTH (RFC 4976 §9.1).
 //
 // How the engine uses it for an AUTH request:
-//   1. no Authorization header: 401 with WWW-Authenticate: www_authenticate_value(realm, store.issue(),
-//   false)
+//   1. no Authorization header: 401 with WWW-Authenticate:
+//      www_authenticate_value(realm, nonce = store.issue(), store.opaque_for(nonce), false)
 //   2. parse_authorization(header): an error is a 400 with its message
-//   3. digest_uri_matches(creds, rightmost To-Path URI) and creds.realm == realm, else 401
+//   3. resolve_digest_uri(creds, rightmost To-Path URI) and creds.realm == realm, else 401
 //   4. verify(creds, "AUTH", password) (or verify_ha1): false -> 401 with a fresh nonce
-//   5. store.use(creds.nonce, creds.nc) only after verify succeeded (so a wrong guess cannot burn
+//   5. store.opaque_matches(creds.nonce, creds.opaque), else 401
+//   6. store.use(creds.nonce, creds.nc) only after verify succeeded (so a wrong guess cannot burn
 //      the counter of someone else's nonce): stale -> 401 with stale=true; unknown/replay -> 401
-//   6. 200 with Authentication-Info: authentication_info_value(creds, password) (RFC 4976 §9.1 MUST)
+//   7. 200 with Authentication-Info: authentication_info_value(creds, password) (RFC 4976 §9.1 MUST)
 
 #include <array>
 #include <chrono>
@@ -23,14 +24,16 @@
 namespace msrpd::relay {
 
 // The parameters of one Authorization header, as views into the header value (quotes removed).
-// Unset parameters are empty.
+// Unset parameters are empty; uri_given tells an absent uri from an empty one.
 struct DigestCredentials {
   std::string_view username, realm, nonce, uri, response, cnonce, nc, qop, algorithm, opaque;
+  bool uri_given = false;
 };
 
 // Parses `Digest k=v, k="v", ...` (scheme and parameter names case-insensitive; unknown parameters
 // ignored). Rejects, with status 400 and a message: another scheme, bad syntax, duplicate or
-// missing username/realm/nonce/uri/response, a response that is not 32 hex digits, an algorithm
+// missing username/realm/nonce/response (uri may be absent: RFC 4976 §7's grammar has none and AG
+// msrplib never sends it; see resolve_digest_uri), a response that is not 32 hex digits, an algorithm
 // other than MD5, a missing or other qop than "auth" (RFC 4976 §9.1), a missing cnonce, an nc that
 // is not 8 hex digits, and quoted-pairs (backslash escapes) inside quoted values.
 Result<DigestCredentials> parse_authorization(std::string_view value);
@@ -62,6 +65,12 @@ class NonceStore {
   // Like use() but records nothing and ignores nc: is this a genuine, fresh nonce?
   Check check(std::string_view nonce, Clock::time_point now) const;
 
+  // RFC 2617 §3.2.1 opaque: base64url of HMAC-SHA256(a second secret, nonce) truncated to 128
+  // bits (22 characters), so it needs no storage and nobody without the secret can make up the
+  // opaque of a nonce. opaque_matches compares in constant time; a missing opaque never matches.
+  std::string opaque_for(std::string_view nonce) const;
+  bool opaque_matches(std::string_view nonce, std::string_view opaque) const;
+
   // How many nonces have replay records now (for tests and metrics).
   size_t tracked() const;
 
@@ -71,21 +80,34 @@ class NonceStore {
   struct Shard;
   static constexpr size_t kShards = 16;
 
+  static constexpr size_t kOpaqueMacBytes = 16;
+  static constexpr size_t kOpaqueChars = 22;  // base64url of 16 bytes, no padding
+  void opaque_mac(std::string_view nonce, char out[kOpaqueChars]) const;
+
   Check verify_nonce(std::string_view nonce, Clock::time_point now, std::array<unsigned char, 16>& id,
                      Clock::time_point& issued) const;
 
   std::chrono::seconds lifetime_;
   bool check_nc_;
   unsigned char secret_[32];
+  unsigned char opaque_secret_[32];  // a key of its own: opaque MACs never collide with nonce MACs
   std::unique_ptr<Shard[]> shards_;
 };
 
-// The WWW-Authenticate value of a 401 to AUTH (RFC 4976 §9.1: qop quoted, no domain, MD5 only):
-// Digest realm="<realm>", nonce="<nonce>", qop="auth", algorithm=MD5[, stale=true]
-std::string www_authenticate_value(std::string_view realm, std::string_view nonce, bool stale);
+// The WWW-Authenticate value of a 401 to AUTH (RFC 4976 §9.1: qop quoted, no domain, MD5 only;
+// opaque as AG msrprelay and OpenSIPS send it, which stock AG msrplib needs):
+// Digest realm="<realm>", nonce="<nonce>", opaque="<opaque>", qop="auth", algorithm=MD5[, stale=true]
+std::string www_authenticate_value(std::string_view realm, std::string_view nonce, std::string_view opaque,
+                                   bool stale);
 
 // RFC 4976 §9.1: the digest-uri is the rightmost To-Path URI of the AUTH; compared as strings.
+// A uri that is absent (creds.uri_given false) does not match.
 bool digest_uri_matches(const DigestCredentials& creds, std::string_view rightmost_to_path_uri);
+
+// RFC 4976 §9.1 with §7's grammar (which has no uri): without uri the digest URI is the rightmost
+// To-Path URI, which this sets as creds.uri (a view: keep the URI alive while creds is used);
+// with uri it must be that URI. False when a given uri differs (a failed AUTH: 401).
+bool resolve_digest_uri(DigestCredentials& creds, std::string_view rightmost_to_path_uri);
 
 // Lowercase hex of MD5(username ":" realm ":" password), as password databases store it.
 std::string compute_ha1(std::string_view username, std::string_view realm, std::string_view password);

@@ -13,8 +13,9 @@ Example18Route::Auth Example18Route::authenticate(Context& ctx, std::string& aut
   auto creds = parse_authorization(*header);
   if (!creds) return Auth::challenge;
   Value lasthop = ctx.msrp(MsrpKey::lasthop);
-  if (creds->realm != realm_ || !digest_uri_matches(*creds, lasthop.s)) return Auth::challenge;
+  if (creds->realm != realm_ || !resolve_digest_uri(*creds, lasthop.s)) return Auth::challenge;
   if (!verify(*creds, "AUTH", password_)) return Auth::challenge;
+  if (!nonces_.opaque_matches(creds->nonce, creds->opaque)) return Auth::challenge;
   switch (nonces_.use(creds->nonce, creds->nc)) {
     case NonceStore::Check::ok:
       break;
@@ -44,8 +45,9 @@ void Example18Route::msrp_frame(Context& ctx, unsigned worker) {
     Auth a = authenticate(ctx, info);
     if (a != Auth::ok) {
       std::string wauth;
+      std::string nonce = nonces_.issue();
       msrp::write_header(wauth, msrp::HeaderId::www_authenticate,
-                         www_authenticate_value(realm_, nonces_.issue(), a == Auth::stale));
+                         www_authenticate_value(realm_, nonce, nonces_.opaque_for(nonce), a == Auth::stale));
       ctx.msrp_reply("401", "Unauthorized", wauth);
       return;
     }

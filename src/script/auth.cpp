@@ -4,11 +4,15 @@
 // pv_www_authenticate(realm, password, flags[, method]) returns Kamailio's codes:
 //    1  authenticated
 //   -1  error: malformed Authorization header (or the auth module is not loaded)
-//   -2  invalid password (wrong response), or a digest-uri other than the AUTH's rightmost
-//       To-Path URI (RFC 4976 §9.1)
+//   -2  invalid password (wrong response), or a uri= other than the AUTH's rightmost To-Path URI
+//       (RFC 4976 §9.1; without uri=, as RFC 4976 §7's grammar and AG msrplib have it, that URI is
+//       the digest URI). A wrong uri= is a failed authentication, not a 400: credentials made for
+//       another relay, which the script answers 401 with a fresh challenge and the engine counts
+//       towards auth_max_failures like a wrong password.
 //   -4  stale nonce (genuine but expired): the next challenge carries stale=true
 //   -5  no credentials (no Authorization header, or none for this realm)
-//   -6  nonce not issued by us (forged, altered) or nc replayed
+//   -6  nonce not issued by us (forged, altered), nc replayed, or an opaque missing or other than
+//       the one the challenge of that nonce carried (RFC 2617 §3.2.2)
 // (-3 "invalid user" and -8 "auth user mismatch" of Kamailio do not occur: there is no user table.)
 
 #include "msrp/frame_writer.h"
@@ -43,11 +47,16 @@ int fn_pv_www_authenticate(Run& run, const Call& c) {
     if (creds->realm != realm) return -5;
     std::string_view password = arg_str(run, c.args[1], s2);
     std::string_view method = c.args.size() > 3 ? arg_str(run, c.args[3], s3) : run.ctx.method();
-    if (!relay::verify(*creds, method, password)) return -2;
     if (run.ctx.kind() == relay::MessageKind::msrp_request) {
+      // RFC 4976 §9.1: the digest URI is the rightmost To-Path URI (lasthop).
       relay::Value last = run.ctx.msrp(relay::MsrpKey::lasthop);
-      if (last.kind == relay::Value::Kind::string && !relay::digest_uri_matches(*creds, last.s)) return -2;
+      if (last.kind != relay::Value::Kind::string) return -1;
+      if (!relay::resolve_digest_uri(*creds, last.s)) return -2;
+    } else if (!creds->uri_given) {
+      return -1;  // RFC 2617 §3.2.2: outside MSRP, uri is required
     }
+    if (!relay::verify(*creds, method, password)) return -2;
+    if (!run.s.auth->nonces->opaque_matches(creds->nonce, creds->opaque)) return -6;
     switch (run.s.auth->nonces->use(creds->nonce, creds->nc)) {
       case relay::NonceStore::Check::ok:
         // RFC 4976 §9.1: every 200 to this AUTH must carry Authentication-Info; the engine adds
@@ -71,9 +80,11 @@ int fn_auth_get_www_authenticate(Run& run, const Call& c) {
   std::string s1;
   std::string_view realm = arg_str(run, c.args[0], s1);
   std::string value;
+  relay::NonceStore& nonces = *run.s.auth->nonces;
+  std::string nonce = nonces.issue();
   msrp::write_header(
       value, msrp::HeaderId::www_authenticate,
-      relay::www_authenticate_value(realm, run.s.auth->nonces->issue(), run.env.last_auth == -4));
+      relay::www_authenticate_value(realm, nonce, nonces.opaque_for(nonce), run.env.last_auth == -4));
   return assign_pv(run, *c.args[2].out, Val::of_string(std::move(value))) ? 1 : -1;
 }
 

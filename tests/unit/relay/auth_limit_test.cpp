@@ -21,7 +21,9 @@ class AuthLimitTest : public EngineRelayTest {
   std::string challenge_re(std::string_view tid, std::string_view to_path) const {
     return "MSRP " + std::string(tid) + " 401 Unauthorized\r\nTo-Path: " + escaped(to_path) +
            "\r\nFrom-Path: msrp://127\\.0\\.0\\.1:" + std::to_string(port_) +
-           ";tcp\r\nWWW-Authenticate: Digest realm=\"myrealm\", nonce=\"[A-Za-z0-9_-]+\", qop=\"auth\", "
+           ";tcp\r\nWWW-Authenticate: Digest realm=\"myrealm\", nonce=\"[A-Za-z0-9_-]+\", "
+           "opaque=\"[A-Za-z0-9_-]{22}\", "
+           "qop=\"auth\", "
            "algorithm=MD5\r\n-------" +
            std::string(tid) + "\\$\r\n";
   }

@@ -187,35 +187,116 @@ TEST(MsrpAuth, VerifiesWithMethodAuthAndTheRightmostToPathUri) {
             "qop=auth, rspauth=\"af6a6b9e1b55fb73bde23820d8e99b27\", cnonce=\"cnonce0a4f\", nc=00000001");
 }
 
-TEST(WwwAuthenticate, OffersQopAuthAndMd5) {
-  EXPECT_EQ(www_authenticate_value("relay.example.com", "abc", false),
-            "Digest realm=\"relay.example.com\", nonce=\"abc\", qop=\"auth\", algorithm=MD5");
+TEST(WwwAuthenticate, OffersOpaqueQopAuthAndMd5) {
+  EXPECT_EQ(www_authenticate_value("relay.example.com", "abc", "op", false),
+            "Digest realm=\"relay.example.com\", nonce=\"abc\", opaque=\"op\", qop=\"auth\", algorithm=MD5");
 }
 
 TEST(WwwAuthenticate, MarksStaleNonces) {
-  EXPECT_EQ(www_authenticate_value("r", "abc", true),
-            "Digest realm=\"r\", nonce=\"abc\", qop=\"auth\", algorithm=MD5, stale=true");
+  EXPECT_EQ(www_authenticate_value("r", "abc", "op", true),
+            "Digest realm=\"r\", nonce=\"abc\", opaque=\"op\", qop=\"auth\", algorithm=MD5, stale=true");
 }
 
 TEST(WwwAuthenticate, EscapesQuotesInRealm) {
-  EXPECT_EQ(www_authenticate_value("a\"b\\c", "n", false),
-            "Digest realm=\"a\\\"b\\\\c\", nonce=\"n\", qop=\"auth\", algorithm=MD5");
+  EXPECT_EQ(www_authenticate_value("a\"b\\c", "n", "o", false),
+            "Digest realm=\"a\\\"b\\\\c\", nonce=\"n\", opaque=\"o\", qop=\"auth\", algorithm=MD5");
 }
 
 TEST(WwwAuthenticate, RoundTripsThroughTheParserAsAClientWouldAnswer) {
   NonceStore store;
   std::string nonce = store.issue();
-  std::string challenge = www_authenticate_value("relay.example.com", nonce, false);
+  std::string opaque = store.opaque_for(nonce);
+  std::string challenge = www_authenticate_value("relay.example.com", nonce, opaque, false);
   EXPECT_NE(challenge.find("nonce=\"" + nonce + "\""), std::string::npos);
+  EXPECT_NE(challenge.find("opaque=\"" + opaque + "\""), std::string::npos);
   std::string auth =
       "Digest username=\"alice\", realm=\"relay.example.com\", nonce=\"" + nonce +
       "\", uri=\"msrps://relay.example.com:2855;tcp\", response=\"00000000000000000000000000000000\", "
-      "qop=auth, nc=00000001, cnonce=\"xyz\"";
+      "qop=auth, nc=00000001, cnonce=\"xyz\", opaque=\"" +
+      opaque + "\"";
   DigestCredentials c = parse_ok(auth);
   std::string expected = response_for(c, "AUTH", "pw");
   c.response = expected;
   EXPECT_TRUE(verify(c, "AUTH", "pw"));
+  EXPECT_TRUE(store.opaque_matches(c.nonce, c.opaque));
   EXPECT_EQ(store.use(c.nonce, c.nc), NonceStore::Check::ok);
+}
+
+// --- The digest URI (RFC 4976 §7 grammar without uri, §9.1 rightmost To-Path URI) -------------
+
+// kMsrpAuthorization as AG msrplib writes it: no uri parameter.
+constexpr std::string_view kMsrplibAuthorization =
+    "Digest username=\"alice\", realm=\"relay.example.com\", nonce=\"nonce123\", "
+    "response=\"fccf075c24cf8eb74ab8c35a86a3dd55\", qop=auth, nc=00000001, cnonce=\"cnonce0a4f\"";
+
+TEST(ParseAuthorization, AcceptsAMissingUri) {
+  DigestCredentials c = parse_ok(kMsrplibAuthorization);
+  EXPECT_FALSE(c.uri_given);
+  EXPECT_EQ(c.uri, "");
+  EXPECT_TRUE(parse_ok(kMsrpAuthorization).uri_given);
+  EXPECT_TRUE(parse_ok("Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"\", "
+                       "response=\"6629fae49393a05397450978507c4ef1\", qop=auth, nc=00000001, cnonce=\"c\"")
+                  .uri_given);
+}
+
+TEST(ResolveDigestUri, WithoutUriTheRightmostToPathUriIsTheDigestUri) {
+  DigestCredentials c = parse_ok(kMsrplibAuthorization);
+  EXPECT_FALSE(digest_uri_matches(c, "msrps://relay.example.com:2855;tcp"));
+  ASSERT_TRUE(resolve_digest_uri(c, "msrps://relay.example.com:2855;tcp"));
+  EXPECT_EQ(c.uri, "msrps://relay.example.com:2855;tcp");
+  // The same response as kMsrpAuthorization, which names that URI: verifies, with the same rspauth.
+  EXPECT_TRUE(verify(c, "AUTH", "wonderland"));
+  EXPECT_EQ(authentication_info_value(c, "wonderland"),
+            "qop=auth, rspauth=\"af6a6b9e1b55fb73bde23820d8e99b27\", cnonce=\"cnonce0a4f\", nc=00000001");
+}
+
+TEST(ResolveDigestUri, AGivenUriMustBeTheRightmostToPathUri) {
+  DigestCredentials c = parse_ok(kMsrpAuthorization);
+  EXPECT_TRUE(resolve_digest_uri(c, "msrps://relay.example.com:2855;tcp"));
+  EXPECT_EQ(c.uri, "msrps://relay.example.com:2855;tcp");
+  EXPECT_FALSE(resolve_digest_uri(c, "msrps://other.example.com:2855;tcp"));
+  EXPECT_EQ(c.uri, "msrps://relay.example.com:2855;tcp");  // left as given
+  DigestCredentials empty = parse_ok(
+      "Digest username=\"a\", realm=\"r\", nonce=\"n\", uri=\"\", "
+      "response=\"6629fae49393a05397450978507c4ef1\", qop=auth, nc=00000001, cnonce=\"c\"");
+  EXPECT_FALSE(resolve_digest_uri(empty, "msrps://relay.example.com:2855;tcp"));
+}
+
+// --- Opaque (RFC 2617 §3.2.1) -----------------------------------------------------------------
+
+TEST(NonceStoreOpaque, Is22Base64UrlCharactersFixedPerNonce) {
+  NonceStore store;
+  std::string n = store.issue();
+  std::string o = store.opaque_for(n);
+  ASSERT_EQ(o.size(), 22u);
+  for (char c : o)
+    EXPECT_TRUE((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                c == '_')
+        << o;
+  EXPECT_EQ(store.opaque_for(n), o);
+  EXPECT_NE(store.opaque_for(store.issue()), o);
+}
+
+TEST(NonceStoreOpaque, OnlyTheOpaqueOfTheNonceMatches) {
+  NonceStore store;
+  std::string n = store.issue(), other = store.issue();
+  std::string o = store.opaque_for(n);
+  EXPECT_TRUE(store.opaque_matches(n, o));
+  EXPECT_FALSE(store.opaque_matches(n, ""));
+  EXPECT_FALSE(store.opaque_matches(n, store.opaque_for(other)));
+  EXPECT_FALSE(store.opaque_matches(n, o.substr(0, 21)));
+  EXPECT_FALSE(store.opaque_matches(n, o + "A"));
+  std::string altered = o;
+  altered[5] = altered[5] == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(store.opaque_matches(n, altered));
+}
+
+TEST(NonceStoreOpaque, AnotherRelayProcessCannotMakeOneUp) {
+  // Keyed by a per-store random secret: another store (another msrpd, an attacker's copy of the
+  // code) computes a different opaque for the same nonce.
+  NonceStore ours, theirs;
+  std::string n = ours.issue();
+  EXPECT_FALSE(ours.opaque_matches(n, theirs.opaque_for(n)));
 }
 
 // --- NonceStore -------------------------------------------------------------------------------

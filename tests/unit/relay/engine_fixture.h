@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -231,18 +232,25 @@ class EngineRelayTest : public ::testing::Test {
     c.cnonce = "0a4f113b";
     std::string resp = response_for(c, "AUTH", "xyz123");
     last_auth_info_ = authentication_info_value(
-        DigestCredentials{c.username, c.realm, c.nonce, c.uri, resp, c.cnonce, c.nc, c.qop, {}, {}},
+        DigestCredentials{c.username, c.realm, c.nonce, c.uri, resp, c.cnonce, c.nc, c.qop, {}, {}, true},
         "xyz123");
+    // RFC 2617 §3.2.2: the opaque of the challenge that carried this nonce comes back unchanged.
+    auto op = opaque_of_nonce_.find(nonce);
+    std::string opaque = op == opaque_of_nonce_.end() ? std::string() : ", opaque=\"" + op->second + "\"";
     return "Authorization: Digest username=\"bob\", realm=\"myrealm\", nonce=\"" + nonce + "\", uri=\"" +
            relay_uri_ + "\", response=\"" + resp + "\", qop=auth, nc=" + std::string(nc) +
-           ", cnonce=\"0a4f113b\"\r\n";
+           ", cnonce=\"0a4f113b\"" + opaque + "\r\n";
   }
 
-  static std::string nonce_of(const std::string& frame) {
+  // The nonce of a 401; its opaque is remembered for authorization().
+  std::string nonce_of(const std::string& frame) {
     std::smatch m;
     if (!std::regex_search(frame, m, std::regex("nonce=\"([^\"]+)\""))) return {};
-    return m[1];
+    std::string nonce = m[1];
+    if (std::regex_search(frame, m, std::regex("opaque=\"([^\"]+)\""))) opaque_of_nonce_[nonce] = m[1];
+    return nonce;
   }
+  std::map<std::string, std::string> opaque_of_nonce_;
 
   // AUTHs `c` as bob (401 then 200) and returns the session id of its Use-Path.
   std::string authenticate(Client& c, std::string_view from = kBob, std::string_view expires_header = {}) {

@@ -23,8 +23,8 @@ namespace {
 
 using namespace std::chrono_literals;
 using engine_test::Client;
-using engine_test::EngineRelayTest;
 using engine_test::EngineOpenRelayTest;
+using engine_test::EngineRelayTest;
 using engine_test::NextHop;
 
 TEST_F(EngineRelayTest, AuthWithoutCredentialsGets401WithDigestChallenge) {
@@ -39,7 +39,8 @@ TEST_F(EngineRelayTest, AuthWithoutCredentialsGets401WithDigestChallenge) {
       "From-Path: msrp://127\\.0\\.0\\.1:" +
       std::to_string(port_) +
       ";tcp\r\n"
-      "WWW-Authenticate: Digest realm=\"myrealm\", nonce=\"[A-Za-z0-9_-]+\", qop=\"auth\", algorithm=MD5\r\n"
+      "WWW-Authenticate: Digest realm=\"myrealm\", nonce=\"[A-Za-z0-9_-]+\", opaque=\"[A-Za-z0-9_-]{22}\", "
+      "qop=\"auth\", algorithm=MD5\r\n"
       "-------auth0001\\$\r\n";
   EXPECT_TRUE(std::regex_match(*f, std::regex(expected_re))) << *f;
   EXPECT_EQ(engine_->stats().auth_failures.load(), 1u);

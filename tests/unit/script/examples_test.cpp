@@ -35,19 +35,31 @@ std::string md5_hex(const std::string& s) {
   return out;
 }
 
-// The client side of RFC 2617 with qop=auth, computed here independently of the relay layer.
-std::string authorization(const std::string& nonce, const std::string& password,
-                          const std::string& nc = "00000001") {
-  const std::string user = "alice", realm = "myrealm", cnonce = "0a4f113b", uri = kRelayUri;
+// The client side of RFC 2617 with qop=auth, computed here independently of the relay layer; the
+// opaque of the challenge echoed (RFC 2617 §3.2.2).
+// `uri` is the digest URI hashed; uri= is written unless send_uri is false (AG msrplib), opaque=
+// unless opaque is empty.
+std::string client_authorization(const std::string& nonce, const std::string& opaque,
+                                 const std::string& password, const std::string& uri = kRelayUri,
+                                 bool send_uri = true) {
+  const std::string user = "alice", realm = "myrealm", cnonce = "0a4f113b", nc = "00000001";
   std::string ha1 = md5_hex(user + ":" + realm + ":" + password);
   std::string ha2 = md5_hex("AUTH:" + uri);
   std::string response = md5_hex(ha1 + ":" + nonce + ":" + nc + ":" + cnonce + ":auth:" + ha2);
-  return "Digest username=\"" + user + "\", realm=\"" + realm + "\", nonce=\"" + nonce + "\", uri=\"" + uri +
-         "\", response=\"" + response + "\", qop=auth, nc=" + nc + ", cnonce=\"" + cnonce + "\"";
+  std::string out = "Digest username=\"" + user + "\", realm=\"" + realm + "\", nonce=\"" + nonce + "\", ";
+  if (send_uri) out += "uri=\"" + uri + "\", ";
+  out += "response=\"" + response + "\", qop=auth, nc=" + nc + ", cnonce=\"" + cnonce + "\"";
+  if (!opaque.empty()) out += ", opaque=\"" + opaque + "\"";
+  return out;
 }
 
 class ExampleTest : public ::testing::Test {
  protected:
+  // The credentials for the last challenge()'s nonce and opaque.
+  std::string authorization(const std::string& nonce, const std::string& password) const {
+    return client_authorization(nonce, opaque_, password);
+  }
+
   void load_example(const std::string& name) {
     script_ = load(kData + name);
     env_ = std::make_unique<WorkerEnv>(script_, 3);
@@ -63,8 +75,12 @@ class ExampleTest : public ::testing::Test {
     std::smatch m;
     std::string last = c.actions.back();
     EXPECT_TRUE(std::regex_search(last, m, std::regex("nonce=\"([^\"]+)\""))) << last;
-    return m[1];
+    std::string nonce = m[1];
+    EXPECT_TRUE(std::regex_search(last, m, std::regex("opaque=\"([^\"]+)\""))) << last;
+    opaque_ = m[1];
+    return nonce;
   }
+  std::string opaque_;
 
   Script script_;
   std::unique_ptr<WorkerEnv> env_;
@@ -148,7 +164,8 @@ TEST_F(ExampleTest, AuthWithoutCredentialsGets401WithTheChallengeHeader) {
     EXPECT_EQ(c.actions[0], "reply_flags 1");
     EXPECT_THAT(c.actions[1],
                 MatchesRegex("reply 401 Unauthorized \\|WWW-Authenticate: Digest realm=\"myrealm\", "
-                             "nonce=\"[A-Za-z0-9_-]+\", qop=\"auth\", algorithm=MD5\r\n"));
+                             "nonce=\"[A-Za-z0-9_-]+\", opaque=\"[A-Za-z0-9_-]{22}\", qop=\"auth\", "
+                             "algorithm=MD5\r\n"));
   }
 }
 
@@ -169,6 +186,48 @@ TEST_F(ExampleTest, AuthWithWrongPasswordIsChallengedAgain) {
   script_.run_event_route(c, *env_);
   ASSERT_EQ(c.actions.size(), 2u);
   EXPECT_THAT(c.actions[1], HasSubstr("reply 401 Unauthorized |WWW-Authenticate: Digest"));
+}
+
+TEST_F(ExampleTest, Example118AuthWithoutUriUsesTheRightmostToPathUri) {
+  // RFC 4976 §7's grammar has no uri and AG msrplib sends none; §9.1: the digest URI is then the
+  // rightmost To-Path URI.
+  load_example("example-1.18.cfg");
+  std::string nonce = challenge();
+  FakeContext c = auth_request();
+  c.headers_.emplace_back("Authorization", client_authorization(nonce, opaque_, "xyz123", kRelayUri, false));
+  script_.run_event_route(c, *env_);
+  EXPECT_THAT(c.actions, ElementsAre("reply_flags 1", "cmap_save"));
+}
+
+TEST_F(ExampleTest, AuthWithAUriOtherThanTheRightmostToPathUriIsChallengedAgain) {
+  load_example("example-1.18.cfg");
+  std::string nonce = challenge();
+  FakeContext c = auth_request();
+  // A response correct for the URI it names, but that URI is another relay's.
+  c.headers_.emplace_back("Authorization",
+                          client_authorization(nonce, opaque_, "xyz123", "msrp://10.0.0.1:2855;tcp"));
+  script_.run_event_route(c, *env_);
+  ASSERT_EQ(c.actions.size(), 2u);
+  EXPECT_THAT(c.actions[1], HasSubstr("reply 401 Unauthorized |WWW-Authenticate: Digest"));
+}
+
+TEST_F(ExampleTest, AuthWithAWrongOrMissingOpaqueIsChallengedAgain) {
+  load_example("example-1.18.cfg");
+  std::string nonce = challenge();
+  std::string right = opaque_;
+  std::string other = (challenge(), opaque_);  // the opaque of another challenge's nonce
+  for (const std::string& opaque : {other, std::string(), right.substr(1) + "A"}) {
+    FakeContext c = auth_request();
+    c.headers_.emplace_back("Authorization", client_authorization(nonce, opaque, "xyz123"));
+    script_.run_event_route(c, *env_);
+    ASSERT_EQ(c.actions.size(), 2u) << opaque;
+    EXPECT_THAT(c.actions[1], HasSubstr("reply 401 Unauthorized |WWW-Authenticate: Digest")) << opaque;
+  }
+  // The nonce was not used up by those: with its own opaque it still authenticates.
+  FakeContext ok = auth_request();
+  ok.headers_.emplace_back("Authorization", client_authorization(nonce, right, "xyz123"));
+  script_.run_event_route(ok, *env_);
+  EXPECT_THAT(ok.actions, ElementsAre("reply_flags 1", "cmap_save"));
 }
 
 TEST_F(ExampleTest, ReplayedNonceCountIsChallengedAgain) {
