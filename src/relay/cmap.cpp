@@ -110,6 +110,25 @@ std::optional<CmapItem> ConnectionMap::lookup(std::string_view session_id, Clock
   return it->second;
 }
 
+bool ConnectionMap::find_session(uint64_t conid, std::string_view peer, Clock::time_point now,
+                                 std::string& session_id) const {
+  ConnShard& shard = shard_for(conid);
+  std::lock_guard<std::mutex> shard_lock(shard.mutex);
+  auto list = shard.by_conn.find(conid);
+  if (list == shard.by_conn.end()) return false;
+  for (const std::string& id : list->second) {
+    Slot& slot = slot_for(citemid_of(id));
+    std::lock_guard<std::mutex> slot_lock(slot.mutex);
+    auto it = slot.items.find(id);
+    // The index may hold ids that moved to another connection or expired: check the item.
+    if (it == slot.items.end() || it->second.conid != conid || expired(it->second, now)) continue;
+    if (it->second.peer != peer) continue;
+    session_id.assign(id);
+    return true;
+  }
+  return false;
+}
+
 void ConnectionMap::unindex(uint64_t conid, const std::string& session_id) {
   ConnShard& shard = shard_for(conid);
   Slot& slot = slot_for(citemid_of(session_id));

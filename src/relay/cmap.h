@@ -65,6 +65,15 @@ class ConnectionMap {
   // `out` is untouched when false is returned.
   bool lookup_into(std::string_view session_id, Clock::time_point now, CmapItem& out) const;
 
+  // The session id of the live item saved for this connection and this peer (the last From-Path
+  // URI of its AUTH), into `session_id`; false if none. A client that AUTHs again on the same
+  // connection before Expires refreshes its session instead of getting a second one (RFC 4976
+  // §6.3 binds the URI to that connection; AG msrprelay refreshes the same way).
+  // Costs one slot lock per item of the connection (a relay peer AUTHing for many clients has
+  // many); AUTHs only, never per frame.
+  bool find_session(uint64_t conid, std::string_view peer, Clock::time_point now,
+                    std::string& session_id) const;
+
   // Removes the item of this session id; true if there was one.
   bool remove(std::string_view session_id);
   // Removes every item saved for this connection (call when it closes); returns how many. The

@@ -426,12 +426,18 @@ int FrameContext::msrp_cmap_save() {
     return -1;
   }
   CmapItem item;
-  item.session_id = ConnectionMap::new_session_id();
+  auto now = CmapItem::Clock::now();
   item.peer.assign(frame_.from_path().back());
+  // A re-AUTH on the same connection for the same client (last From-Path URI) refreshes its
+  // session: the same URI again with the new Expires, which bind_use_path then also gives the
+  // engine's binding (RFC 4976 §6.3 binds a URI to its connection until Expires; refreshing is
+  // not specified, AG msrprelay does the same). Anything else gets a fresh, unguessable id.
+  if (!map->find_session(origin_.id(), item.peer, now, item.session_id))
+    item.session_id = ConnectionMap::new_session_id();
   item.addr.assign(origin_.srcaddr());
   item.sock.assign(origin_.srcsock());
   item.conid = origin_.id();
-  item.expires = CmapItem::Clock::now() + std::chrono::seconds(expires);
+  item.expires = now + std::chrono::seconds(expires);
 
   std::string hdrs;
   hdrs.reserve(128);

@@ -180,6 +180,34 @@ TEST(ConnectionMap, ListReturnsEveryItemAndTheSlotCount) {
   EXPECT_EQ(listed, saved);
 }
 
+TEST(ConnectionMap, FindSessionReturnsTheLiveSessionOfThisConnectionAndPeer) {
+  ConnectionMap map(4);
+  map.save(make_item("first", 7));
+  CmapItem bob = make_item("bobs", 7);
+  bob.peer = "msrp://bob.example.com:7777/b;tcp";
+  map.save(bob);
+  std::string sid = "untouched";
+  ASSERT_TRUE(map.find_session(7, "msrps://alice.example.com:9892/98cjs;tcp", kNow, sid));
+  EXPECT_EQ(sid, "first");
+  ASSERT_TRUE(map.find_session(7, "msrp://bob.example.com:7777/b;tcp", kNow, sid));
+  EXPECT_EQ(sid, "bobs");
+}
+
+TEST(ConnectionMap, FindSessionIgnoresOtherConnectionsOtherPeersAndExpiredItems) {
+  ConnectionMap map(4);
+  map.save(make_item("first", 7, kNow + 10s));
+  std::string sid = "untouched";
+  EXPECT_FALSE(map.find_session(8, "msrps://alice.example.com:9892/98cjs;tcp", kNow, sid));
+  EXPECT_FALSE(map.find_session(7, "msrps://alice.example.com:9892/other;tcp", kNow, sid));
+  EXPECT_FALSE(map.find_session(7, "msrps://alice.example.com:9892/98cjs;tcp", kNow + 10s, sid));
+  // Moved to another connection: the old connection's index entry no longer counts.
+  map.save(make_item("first", 9));
+  EXPECT_FALSE(map.find_session(7, "msrps://alice.example.com:9892/98cjs;tcp", kNow, sid));
+  EXPECT_EQ(sid, "untouched");
+  EXPECT_TRUE(map.find_session(9, "msrps://alice.example.com:9892/98cjs;tcp", kNow, sid));
+  EXPECT_EQ(sid, "first");
+}
+
 TEST(ConnectionMap, CitemidIsFnv1aOfTheSessionId) {
   EXPECT_EQ(ConnectionMap::citemid_of(""), 2166136261u);
   EXPECT_EQ(ConnectionMap::citemid_of("a"), 0xe40c292cu);

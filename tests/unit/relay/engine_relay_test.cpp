@@ -81,6 +81,37 @@ TEST_F(EngineRelayTest, AuthWithExpiresWithinBoundsIsHonoured) {
   EXPECT_THAT(last_auth_reply_, ::testing::HasSubstr("\r\nExpires: 120\r\n"));
 }
 
+TEST_F(EngineRelayTest, ReAuthOnTheSameConnectionRefreshesTheSessionAndItsBinding) {
+  // RFC 4976 §6.3: a client refreshing before Expires keeps its URI; the map and the engine's
+  // binding get the new expiry, and no second session is made.
+  Client bob(port_);
+  std::string sessid = authenticate(bob, kBob, "Expires: 120\r\n");
+  ASSERT_FALSE(sessid.empty()) << last_auth_reply_;
+  auto before = engine_->cmap()->lookup(sessid, relay::CmapItem::Clock::now());
+  ASSERT_TRUE(before.has_value());
+  EXPECT_EQ(authenticate(bob, kBob, "Expires: 3600\r\n"), sessid) << last_auth_reply_;
+  EXPECT_THAT(last_auth_reply_, ::testing::HasSubstr("\r\nExpires: 3600\r\n"));
+  EXPECT_EQ(engine_->cmap()->size(), 1u);
+  EXPECT_EQ(engine_->bindings().size(), 1u);
+  auto now = relay::CmapItem::Clock::now();
+  auto item = engine_->cmap()->lookup(sessid, now);
+  auto binding = engine_->bindings().lookup(sessid, now);
+  ASSERT_TRUE(item.has_value());
+  ASSERT_TRUE(binding.has_value());
+  EXPECT_GT(item->expires, now + std::chrono::seconds(3000));
+  EXPECT_GT(binding->expires, now + std::chrono::seconds(3000));
+}
+
+TEST_F(EngineRelayTest, AuthForAnotherFromPathOnTheSameConnectionGetsAnotherSession) {
+  Client bob(port_);
+  std::string first = authenticate(bob);
+  std::string other = authenticate(bob, "msrp://bob.example.com:7777/othersess;tcp");
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(other.empty());
+  EXPECT_NE(first, other);
+  EXPECT_EQ(engine_->cmap()->size(), 2u);
+}
+
 TEST_F(EngineRelayTest, SendToSessionIsRelayedWithRewrittenPathsAndAnsweredBy200) {
   Client bob(port_), alice(port_);
   std::string sessid = authenticate(bob);
