@@ -51,12 +51,18 @@ int fn_pv_www_authenticate(Run& run, const Call& c) {
       // RFC 4976 §9.1: the digest URI is the rightmost To-Path URI (lasthop).
       relay::Value last = run.ctx.msrp(relay::MsrpKey::lasthop);
       if (last.kind != relay::Value::Kind::string) return -1;
-      if (!relay::resolve_digest_uri(*creds, last.s)) return -2;
+      if (!relay::resolve_digest_uri(*creds, last.s)) {
+        run.log(kLogDbg, run.s.where(c.loc) + ": pv_www_authenticate: uri is not the last To-Path URI\n");
+        return -2;
+      }
     } else if (!creds->uri_given) {
       return -1;  // RFC 2617 §3.2.2: outside MSRP, uri is required
     }
     if (!relay::verify(*creds, method, password)) return -2;
-    if (!run.s.auth->nonces->opaque_matches(creds->nonce, creds->opaque)) return -6;
+    if (!run.s.auth->nonces->opaque_matches(creds->nonce, creds->opaque)) {
+      run.log(kLogDbg, run.s.where(c.loc) + ": pv_www_authenticate: opaque missing or not the nonce's\n");
+      return -6;
+    }
     switch (run.s.auth->nonces->use(creds->nonce, creds->nc)) {
       case relay::NonceStore::Check::ok:
         // RFC 4976 §9.1: every 200 to this AUTH must carry Authentication-Info; the engine adds
