@@ -262,9 +262,10 @@ void FrameContext::bind_use_path(std::string_view headers) {
     if (session.empty() || !uri_authority(uri, host, port)) continue;
     // The route hands this URI out as the relay's: so it is (Example 1.17 writes its address by
     // hand, which need not be a listen address: behind NAT it is the public one).
-    if (!env_.own->is_own(host, port, local_ip) && env_.own->learn(host, port))
+    if (!env_.own->is_own(host, port, local_ip) && env_.own->learn(host, port)) {
       LM_NOTICE("engine: the route hands out %.*s in a Use-Path: taken as one of this relay's addresses",
                 static_cast<int>(uri.size()), uri.data());
+    }
     CmapItem item;
     item.session_id.assign(session);
     item.conid = origin_.id();

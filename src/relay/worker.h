@@ -29,7 +29,7 @@ class Link;
 class Worker final : public SelfRoute {
  public:
   Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections);
-  ~Worker();
+  ~Worker() override;
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
