@@ -395,6 +395,7 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     forward_.reset();
     return;
   }
+  if (f.is_request() && !outbound_ && !self_) learn_prev_hop(f);
   if (f.is_response()) {
     // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the
     // request came from, and a failure to a SEND becomes a REPORT.
@@ -475,6 +476,29 @@ bool Link::admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reac
     }
   }
   return true;
+}
+
+void Link::learn_prev_hop(const msrp::Frame& f) {
+  auto from = f.from_path();
+  if (from.size() < 2) return;  // a client itself: its connection is found by its address
+  std::string_view host;
+  uint16_t port = 0;
+  if (!uri_authority(from[0], host, port)) return;
+  host = strip_brackets(host);
+  if (port == prev_port_ && ascii::iequals(host, prev_host_)) return;  // known already: the usual case
+  // Anyone can write any From-Path: only an identity the connection proves is recorded, so that
+  // nobody draws another relay's traffic to itself.
+  bool proven = ascii::iequals(host, peer_ip_);
+  if (!proven && secure_ && conn_ && conn_->peer_certificate_verified()) {
+    for (const std::string& name : conn_->peer_certificate_dns_names())
+      proven = proven || ascii::iequals(name, host);
+  }
+  if (!proven) return;
+  AddressIndex& index = w_.engine().addresses();
+  if (!prev_host_.empty()) index.remove(secure_, prev_host_, prev_port_, id_);
+  prev_host_.assign(host);
+  prev_port_ = port;
+  index.add(secure_, prev_host_, prev_port_, id_);
 }
 
 void Link::refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code,
@@ -582,6 +606,7 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   if (!self_) w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
   if (self_) w_.self_link_closed(id_);
   if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
+  if (!prev_host_.empty()) w_.engine().addresses().remove(secure_, prev_host_, prev_port_, id_);
   // Whoever waits on this connection must not wait forever.
   gate_.clear();
   wake_waiters();

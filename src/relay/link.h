@@ -107,6 +107,11 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
   bool admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach);
   bool own_authority(std::string_view uri);
+  // RFC 4975 §5.4, RFC 4976 §6.4.2: a relay that connected to this one is reached back over the
+  // same connection: its URI (the first From-Path URI of the requests it relays) is recorded for
+  // this connection when the connection proves it (the URI's host is the peer's address, or a
+  // name in its verified certificate).
+  void learn_prev_hop(const msrp::Frame& f);
   void refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code, std::string_view what);
   void open_next_hop();
   // A frame below the route_body_preview bound whose end-line has not arrived: wait (true) with
@@ -156,6 +161,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
   std::string own_host_;  // the last first-To-Path authority found to be this relay's (own_authority)
   uint16_t own_port_ = 0;
+  std::string prev_host_;  // learn_prev_hop
+  uint16_t prev_port_ = 0;
   std::string alias_host_;  // set_name_alias
   uint16_t alias_port_ = 0;
   Source source_;

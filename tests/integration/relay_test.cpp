@@ -7,10 +7,12 @@
 #include <poll.h>
 
 #include <cerrno>
+#include <optional>
 #include <thread>
 
 #include "forwarded.h"
 #include "harness.h"
+#include "test_config.h"
 
 namespace msrpd::itest {
 namespace {
@@ -218,6 +220,43 @@ INSTANTIATE_TEST_SUITE_P(Sizes, Relay18Chunks, ::testing::Values(1, 14 * 1024, 6
 // A sender that stops in the middle of a chunk does not hold up the receiver's other frames: the
 // relay ends the chunk with '+' at once, lets the waiting frame through, and the message goes on
 // in a new chunk of the relay's; a message ended without more body ends in an empty chunk.
+// Issue 12 item 4 (RFC 4975 §5.4, RFC 4976 §6.4.2): another relay that connected to msrpd and
+// relays a client's SEND gets the traffic going back over that same connection, not a new one
+// to its listen address (AG msrprelay answers those with 481).
+TEST_F(Relay18, ARelayThatConnectedGetsTheWayBackOnItsOwnConnection) {
+  Receiver bob = auth_receiver();
+  ASSERT_FALSE(bob.use_path.empty());
+  itest::Listener relay_port;  // where "the other relay" listens: msrpd must not connect here
+  ASSERT_TRUE(relay_port.ok());
+  Client relay = d_.connect();  // the other relay's connection to msrpd
+  std::string relay_uri = "msrp://127.0.0.1:" + std::to_string(relay_port.port()) + "/r1session;tcp";
+  std::string alice_uri = "msrp://alice.example.net:9/alice;tcp";
+  ASSERT_TRUE(relay.send(client::make_send("fromr101", bob.use_path + " " + bob.uri,
+                                           relay_uri + " " + alice_uri, "m-r1", "hello bob")));
+  auto got = bob.c.read_frame();
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_EQ(got->header("From-Path"), bob.use_path + " " + relay_uri + " " + alice_uri);
+  // Bob answers along the path he got: back through msrpd, then the other relay.
+  ASSERT_TRUE(bob.c.send(client::make_send("back0001", bob.use_path + " " + relay_uri + " " + alice_uri,
+                                           bob.uri, "m-back", "hi alice")));
+  auto ok = bob.c.read_frame();
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->code, 200) << ok->raw;
+  // The relay's 200 to its SEND, then Bob's SEND on the same connection.
+  std::optional<client::ReceivedFrame> back;
+  for (int i = 0; i < 3 && !back; ++i) {
+    auto f = relay.read_frame(3000);
+    ASSERT_TRUE(f) << f.error().message;
+    if (f->method == "SEND") back = *f;
+  }
+  ASSERT_TRUE(back);
+  EXPECT_EQ(testing::forwarded_as(back->raw, "back0001"),
+            "MSRP back0001 SEND\r\nTo-Path: " + relay_uri + " " + alice_uri +
+                "\r\nFrom-Path: " + bob.use_path + " " + bob.uri +
+                "\r\nMessage-ID: m-back\r\nContent-Type: text/plain\r\n\r\nhi alice\r\n-------back0001$\r\n");
+  EXPECT_FALSE(relay_port.accepted_within(300)) << "msrpd opened a second connection to the relay";
+}
+
 // Issue 12 item 1 (RFC 4976 §6.4.1): the 200 means the chunk was received. The route answers a
 // 5 MB single chunk when its first 64 KB are in; the 200 leaves when its end-line has arrived,
 // while the body streams on to the receiver.
