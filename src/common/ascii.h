@@ -134,6 +134,10 @@ class CharClass {
 // RFC 4975 §9: token = 1*(%x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E)
 // (header names, Content-Type parts, parameters).
 inline constexpr CharClass kMsrpToken{true, "!#$%&'*+-.^_`{|}~"};
+// MSRP method names as clients send them: RFC 4975 §9 says other-method = 1*UPALPHA, sipsimple
+// sends FILE_OFFSET. RFC 4975 token characters other than lower-case letters (methods are
+// case-sensitive: "send" is no method).
+inline constexpr CharClass kMsrpMethod{false, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`{|}~"};
 // RFC 3261 §25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~")
 inline constexpr CharClass kSipToken{true, "-.!%*_+`'~"};
 // RFC 9110 §5.6.2 tchar (HTTP header names and methods).

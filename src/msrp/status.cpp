@@ -1,5 +1,7 @@
 #include "msrp/status.h"
 
+#include "common/ascii.h"
+
 namespace msrpd::msrp {
 
 std::optional<Status> status_from_code(uint16_t code) {
@@ -67,11 +69,8 @@ std::string_view reason_phrase(uint16_t code) {
 }
 
 bool is_method_token(std::string_view token) {
-  if (token.empty()) return false;
-  for (char c : token) {
-    if (c < 'A' || c > 'Z') return false;
-  }
-  return true;
+  // A leading letter keeps methods apart from status codes ("MSRP tid 2000" is a broken response).
+  return !token.empty() && token[0] >= 'A' && token[0] <= 'Z' && ascii::kMsrpMethod.all_of(token);
 }
 
 Method method_from_token(std::string_view token) {

@@ -54,7 +54,10 @@ std::string_view reason_phrase(uint16_t code);
 // RFC 4975 §9: method = mSEND / mREPORT / other-method; RFC 4976 AUTH; RFC 7701 NICKNAME.
 enum class Method : uint8_t { send, report, auth, nickname, other };
 
-// RFC 4975 §9: other-method = 1*UPALPHA (methods are case-sensitive).
+// RFC 4975 §9: other-method = 1*UPALPHA (methods are case-sensitive). Clients send more (sipsimple's
+// FILE_OFFSET), so: an upper-case letter, then upper-case letters, digits and the other RFC 4975
+// token characters ("_", "-", "."...). Lower-case letters stay errors ("send" is a broken SEND), and
+// so does a leading digit ("2000" is a broken status code).
 bool is_method_token(std::string_view token);
 
 // The Method of a start-line token, matched case-sensitively ("send" is Method::other, and is not

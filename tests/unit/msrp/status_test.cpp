@@ -34,7 +34,12 @@ TEST(Status, MethodsAreCaseSensitive) {
   EXPECT_TRUE(is_method_token("FOO"));
   EXPECT_FALSE(is_method_token("Foo"));
   EXPECT_FALSE(is_method_token(""));
-  EXPECT_FALSE(is_method_token("SEND2"));
+  // Issue 12: methods as clients send them (sipsimple's FILE_OFFSET): digits and token
+  // punctuation after an upper-case letter; never a lower-case letter or a leading digit.
+  EXPECT_TRUE(is_method_token("SEND2"));
+  EXPECT_TRUE(is_method_token("FILE_OFFSET"));
+  EXPECT_FALSE(is_method_token("2SEND"));
+  EXPECT_FALSE(is_method_token("FILE OFFSET"));
   EXPECT_EQ(method_name(Method::auth), "AUTH");
 }
 
