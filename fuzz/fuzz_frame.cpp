@@ -1,7 +1,10 @@
 // libFuzzer target for msrp::FrameParser. The input is parsed whole, one byte at a time (small inputs)
 // and in pseudo-random pieces; each run follows the caller contract (keep the unconsumed bytes, append
-// new ones) and the runs must agree on every event, head and body byte. Invariants checked on every
-// step: consumed <= input size, body views point at the start of the input, head views match the head.
+// new ones), goes on past frame errors the stream can be resynchronised past (as the relay does) up to
+// a fatal one, and the runs must agree on every event, head and body byte, and on the bytes each
+// rejected frame had dropped. Invariants checked on every step: consumed <= input size, body views
+// point at the start of the input, head views match the head, an error consumes nothing, skip steps
+// come only after a resynchronisable error and consume something.
 
 #include <cstddef>
 #include <cstdint>
@@ -30,6 +33,8 @@ struct Run {
   std::string buf;
   std::vector<std::string> events;
   bool failed = false;
+  bool skipping = false;
+  size_t skipped = 0;  // bytes of the rejected frame dropped so far
   std::string scratch;
 
   // What the parser accepted, the writer can relay, and the relayed frame parses back with the
@@ -104,16 +109,39 @@ struct Run {
         case Event::end:
           check(s.flag == '$' || s.flag == '+' || s.flag == '#');
           check(s.consumed >= 10);
+          if (skipping) {
+            // How much of the rejected frame was dropped before the error depends on the split
+            // only for body errors (body pieces handed out first): those are not compared.
+            skipped += s.consumed;
+            if (events.back() != "X413") events.push_back("S" + std::to_string(skipped));
+            skipping = false;
+            check(!parser.skipping());
+          }
           events.push_back(std::string("E") + s.flag);
+          break;
+        case Event::skip:
+          check(skipping && parser.skipping());
+          check(s.consumed > 0);
+          skipped += s.consumed;
           break;
         case Event::error:
           check(s.status == 400 || s.status == 413);
           check(!s.message.empty());
+          check(s.consumed == 0);
+          check(s.fatal == parser.failed() && s.fatal != parser.skipping());
           // Body bytes handed out before an error depend on how the input was split: drop them.
           if (!events.empty() && events.back()[0] == 'B') events.pop_back();
           events.push_back("X" + std::to_string(s.status));
-          failed = true;
-          return;
+          if (s.fatal) {
+            events.back() += "F";
+            failed = true;
+            return;
+          }
+          check(!skipping);
+          check(!parser.transaction_id().empty());
+          skipping = true;
+          skipped = 0;
+          break;
       }
       buf.erase(0, s.consumed);
     }

@@ -195,6 +195,7 @@ Result<ReceivedFrame> Client::read_frame(int timeout_ms) {
         start_ = pos;
         return out;
       case msrp::Event::error:
+      case msrp::Event::skip:  // only after an error, which ends the read
         return make_error(s.status, "bad frame from peer: " + std::string(s.message));
       case msrp::Event::need_more:
         break;

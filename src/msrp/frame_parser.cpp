@@ -63,7 +63,21 @@ void FrameParser::start_frame() {
   limit_body_ = false;
 }
 
+// RFC 4975 §7.1: every frame ends with "-------" transaction-id flag CRLF, and its sender makes sure
+// that line occurs nowhere else in it. With the transaction id read, the frame's end can be found
+// however broken the frame is, and the stream goes on after it.
 Step FrameParser::fail(Status status, std::string_view message) {
+  if (tid_len_ == 0) return fail_stream(status, message);
+  phase_ = phase_ == Phase::body ? Phase::skip_body : Phase::skip_head;
+  scan_ = 0;
+  Step s;
+  s.event = Event::error;
+  s.status = code_of(status);
+  s.message = message;
+  return s;
+}
+
+Step FrameParser::fail_stream(Status status, std::string_view message) {
   phase_ = Phase::failed;
   error_status_ = code_of(status);
   error_message_ = message;
@@ -71,6 +85,15 @@ Step FrameParser::fail(Status status, std::string_view message) {
   s.event = Event::error;
   s.status = error_status_;
   s.message = message;
+  s.fatal = true;
+  return s;
+}
+
+Step FrameParser::skipped(size_t consumed) {
+  if (consumed == 0) return {};
+  Step s;
+  s.event = Event::skip;
+  s.consumed = consumed;
   return s;
 }
 
@@ -93,6 +116,10 @@ Step FrameParser::feed(std::string_view in) {
     case Phase::end_pending:
       if (in.size() < end_len_) return {};
       return end_frame(end_len_, end_flag_);
+    case Phase::skip_head:
+      return feed_skip_head(in);
+    case Phase::skip_body:
+      return feed_skip_body(in);
     case Phase::failed:
       break;
   }
@@ -100,6 +127,7 @@ Step FrameParser::feed(std::string_view in) {
   s.event = Event::error;
   s.status = error_status_;
   s.message = error_message_;
+  s.fatal = true;
   return s;
 }
 
@@ -115,7 +143,7 @@ Step FrameParser::feed_head(std::string_view in) {
       // Fail fast on something that is not MSRP at all.
       size_t k = n < 5 ? n : 5;
       if (std::memcmp(base, "MSRP ", k) != 0)
-        return fail(Status::bad_request, "start line does not begin with \"MSRP \"");
+        return fail_stream(Status::bad_request, "start line does not begin with \"MSRP \"");
     }
     // A head never extends past max_head bytes: do not search further than that.
     const size_t limit = n < limits_.max_head ? n : limits_.max_head;
@@ -123,15 +151,17 @@ Step FrameParser::feed_head(std::string_view in) {
         scan_ < limit ? static_cast<const char*>(std::memchr(base + scan_, '\n', limit - scan_)) : nullptr;
     if (!nl) {
       if (limit - line_start_ > limits_.max_line) return fail(Status::bad_request, "header line too long");
-      if (n >= limits_.max_head) return fail(Status::stop_sending, "message head too large");
+      // No line of the first max_head bytes ended the head: no end-line within reach.
+      if (n >= limits_.max_head) return fail_stream(Status::stop_sending, "message head too large");
       scan_ = limit;
       return {};
     }
     const size_t end = static_cast<size_t>(nl - base);  // offset of '\n'
     const size_t line_len = end + 1 - line_start_;      // with CRLF
-    // RFC 4975 §9: lines end in CRLF; a bare LF is a syntax error.
+    // RFC 4975 §9: lines end in CRLF; a bare LF is a syntax error, and a peer that ends its lines
+    // so will not end a frame with a CRLF end-line either: nothing to resynchronise on.
     if (end == line_start_ || base[end - 1] != '\r')
-      return fail(Status::bad_request, "line ends in a bare LF");
+      return fail_stream(Status::bad_request, "line ends in a bare LF");
     if (line_len > limits_.max_line) return fail(Status::bad_request, "header line too long");
     std::string_view line(base + line_start_, line_len - 2);
     const size_t off = line_start_;
@@ -176,6 +206,9 @@ const char* FrameParser::parse_start_line(std::string_view line, size_t off) {
   if (sp == std::string_view::npos) return "start line without method or status";
   std::string_view tid = line.substr(5, sp - 5);
   if (!is_ident(tid)) return "malformed transaction id";
+  // From here on the frame's end-line is known: an error in the rest of the frame can be skipped.
+  std::memcpy(marker_ + 9, tid.data(), tid.size());
+  tid_len_ = tid.size();
   std::string_view rest = line.substr(sp + 1);
   const auto rel = [&](std::string_view v) {
     return Span{static_cast<uint32_t>(off + static_cast<size_t>(v.data() - line.data())),
@@ -195,12 +228,12 @@ const char* FrameParser::parse_start_line(std::string_view line, size_t off) {
     method_span_ = rel(rest);
     comment_span_ = rel(rest.substr(rest.size()));
   } else {
+    // A word led by a digit is a broken status code: a response, which is never answered.
+    request_ = rest.empty() || !is_digit(rest[0]);
     return "malformed method or status code";
   }
   tid_span_ = rel(tid);
   start_span_ = Span{static_cast<uint32_t>(off), static_cast<uint32_t>(line.size())};
-  std::memcpy(marker_ + 9, tid.data(), tid.size());
-  tid_len_ = tid.size();
   // RFC 4975 §7.1: non-SEND request bodies are limited (they cannot be interrupted).
   limit_body_ = request_ && method_id_ != Method::send;
   return nullptr;
@@ -263,14 +296,13 @@ Step FrameParser::finish_head(std::string_view in, size_t head_len, bool body) {
   return s;
 }
 
-Step FrameParser::feed_body(std::string_view in) {
+size_t FrameParser::find_end_line(std::string_view in, bool& found) const {
   const char* base = in.data();
   const size_t n = in.size();
   const size_t m = 9 + tid_len_;  // "\r\n-------" + tid
   const size_t full = m + 3;      // + flag CRLF
   size_t pos = 0;
-  size_t body_end = n;  // bytes before this offset are body for sure
-  bool found = false;
+  found = false;
   // RFC 4975 §7.1: the body ends at the first CRLF + end-line carrying this frame's transaction id;
   // the sender guarantees it does not occur inside the body. Any other "-------..." line is data.
   // memchr finds candidate CRs at memory speed; the marker is compared only there.
@@ -281,27 +313,31 @@ Step FrameParser::feed_body(std::string_view in) {
     const size_t avail = n - q;
     if (avail >= full) {
       if (std::memcmp(cr, marker_, m) == 0 && is_flag(cr[m]) && cr[m + 1] == '\r' && cr[m + 2] == '\n') {
-        body_end = q;
         found = true;
-        break;
+        return q;
       }
     } else {
       // The input ends inside a possible end-line: hold these bytes back until more arrive.
       const size_t k = avail < m ? avail : m;
       if (std::memcmp(cr, marker_, k) == 0 && (avail <= m || is_flag(cr[m])) &&
           (avail <= m + 1 || cr[m + 1] == '\r')) {
-        body_end = q;
-        break;
+        return q;
       }
     }
     pos = q + 1;
   }
+  return n;
+}
+
+Step FrameParser::feed_body(std::string_view in) {
+  bool found = false;
+  const size_t body_end = find_end_line(in, found);  // bytes before this offset are body for sure
   if (body_end == 0) {
     if (found) {
       if (limit_body_ && body_bytes_ > limits_.max_non_send_body) {
         return fail(Status::stop_sending, "non-SEND request body too large");
       }
-      return end_frame(full, base[m]);
+      return end_frame(9 + tid_len_ + 3, in[9 + tid_len_]);
     }
     return {};
   }
@@ -312,8 +348,59 @@ Step FrameParser::feed_body(std::string_view in) {
   Step s;
   s.event = Event::body;
   s.consumed = body_end;
-  s.body = std::string_view(base, body_end);
+  s.body = in.substr(0, body_end);
   return s;
+}
+
+// The head of a rejected frame ends at its end-line (no body) or at its blank line (RFC 4975 §9:
+// a body follows), whichever comes first, looked for from the frame's first byte. It gets the room
+// a good head gets, its end within max_head bytes of its start, and like a good head it is not
+// consumed until its end is found: the caller then has the whole head (to answer it from).
+Step FrameParser::feed_skip_head(std::string_view in) {
+  const char* base = in.data();
+  const size_t n = in.size();
+  const size_t m = 9 + tid_len_;
+  const size_t full = m + 3;
+  const size_t room = limits_.max_head;
+  if (n < scan_) scan_ = 0;  // the caller presented less than before (against the contract)
+  size_t pos = scan_;
+  while (pos < n) {
+    const char* cr = static_cast<const char*>(std::memchr(base + pos, '\r', n - pos));
+    if (!cr) break;
+    const size_t q = static_cast<size_t>(cr - base);
+    // Neither a blank line nor an end-line starting here ends within max_head.
+    if (q + 4 > room) return fail_stream(Status::bad_request, "no end-line after a frame error");
+    const size_t avail = n - q;
+    if (avail >= full && std::memcmp(cr, marker_, m) == 0 && is_flag(cr[m]) && cr[m + 1] == '\r' &&
+        cr[m + 2] == '\n') {
+      if (q + full > room) return fail_stream(Status::bad_request, "no end-line after a frame error");
+      return end_frame(q + full, cr[m]);
+    }
+    if (avail >= 4 && std::memcmp(cr, "\r\n\r\n", 4) == 0) {
+      phase_ = Phase::skip_body;
+      return skipped(q + 4);
+    }
+    // The input ends inside what could be either: look here again when more arrived.
+    const size_t k = avail < m ? avail : m;
+    const bool end_line = avail < full && std::memcmp(cr, marker_, k) == 0 &&
+                          (avail <= m || is_flag(cr[m])) && (avail <= m + 1 || cr[m + 1] == '\r');
+    const bool blank = avail < 4 && std::memcmp(cr, "\r\n\r\n", avail) == 0;
+    if (end_line || blank) {
+      scan_ = q;
+      return {};
+    }
+    pos = q + 1;
+  }
+  if (n + 3 >= room) return fail_stream(Status::bad_request, "no end-line after a frame error");
+  scan_ = n;
+  return {};
+}
+
+Step FrameParser::feed_skip_body(std::string_view in) {
+  bool found = false;
+  const size_t at = find_end_line(in, found);
+  if (found) return end_frame(at + 9 + tid_len_ + 3, in[at + 9 + tid_len_]);
+  return skipped(at);
 }
 
 }  // namespace msrpd::msrp

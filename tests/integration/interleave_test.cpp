@@ -157,6 +157,7 @@ class StreamReader {
             more = false;
             break;
           case msrp::Event::error:
+          case msrp::Event::skip:  // only after an error, which ends the reading
             error_ = "frame parse error " + std::to_string(s.status) + " (" + std::string(s.message) +
                      ") in the frame starting at byte " + std::to_string(frame_start) + ": " +
                      printable(std::string_view(stream_).substr(frame_start), 400);

@@ -13,7 +13,10 @@
 namespace msrpd::msrp::testing {
 
 struct Transcript {
-  std::vector<std::string> events;  // "head <head bytes>", "body <bytes>", "end $", "error 400"
+  // "head <head bytes>", "body <bytes>", "end $", "error 400"; with resync, also "skip <n>" (the
+  // bytes of a rejected frame dropped after its error, its end-line included: all its skip steps
+  // and its end step) and "error 400 fatal".
+  std::vector<std::string> events;
   bool operator==(const Transcript&) const = default;
 };
 
@@ -25,7 +28,9 @@ inline std::string describe(const Transcript& t) {
 
 class Driver {
  public:
-  explicit Driver(Limits limits = {}) : parser_(limits) {}
+  // resync: go on past errors the stream can be resynchronised past (as the relay does), up to a
+  // fatal one; without it the driver stops at the first error.
+  explicit Driver(Limits limits = {}, bool resync = false) : parser_(limits), resync_(resync) {}
 
   // Appends a piece and feeds until need_more or error.
   void push(std::string_view piece) {
@@ -53,12 +58,32 @@ class Driver {
           if (s.consumed == 0) add("bug empty body step");
           break;
         case Event::end:
+          if (skipping_) {
+            skipped_ += s.consumed;
+            add("skip " + std::to_string(skipped_));
+            skipping_ = false;
+          }
           add(std::string("end ") + s.flag);
           break;
+        case Event::skip:
+          if (s.consumed == 0) add("bug empty skip step");
+          skipped_ += s.consumed;
+          break;
         case Event::error:
-          add("error " + std::to_string(s.status));
-          errored_ = true;
-          return;
+          if (!resync_) {
+            add("error " + std::to_string(s.status));
+            errored_ = true;
+            return;
+          }
+          add("error " + std::to_string(s.status) + (s.fatal ? " fatal" : ""));
+          if (s.consumed != 0) add("bug error consumed");
+          if (s.fatal) {
+            errored_ = true;
+            return;
+          }
+          skipping_ = true;
+          skipped_ = 0;
+          break;
       }
       buf_.erase(0, s.consumed);
     }
@@ -73,6 +98,9 @@ class Driver {
  private:
   void add(std::string e) { t_.events.push_back(std::move(e)); }
   FrameParser parser_;
+  bool resync_ = false;
+  bool skipping_ = false;
+  size_t skipped_ = 0;
   std::string buf_;
   Transcript t_;
   bool errored_ = false;
@@ -86,6 +114,22 @@ inline Transcript parse_whole(std::string_view in, Limits limits = {}) {
 
 inline Transcript parse_bytewise(std::string_view in, Limits limits = {}) {
   Driver d(limits);
+  for (char c : in) {
+    d.push(std::string_view(&c, 1));
+    if (d.errored()) break;
+  }
+  return d.transcript();
+}
+
+// The relay's way: past every frame error the stream can be resynchronised past.
+inline Transcript resync_whole(std::string_view in, Limits limits = {}) {
+  Driver d(limits, true);
+  d.push(in);
+  return d.transcript();
+}
+
+inline Transcript resync_bytewise(std::string_view in, Limits limits = {}) {
+  Driver d(limits, true);
   for (char c : in) {
     d.push(std::string_view(&c, 1));
     if (d.errored()) break;
