@@ -223,6 +223,8 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:budget_closes", S::get(st.budget_closes));
   put("msrp:self_hops", S::get(st.self_hops));
   put("msrp:parse_errors", S::get(st.parse_errors));
+  put("msrp:parse_dropped", S::get(st.parse_dropped));
+  put("msrp:parse_closes", S::get(st.parse_closes));
   put("msrp:sip_requests", S::get(st.sip_requests));
   put("auth:failures", S::get(st.auth_failures));
   uint64_t acc = S::get(st.connections_accepted);

@@ -147,6 +147,41 @@ void write_rejection(std::string& out, std::string_view tid, uint16_t code, std:
   write_end_line(out, tid, '$', EndLine::after_headers);
 }
 
+namespace {
+
+// The value of the first header line `name` in a raw head, up to the first line that is empty or
+// not complete (the head may be broken: no validation).
+std::string_view raw_header(std::string_view head, std::string_view name) {
+  size_t p = 0;
+  while (true) {
+    size_t nl = head.find("\r\n", p);
+    if (nl == std::string_view::npos || nl == p) return {};
+    std::string_view line = head.substr(p, nl - p);
+    if (line.size() > name.size() + 1 && line[name.size()] == ':' &&
+        ascii::iequals(line.substr(0, name.size()), name)) {
+      return ascii::ltrim(line.substr(name.size() + 1));
+    }
+    p = nl + 2;
+  }
+}
+
+std::string_view first_uri(std::string_view list) {
+  return list.substr(0, list.find(' '));
+}
+
+}  // namespace
+
+bool write_rejection_of_head(std::string& out, std::string_view raw_head, std::string_view tid, bool is_send,
+                             uint16_t code) {
+  std::string_view to = raw_header(raw_head, "To-Path");
+  std::string_view from = raw_header(raw_head, "From-Path");
+  if (from.empty()) return false;
+  // RFC 4975 §7.2: To-Path = the request's From-Path (its first URI for SEND), From-Path = the
+  // first To-Path URI.
+  write_rejection(out, tid, code, is_send ? first_uri(from) : from, first_uri(to));
+  return true;
+}
+
 void write_continuation_head(std::string& out, std::string_view tid, std::string_view path_lines,
                              uint64_t first, std::optional<uint64_t> end, std::optional<uint64_t> total,
                              std::string_view other_lines) {

@@ -47,6 +47,11 @@ void write_response(std::string& out, std::string_view tid, uint16_t code, std::
 // when to_path is not empty, a From-Path line when from_path is not empty, the end-line.
 void write_rejection(std::string& out, std::string_view tid, uint16_t code, std::string_view to_path,
                      std::string_view from_path);
+// The same, the paths found in the raw bytes of the rejected frame's head (the first To-Path and
+// From-Path lines; for a SEND only the first From-Path URI). False, nothing written, when the head
+// has no From-Path: the response would have no To-Path.
+bool write_rejection_of_head(std::string& out, std::string_view raw_head, std::string_view tid, bool is_send,
+                             uint16_t code);
 
 // The head of a chunk that goes on with a SEND this relay split (RFC 4975 §7.1.1; RFC 4976 §6.4.1):
 // "MSRP tid SEND", the relayed head's path lines as given, "Byte-Range: first-end/total" (end or

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "common/ascii.h"
 #include "common/host_port.h"
@@ -19,28 +20,8 @@ namespace msrpd::relay {
 
 namespace {
 
-// The value of the first header line `name` in a raw head (best effort, for the answer to a
-// frame the parser rejected).
-std::string_view raw_header(std::string_view head, std::string_view name) {
-  size_t p = 0;
-  while (true) {
-    size_t nl = head.find("\r\n", p);
-    if (nl == std::string_view::npos || nl == p) return {};
-    std::string_view line = head.substr(p, nl - p);
-    if (line.size() > name.size() + 1 && line[name.size()] == ':' &&
-        ascii::iequals(line.substr(0, name.size()), name)) {
-      return ascii::ltrim(line.substr(name.size() + 1));
-    }
-    p = nl + 2;
-  }
-}
-
 // The longest end-line with the CRLF before it: CRLF "-------" tid (at most 32) flag CRLF.
 constexpr size_t kEndLineBytes = 2 + 7 + 32 + 3;
-
-std::string_view first_uri(std::string_view list) {
-  return list.substr(0, list.find(' '));
-}
 
 }  // namespace
 
@@ -52,6 +33,8 @@ std::string_view Link::name(Input i) {
       return "msrp_head";
     case Input::msrp_body:
       return "msrp_body";
+    case Input::msrp_skip:
+      return "msrp_skip";
     case Input::sip:
       return "sip";
     case Input::closed:
@@ -207,6 +190,7 @@ size_t Link::on_data(net::Connection& c, std::string_view data) {
   switch (input_) {
     case Input::msrp_head:
     case Input::msrp_body:
+    case Input::msrp_skip:
       used = on_msrp(data);
       break;
     case Input::sip:
@@ -254,6 +238,10 @@ size_t Link::on_msrp(std::string_view data) {
   const EngineConfig& cfg = w_.config();
   size_t pos = 0;
   while (pos < data.size() && paused_ == 0 && conn_ && conn_->is_open()) {
+    if (input_ == Input::msrp_skip) {
+      if (!skip_rejected(data, pos)) break;
+      continue;
+    }
     if (input_ == Input::msrp_body) {
       msrp::Step s = parser_.feed(data.substr(pos));
       if (s.event == msrp::Event::body) {
@@ -269,7 +257,7 @@ size_t Link::on_msrp(std::string_view data) {
         }
       } else if (s.event == msrp::Event::error) {
         has_at_end_ = false;  // the chunk broke off: it was not received
-        return reject(s, data, pos);
+        pos = reject(s, data, pos, pos);
       } else {
         break;
       }
@@ -279,7 +267,10 @@ size_t Link::on_msrp(std::string_view data) {
     if (wait_until_ != 0 && !frame_in(data.substr(start))) break;  // a frame whose end is still coming
     msrp::Step s = parser_.feed(data.substr(pos));
     if (s.event == msrp::Event::need_more) break;
-    if (s.event == msrp::Event::error) return reject(s, data, start);
+    if (s.event == msrp::Event::error) {
+      pos = reject(s, data, start, start);
+      continue;
+    }
     if (s.event != msrp::Event::head) {
       LM_ERR("engine: unexpected parser event on %s", srcaddr_.c_str());
       conn_->close(net::CloseReason::error, "parser state");
@@ -290,10 +281,11 @@ size_t Link::on_msrp(std::string_view data) {
     size_t q = pos + s.consumed;
     size_t body_start = q, body_len = 0;
     FrameBytes fb;
+    msrp::Step b;
     while (!fb.complete && body_len < cfg.route_body_preview && q < data.size()) {
       // No more than the bound (and an end-line) of body: the route sees the same prefix of a
       // long frame however its bytes arrived.
-      msrp::Step b = parser_.feed(data.substr(q, cfg.route_body_preview - body_len + kEndLineBytes));
+      b = parser_.feed(data.substr(q, cfg.route_body_preview - body_len + kEndLineBytes));
       if (b.event == msrp::Event::body) {
         body_len += b.body.size();
         q += b.consumed;
@@ -301,11 +293,14 @@ size_t Link::on_msrp(std::string_view data) {
         fb.complete = true;
         fb.flag = b.flag;
         q += b.consumed;
-      } else if (b.event == msrp::Event::error) {
-        return reject(b, data, start);
       } else {
         break;
       }
+    }
+    if (b.event == msrp::Event::error) {
+      waited_ = false;
+      pos = reject(b, data, start, q);  // before the route: the frame is answered as rejected
+      continue;
     }
     // The route sees the whole frame when it fits the route_body_preview bound (Kamailio routes
     // whole frames; $msrp(body), bodylen, buf must not depend on how TCP cut the bytes): an
@@ -356,30 +351,96 @@ bool Link::frame_in(std::string_view frame) {
   return true;
 }
 
-size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_start) {
-  Stats::bump(w_.stats().parse_errors);
-  LM_INFO("engine: bad frame from %s: %u %.*s", srcaddr_.c_str(), s.status,
-          static_cast<int>(s.message.size()), s.message.data());
+size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_start, size_t resume) {
+  Stats& st = w_.stats();
+  if (input_ == Input::msrp_skip) {
+    // The rejected frame's head did not end within max_head: answer it with what there is.
+    LM_INFO("engine: no end-line from %s after a bad frame, closing", srcaddr_.c_str());
+    if (reject_status_ != 0) {
+      answer_rejected(data.substr(frame_start), parser_.transaction_id(),
+                      parser_.current_method() == msrp::Method::send, reject_status_);
+      reject_status_ = 0;
+    }
+    Stats::bump(st.parse_closes);
+    conn_->close_after_flush();
+    return data.size();
+  }
+  Stats::bump(st.parse_errors);
+  // RFC 4975 §7.2: a request is answered, even one we could not understand; §7.1.2: a REPORT never
+  // is, nor a response (dropped: there is no transaction to give it to).
+  bool answer = parser_.current_is_request() && parser_.current_method() != msrp::Method::report;
+  const char* what = answer ? "answered" : "dropped";
   if (input_ == Input::msrp_body) {
-    // The frame was being relayed: tell the next hop it ends here (RFC 4975 §7.1: '#' aborts).
+    // The route has had the frame and it was being relayed: tell the next hop it ends here (RFC
+    // 4975 §7.1: '#' aborts). Whatever the route answered stands.
     input_ = Input::msrp_head;
     forward_.abort(false);
-  } else if (parser_.current_is_request() && !parser_.transaction_id().empty()) {
-    // RFC 4975 §7.2: answer what we could not understand, then close (the stream cannot be
-    // resynchronised). The head may be broken: take the paths from the raw bytes, best effort.
-    std::string_view head =
-        data.substr(frame_start, std::min(data.size() - frame_start, w_.config().limits.max_head));
-    std::string_view to = raw_header(head, "To-Path");
-    std::string_view from = raw_header(head, "From-Path");
-    std::string_view tid = parser_.transaction_id();
-    bool is_send = head.substr(5 + tid.size()).starts_with(" SEND\r\n");
-    BufferPool::Lease out = w_.buffers().take();
-    msrp::write_rejection(*out, tid, s.status, is_send ? first_uri(from) : from, first_uri(to));
-    Stats::bump(w_.stats().replies_sent[s.status < 1000 ? s.status : 0]);
-    (void)gate_.send(*out);
+    answer = false;
+    what = "relayed in part, aborted";
+  } else if (!answer) {
+    Stats::bump(st.parse_dropped);
   }
-  conn_->close_after_flush();
-  return data.size();
+  LM_INFO("engine: bad frame from %s: %u %.*s (%s%s)", srcaddr_.c_str(), s.status,
+          static_cast<int>(s.message.size()), s.message.data(), what, s.fatal ? ", closing" : "");
+  if (answer) {
+    if (!s.fatal && parser_.skipping_head()) {
+      reject_status_ = s.status;  // the head may not be all here yet: answered when it is
+    } else {
+      answer_rejected(data.substr(frame_start), parser_.transaction_id(),
+                      parser_.current_method() == msrp::Method::send, s.status);
+    }
+  }
+  if (s.fatal) {
+    Stats::bump(st.parse_closes);
+    conn_->close_after_flush();
+    return data.size();
+  }
+  // RFC 4975 §7.1: the frame ends at its end-line; the connection's other frames go on after it.
+  input_ = Input::msrp_skip;
+  return resume;
+}
+
+bool Link::skip_rejected(std::string_view data, size_t& pos) {
+  // The answer needs the frame's transaction id after the parser has moved past the frame.
+  char tid[32];
+  size_t tid_len = 0;
+  bool is_send = false;
+  if (reject_status_ != 0) {
+    tid_len = std::min(sizeof tid, parser_.transaction_id().size());
+    std::memcpy(tid, parser_.transaction_id().data(), tid_len);
+    is_send = parser_.current_method() == msrp::Method::send;
+  }
+  msrp::Step s = parser_.feed(data.substr(pos));
+  switch (s.event) {
+    case msrp::Event::skip:
+    case msrp::Event::end:
+      // The first step after an error in the head consumes that whole head (or frame).
+      if (reject_status_ != 0) {
+        answer_rejected(data.substr(pos, s.consumed), std::string_view(tid, tid_len), is_send,
+                        reject_status_);
+        reject_status_ = 0;
+      }
+      pos += s.consumed;
+      if (s.event == msrp::Event::end) input_ = Input::msrp_head;
+      return true;
+    case msrp::Event::error:
+      pos = reject(s, data, pos, pos);
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Link::answer_rejected(std::string_view head, std::string_view tid, bool is_send, uint16_t status) {
+  head = head.substr(0, std::min(head.size(), w_.config().limits.max_head));
+  BufferPool::Lease out = w_.buffers().take();
+  if (!msrp::write_rejection_of_head(*out, head, tid, is_send, status)) {
+    LM_INFO("engine: bad frame from %s not answered: no From-Path", srcaddr_.c_str());
+    Stats::bump(w_.stats().parse_dropped);
+    return;
+  }
+  Stats::bump(w_.stats().replies_sent[status < 1000 ? status : 0]);
+  (void)gate_.send(*out);
 }
 
 void Link::route(const msrp::Frame& f, const FrameBytes& fb) {

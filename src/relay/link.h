@@ -33,6 +33,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
     sniffing,   // no byte yet says MSRP or SIP
     msrp_head,  // MSRP: between frames, or a head in part
     msrp_body,  // MSRP: the body of a routed frame is still arriving (relayed by forward_ or dropped)
+    msrp_skip,  // MSRP: a frame the parser rejected, answered; its bytes are dropped to its end-line
     sip,        // SIP requests (request_route) on the MSRP port
     closed,     // on_close ran
   };
@@ -101,7 +102,16 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
  private:
   size_t on_msrp(std::string_view data);
   size_t on_sip(std::string_view data);
-  size_t reject(const msrp::Step& s, std::string_view data, size_t frame_start);
+  // A frame the parser rejected (RFC 4975 §7.2): answered, counted; the link then skips to its
+  // end-line, or closes when the stream cannot be resynchronised. The frame's bytes begin at
+  // frame_start in `data` (the paths of the answer are taken from them); the parser's input goes
+  // on at `resume`. Returns where on_msrp goes on (data.size() once closing).
+  size_t reject(const msrp::Step& s, std::string_view data, size_t frame_start, size_t resume);
+  // Input::msrp_skip: drops the rejected frame's bytes from `pos` on; false when more are needed.
+  bool skip_rejected(std::string_view data, size_t& pos);
+  // RFC 4975 §7.2: the answer to a rejected request, its paths taken from the raw head (best
+  // effort); not sent (counted as dropped) when the head has no From-Path to address it to.
+  void answer_rejected(std::string_view head, std::string_view tid, bool is_send, uint16_t status);
   void route(const msrp::Frame& f, const FrameBytes& bytes);
   // RFC 4976 §6.2-6.4 before the route runs (docs/SECURITY.md): false when the frame is refused
   // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
@@ -137,6 +147,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   bool self_;
   bool secure_ = false;
   Input input_ = Input::sniffing;
+  // The status to answer a rejected request with once its whole head is in (0: none pending).
+  uint16_t reject_status_ = 0;
   sip::SipReader sip_reader_;  // Input::sip
   sip::SipMessage sip_msg_;
   msrp::FrameParser parser_;

@@ -38,7 +38,9 @@ struct Stats {
   Counter auth_limit_closes{0};       // connections closed after too many failed AUTHs (§6.3)
   Counter budget_closes{0};           // not-yet-successful connections closed over the memory budget
   Counter self_hops{0};               // frames routed to this relay itself, inside the process
-  Counter parse_errors{0};
+  Counter parse_errors{0};            // frames the parser rejected (answered 400/413 when a request)
+  Counter parse_dropped{0};  // of those, not answered: responses, REPORTs, no From-Path (RFC 4975 §7.2)
+  Counter parse_closes{0};   // connections closed on a frame error that cannot be resynchronised past
   Counter auth_failures{0};  // 401 replies to AUTH
   Counter sip_requests{0};
 

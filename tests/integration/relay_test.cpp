@@ -176,7 +176,13 @@ TEST_P(Route18, MalformedFrameGets400AndOthersKeepBeingServed) {
   ASSERT_TRUE(f) << f.error().message;
   EXPECT_EQ(f->code, 400);
   EXPECT_EQ(f->tid, "bad00001");
-  EXPECT_TRUE(bad.wait_closed(3000));
+  // Issue 12: the stream resynchronises at the frame's end-line (RFC 4975 §7.1); the connection
+  // stays and serves its next frame (it was closed before).
+  std::string bad_uri = "msrp://127.0.0.1:" + std::to_string(bad.local_port()) + "/a;tcp";
+  ASSERT_TRUE(bad.send(client::make_request("bad00002", "FOO", d_.uri(), bad_uri)));
+  auto again = bad.read_frame();
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(again->code, 501);
 
   Client good = d_.connect();
   std::string me = "msrp://127.0.0.1:" + std::to_string(good.local_port()) + "/ok;tcp";

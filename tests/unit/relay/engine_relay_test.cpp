@@ -197,7 +197,9 @@ TEST_F(EngineRelayTest, ReportIsRelayedAndNotAnswered) {
   EXPECT_FALSE(alice.frame(300).has_value()) << alice.buffered();
 }
 
-TEST_F(EngineRelayTest, MalformedFrameGets400AndCloseWhileOtherClientsKeepWorking) {
+// Issue 12: the stream is resynchronised at the rejected frame's end-line (RFC 4975 §7.1), so the
+// connection is no longer closed: its next frame is served too.
+TEST_F(EngineRelayTest, MalformedFrameGets400AndItsConnectionAndOtherClientsKeepWorking) {
   Client bob(port_), alice(port_), bad(port_);
   std::string sessid = authenticate(bob);
   // From-Path before To-Path (RFC 4975 §9: To-Path comes first).
@@ -207,7 +209,13 @@ TEST_F(EngineRelayTest, MalformedFrameGets400AndCloseWhileOtherClientsKeepWorkin
   ASSERT_TRUE(f.has_value());
   EXPECT_EQ(*f, "MSRP bad00001 400 Bad Request\r\nTo-Path: " + std::string(kAlice) +
                     "\r\nFrom-Path: " + relay_uri_ + "\r\n-------bad00001$\r\n");
-  EXPECT_TRUE(bad.closed());
+  EXPECT_FALSE(bad.closed(300));
+  ASSERT_TRUE(bad.send(send_frame("send0002", sessid, "after the bad one")));
+  ASSERT_TRUE(bad.frame().has_value());
+  auto first = bob.frame();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(testing::forwarded_as(*first, "send0002"),
+            relayed_frame("send0002", sessid, "after the bad one"));
   ASSERT_TRUE(alice.send(send_frame("send0001", sessid, "still here")));
   ASSERT_TRUE(alice.frame().has_value());
   auto relayed = bob.frame();
