@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstring>
 
 #include "common/ascii.h"
 #include "common/host_port.h"
 #include "common/log.h"
-#include "msrp/frame_writer.h"
 #include "msrp/status.h"
 #include "net/workers.h"
 #include "relay/own_uris.h"
@@ -349,98 +347,6 @@ bool Link::frame_in(std::string_view frame) {
   waited_ = frame.size() >= wait_until_;
   wait_until_ = 0;
   return true;
-}
-
-size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_start, size_t resume) {
-  Stats& st = w_.stats();
-  if (input_ == Input::msrp_skip) {
-    // The rejected frame's head did not end within max_head: answer it with what there is.
-    LM_INFO("engine: no end-line from %s after a bad frame, closing", srcaddr_.c_str());
-    if (reject_status_ != 0) {
-      answer_rejected(data.substr(frame_start), parser_.transaction_id(),
-                      parser_.current_method() == msrp::Method::send, reject_status_);
-      reject_status_ = 0;
-    }
-    Stats::bump(st.parse_closes);
-    conn_->close_after_flush();
-    return data.size();
-  }
-  Stats::bump(st.parse_errors);
-  // RFC 4975 §7.2: a request is answered, even one we could not understand; §7.1.2: a REPORT never
-  // is, nor a response (dropped: there is no transaction to give it to).
-  bool answer = parser_.current_is_request() && parser_.current_method() != msrp::Method::report;
-  const char* what = answer ? "answered" : "dropped";
-  if (input_ == Input::msrp_body) {
-    // The route has had the frame and it was being relayed: tell the next hop it ends here (RFC
-    // 4975 §7.1: '#' aborts). Whatever the route answered stands.
-    input_ = Input::msrp_head;
-    forward_.abort(false);
-    answer = false;
-    what = "relayed in part, aborted";
-  } else if (!answer) {
-    Stats::bump(st.parse_dropped);
-  }
-  LM_INFO("engine: bad frame from %s: %u %.*s (%s%s)", srcaddr_.c_str(), s.status,
-          static_cast<int>(s.message.size()), s.message.data(), what, s.fatal ? ", closing" : "");
-  if (answer) {
-    if (!s.fatal && parser_.skipping_head()) {
-      reject_status_ = s.status;  // the head may not be all here yet: answered when it is
-    } else {
-      answer_rejected(data.substr(frame_start), parser_.transaction_id(),
-                      parser_.current_method() == msrp::Method::send, s.status);
-    }
-  }
-  if (s.fatal) {
-    Stats::bump(st.parse_closes);
-    conn_->close_after_flush();
-    return data.size();
-  }
-  // RFC 4975 §7.1: the frame ends at its end-line; the connection's other frames go on after it.
-  input_ = Input::msrp_skip;
-  return resume;
-}
-
-bool Link::skip_rejected(std::string_view data, size_t& pos) {
-  // The answer needs the frame's transaction id after the parser has moved past the frame.
-  char tid[32];
-  size_t tid_len = 0;
-  bool is_send = false;
-  if (reject_status_ != 0) {
-    tid_len = std::min(sizeof tid, parser_.transaction_id().size());
-    std::memcpy(tid, parser_.transaction_id().data(), tid_len);
-    is_send = parser_.current_method() == msrp::Method::send;
-  }
-  msrp::Step s = parser_.feed(data.substr(pos));
-  switch (s.event) {
-    case msrp::Event::skip:
-    case msrp::Event::end:
-      // The first step after an error in the head consumes that whole head (or frame).
-      if (reject_status_ != 0) {
-        answer_rejected(data.substr(pos, s.consumed), std::string_view(tid, tid_len), is_send,
-                        reject_status_);
-        reject_status_ = 0;
-      }
-      pos += s.consumed;
-      if (s.event == msrp::Event::end) input_ = Input::msrp_head;
-      return true;
-    case msrp::Event::error:
-      pos = reject(s, data, pos, pos);
-      return true;
-    default:
-      return false;
-  }
-}
-
-void Link::answer_rejected(std::string_view head, std::string_view tid, bool is_send, uint16_t status) {
-  head = head.substr(0, std::min(head.size(), w_.config().limits.max_head));
-  BufferPool::Lease out = w_.buffers().take();
-  if (!msrp::write_rejection_of_head(*out, head, tid, is_send, status)) {
-    LM_INFO("engine: bad frame from %s not answered: no From-Path", srcaddr_.c_str());
-    Stats::bump(w_.stats().parse_dropped);
-    return;
-  }
-  Stats::bump(w_.stats().replies_sent[status < 1000 ? status : 0]);
-  (void)gate_.send(*out);
 }
 
 void Link::route(const msrp::Frame& f, const FrameBytes& fb) {

@@ -20,6 +20,8 @@ std::string_view rule_name(Rule r) {
       return "budget";
     case Rule::unmatched_response:
       return "unmatched_response";
+    case Rule::bad_frame:
+      return "bad_frame";
   }
   return "?";
 }
@@ -40,6 +42,8 @@ Stats::Counter& rule_counter(Stats& st, Rule r) {
       return st.budget_closes;
     case Rule::unmatched_response:
       return st.responses_unmatched;
+    case Rule::bad_frame:
+      return st.parse_errors;
   }
   return st.refused_loop;
 }

@@ -20,8 +20,9 @@ enum class Rule : uint8_t {
   auth_limit,          // RFC 4976 §6.3: too many failed AUTHs on one connection
   budget,              // the memory budget of not-yet-successful connections
   unmatched_response,  // RFC 4976 §6.4.3: a response to no transaction of this relay
+  bad_frame,           // RFC 4975 §7.2: a frame the parser rejected (answered or dropped, skipped)
 };
-inline constexpr size_t kRuleCount = 7;
+inline constexpr size_t kRuleCount = 8;
 
 std::string_view rule_name(Rule r);  // "foreign_uri", ...
 Stats::Counter& rule_counter(Stats& st, Rule r);

@@ -96,6 +96,8 @@ TEST_P(FrameErrors, MalformedRequestMidStreamGets400AndTheNextFrameWorks) {
                         "\r\nFrom-Path: " + bob.use_path + "\r\n-------bad00001$\r\n");
   expect_send_answered_and_relayed(alice, alice_uri, bob, "tx000003");
   EXPECT_FALSE(bob.c.read_frame(300)) << "the rejected frame must not be relayed";
+  EXPECT_NE(d_.log().find("refused (bad_frame): 400 malformed header line (answered) from msrp://127.0.0.1:"),
+            std::string::npos);
   EXPECT_EQ(cfg_.stat_when("msrp:parse_errors", 1), 1);
   EXPECT_EQ(cfg_.stat("msrp:parse_dropped"), 0);
   EXPECT_EQ(cfg_.stat("msrp:parse_closes"), 0);
