@@ -171,7 +171,9 @@ void expect_heads_within_budget(const std::string& head, long survivor_kib) {
     fds.push_back(fd);
     // The relay may close it meanwhile (the budget): an error here is expected.
     (void)::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
-    if (i % 100 == 99) EXPECT_TRUE(carol_to_bob()) << "after " << i + 1 << " connections\n" << d.log();
+    if (i % 100 == 99) {
+      EXPECT_TRUE(carol_to_bob()) << "after " << i + 1 << " connections\n" << d.log();
+    }
   }
   // Until the relay has read everything sent (bounded): the closes stop growing.
   long closes = -1;

@@ -196,7 +196,7 @@ class EngineRelayTest : public ::testing::Test {
  protected:
   void SetUp() override {
     EngineConfig cfg;
-    cfg.listen.push_back({"tcp", "127.0.0.1", 0});
+    cfg.listen.push_back({"tcp", "127.0.0.1", 0, {}});
     cfg.children = 2;
     cfg.cmap_size = 4;
     cfg.use_path_addr = "msrp://127.0.0.1:5060";  // as the seed writes it: the scheme is not doubled

@@ -503,7 +503,7 @@ namespace {
 
 TEST(EngineProbationTest, SilentConnectionIsClosedAfterProbation) {
   EngineConfig cfg;
-  cfg.listen.push_back({"tcp", "127.0.0.1", 0});
+  cfg.listen.push_back({"tcp", "127.0.0.1", 0, {}});
   cfg.children = 2;
   cfg.probation_seconds = 1;
   Example18Route route;
@@ -519,7 +519,7 @@ TEST(EngineProbationTest, SilentConnectionIsClosedAfterProbation) {
 
 TEST(EngineProbationTest, NonMsrpConnectionIsClosed) {
   EngineConfig cfg;
-  cfg.listen.push_back({"tcp", "127.0.0.1", 0});
+  cfg.listen.push_back({"tcp", "127.0.0.1", 0, {}});
   cfg.children = 2;
   Example18Route route;
   Engine engine(cfg, route);

@@ -257,7 +257,7 @@ TEST(EngineResolution, NextHopWithoutPortFollowsItsSrvRecord) {
 
   Example18Route route;
   EngineConfig cfg;
-  cfg.listen.push_back({"tcp", "127.0.0.1", 0});
+  cfg.listen.push_back({"tcp", "127.0.0.1", 0, {}});
   cfg.children = 1;
   cfg.cmap_size = 4;
   cfg.dns_servers = {dns.server()};
@@ -318,7 +318,7 @@ TEST(EngineResolution, NextHopWithoutSrvRecordFallsBackToTheHostAndReportsFailur
   FakeDns dns("", 0);
   Example18Route route;
   EngineConfig cfg;
-  cfg.listen.push_back({"tcp", "127.0.0.1", 0});
+  cfg.listen.push_back({"tcp", "127.0.0.1", 0, {}});
   cfg.children = 1;
   cfg.dns_servers = {dns.server()};
   cfg.open_relay = true;  // next-hop resolution from an unauthenticated sender: the point here
