@@ -48,8 +48,8 @@ size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_sta
   // Counted in parse_errors; the connection is no longer closed, so its log lines are rate-limited
   // as the other refusals are (a flood of bad frames costs a counter bump, not a line each).
   char line[160];
-  std::snprintf(line, sizeof line, "%u %.*s (%s%s)", s.status,
-                static_cast<int>(s.message.size()), s.message.data(), what, s.fatal ? ", closing" : "");
+  std::snprintf(line, sizeof line, "%u %.*s (%s%s)", s.status, static_cast<int>(s.message.size()),
+                s.message.data(), what, s.fatal ? ", closing" : "");
   w_.refusals().refuse(Rule::bad_frame, srcaddr_, line);
   if (answer) {
     if (!s.fatal && parser_.skipping_head()) {

@@ -85,10 +85,10 @@ TEST(DefaultMaxConnections, DescriptorLimitLessTenPercentAndAtLeast64) {
   EXPECT_EQ(default_max_connections(1048576), 943719u);  // 1048576 - 104857
   EXPECT_EQ(default_max_connections(65536), 58983u);
   EXPECT_EQ(default_max_connections(1024), 922u);
-  EXPECT_EQ(default_max_connections(640), 576u);  // 10 % would be 64 too
-  EXPECT_EQ(default_max_connections(300), 236u);  // 10 % is 30: the reserve is 64
-  EXPECT_EQ(default_max_connections(100), 50u);   // below 128: half
-  EXPECT_EQ(default_max_connections(1), 1u);  // never 0, which is no limit
+  EXPECT_EQ(default_max_connections(640), 576u);                  // 10 % would be 64 too
+  EXPECT_EQ(default_max_connections(300), 236u);                  // 10 % is 30: the reserve is 64
+  EXPECT_EQ(default_max_connections(100), 50u);                   // below 128: half
+  EXPECT_EQ(default_max_connections(1), 1u);                      // never 0, which is no limit
   EXPECT_EQ(default_max_connections(~uint64_t{0}), 4294967295u);  // RLIM_INFINITY
 }
 
