@@ -158,6 +158,9 @@ Step FrameParser::feed_head(std::string_view in) {
     }
     const size_t end = static_cast<size_t>(nl - base);  // offset of '\n'
     const size_t line_len = end + 1 - line_start_;      // with CRLF
+    // The same answer as when the line's bytes come one at a time (then the length is found too
+    // long before its LF arrives): checked before what the LF says.
+    if (end - line_start_ > limits_.max_line) return fail(Status::bad_request, "header line too long");
     // RFC 4975 §9: lines end in CRLF; a bare LF is a syntax error, and a peer that ends its lines
     // so will not end a frame with a CRLF end-line either: nothing to resynchronise on.
     if (end == line_start_ || base[end - 1] != '\r')
