@@ -20,8 +20,6 @@ std::string_view Forward::name(Phase p) {
       return "connecting_ended";
     case Phase::streaming:
       return "streaming";
-    case Phase::making_way:
-      return "making_way";
     case Phase::split:
       return "split";
     case Phase::done:
@@ -50,7 +48,7 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
                     std::string_view answer_tid, bool self_hop) {
   Worker& w = link_.worker();
   enter(Phase::idle);
-  seq_ = next_seq_++;
+  seq_ = link_.take_seq();
   pending_.clear();
   close_after_ = (relay_flags & 2) != 0;
   if (f.is_request()) {
@@ -96,9 +94,10 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   if (f.is_request()) link_.succeeded();
 
   if (dest == 0) {
-    // A new connection: the bytes wait for it (the caller opens it).
+    // A new connection: the bytes wait for it (the caller opens it or joins a pending one).
     pending_.assign(s);
     enter(fb.complete ? Phase::connecting_ended : Phase::connecting);
+    link_.connect_buffered();
     return true;
   }
   dest_ = dest;
@@ -126,7 +125,6 @@ void Forward::connected(uint64_t seq, uint64_t dest) {
   write(p, whole);
   p.clear();
   pending_.swap(p);  // keep the capacity
-  link_.unpause(Link::kPauseConnecting);
 }
 
 void Forward::failed(uint64_t seq, std::string_view why, uint16_t report_code) {
@@ -134,6 +132,9 @@ void Forward::failed(uint64_t seq, std::string_view why, uint16_t report_code) {
   Stats::bump(link_.worker().stats().relay_failures);
   LM_WARN("engine: relaying %s from %s failed: %.*s", tid_.c_str(), link_.srcaddr().data(),
           static_cast<int>(why.size()), why.data());
+  // A frame that never reached a destination holds no destination's pause (the Link tracks the
+  // bytes waiting for connects, kPauseConnecting, itself).
+  bool had_destination = at_destination();
   enter(Phase::failed);
   pending_.clear();
   // RFC 4976 §6.4.1: a SEND that cannot be delivered is reported to its sender when it asked.
@@ -141,7 +142,7 @@ void Forward::failed(uint64_t seq, std::string_view why, uint16_t report_code) {
     has_report_ = false;
     link_.worker().send_report(link_.id(), report_, report_code, {});
   }
-  link_.unpause(Link::kPauseConnecting | Link::kPauseDestination | Link::kPauseInflight);
+  if (had_destination) link_.unpause(Link::kPauseDestination | Link::kPauseInflight);
 }
 
 void Forward::body(std::string_view piece) {
@@ -149,7 +150,6 @@ void Forward::body(std::string_view piece) {
   report_.received += piece.size();
   piece_body_ += piece.size();
   write(piece, false);
-  if (phase_ == Phase::making_way && piece_body_ > 0) end_chunk();
 }
 
 void Forward::end(char flag) {
@@ -170,8 +170,7 @@ void Forward::end(char flag) {
 
 void Forward::abort(bool source_gone) {
   // A closed sender matters only to a destination that has part of the frame already.
-  if (source_gone && phase_ != Phase::streaming && phase_ != Phase::making_way && phase_ != Phase::split)
-    return;
+  if (source_gone && phase_ != Phase::streaming && phase_ != Phase::split) return;
   if (phase_ == Phase::split) continue_chunk();
   if (phase_ == Phase::idle || phase_ == Phase::failed || phase_ == Phase::done) return;
   BufferPool::Lease buf = link_.worker().buffers().take();
@@ -187,13 +186,10 @@ void Forward::abort(bool source_gone) {
 
 void Forward::make_way(uint64_t seq) {
   if (seq != seq_ || !splittable_ || phase_ != Phase::streaming) return;
-  // Now, even if the sender has paused mid-chunk; a chunk without body bytes yet ends after its
-  // first body piece (no empty chunk).
-  if (piece_body_ > 0) {
-    end_chunk();
-  } else {
-    enter(Phase::making_way);
-  }
+  // Now, even if the sender has paused mid-chunk, and even before the chunk's first body byte (an
+  // empty chunk, as a message ending right after a split ends in one): no frame holds the
+  // destination for as long as its sender takes (RFC 4975 §7.1.1).
+  end_chunk();
 }
 
 void Forward::end_chunk() {
@@ -209,7 +205,7 @@ void Forward::end_chunk() {
   if (phase_ == Phase::failed) return;
   if (tracked_) register_transaction(false);
   // What follows of the message goes as a new chunk (continue_chunk, before the next bytes).
-  seq_ = next_seq_++;
+  seq_ = link_.take_seq();
   msrp::TransactionIdGenerator::Buffer tb;
   tid_.assign(w.tids().next(tb));
   piece_body_ = 0;
@@ -260,9 +256,9 @@ void Forward::write(std::string_view bytes, bool ends) {
     case Phase::connecting:
     case Phase::connecting_ended:
       pending_.append(bytes);
+      link_.connect_buffered();
       return;
     case Phase::streaming:
-    case Phase::making_way:
     case Phase::split:
     case Phase::done:
       break;

@@ -7,13 +7,15 @@
 // (RFC 4975 §7.1.1; RFC 4976 §6.4.1: relays may split chunks, keeping order and Message-ID).
 //
 // Its state is one Phase; every transition is written in forward.cpp and logged at debug level.
+// A Forward waiting for a connect holds its frame's bytes; once the frame is whole
+// (connecting_ended) its Link parks it and relays the next frame on another Forward, so a pending
+// connect never stops the source's other frames (Link::park, link_connect.cpp).
 //
-//   idle ──start──> connecting ──(end)──> connecting_ended
+//   idle ──start──> connecting ──(end)──> connecting_ended (parked by the Link)
 //     │                 │ connected            │ connected
 //     │                 v                      v
 //     ├──start──> streaming <──body── split   done
-//     │            │  │  └─make_way──> making_way ──body──> split
-//     │            │  └─make_way (chunk has body)──────────> split
+//     │            │  └─make_way──────────────> split   (the chunk ends with '+' at once)
 //     │            └─end / abort──> done
 //     └──start (whole frame)──> done
 //   any phase but idle ──connect failed / destination gone──> failed
@@ -39,8 +41,6 @@ class Forward {
     connecting,        // the next hop is being connected: the bytes so far wait in pending_
     connecting_ended,  // the same, and pending_ holds the whole frame up to its end-line
     streaming,         // the head went to the destination; body pieces follow as they arrive
-    making_way,        // frames wait on the destination but this chunk has no body byte yet: it
-                       // ends after its first body piece
     split,             // the chunk was ended with '+': the next bytes start with the continuation head
     done,              // the end-line went to the destination
     failed,            // cannot be delivered (REPORTed when asked): the rest of the frame is dropped
@@ -55,9 +55,16 @@ class Forward {
   // A new frame is routed: whatever the last one left is over (a frame not relayed stays idle).
   void reset() { enter(Phase::idle); }
   uint64_t seq() const { return seq_; }
+  // The frame waits for its next hop's connection (its bytes so far in pending_).
+  bool waiting_for_connect() const {
+    return phase_ == Phase::connecting || phase_ == Phase::connecting_ended;
+  }
+  size_t pending_bytes() const { return pending_.size(); }
 
   // The route decided to relay `f` (its first bytes `fb`) to connection `dest`, or, with dest 0,
-  // to a new connection (connecting: the caller opens it and calls connected() or failed()).
+  // to a new connection (connecting: the caller opens it, or joins a connect already pending to
+  // the same next hop, and calls connected() or failed()). The frame's seq is a new one of the
+  // Link's (unique per Link: parked Forwards keep theirs).
   // A request goes on with a new transaction id of this relay's (RFC 4976 §6.4); a response
   // with `answer_tid`, the id its request had when it came in. False when the head cannot be
   // written (a REPORT 400 went upstream).
@@ -73,14 +80,14 @@ class Forward {
   // The sender's frame broke off (a parse error; with source_gone, the connection closed): the
   // next hop's copy ends with '#' (RFC 4975 §7.1) so its parser stays in step.
   void abort(bool source_gone);
-  // The destination holds frames behind chunk `seq`: end it soon.
+  // The destination holds frames behind chunk `seq`: a splittable SEND chunk ends now with '+',
+  // even one whose sender has paused before its first body byte (an empty chunk).
   void make_way(uint64_t seq);
 
  private:
   bool remote() const;
   bool at_destination() const {
-    return phase_ == Phase::streaming || phase_ == Phase::making_way || phase_ == Phase::split ||
-           phase_ == Phase::done;
+    return phase_ == Phase::streaming || phase_ == Phase::split || phase_ == Phase::done;
   }
   void enter(Phase p);
   void write(std::string_view bytes, bool ends);
@@ -93,7 +100,6 @@ class Forward {
 
   Link& link_;
   Phase phase_ = Phase::idle;
-  uint64_t next_seq_ = 1;
   uint64_t seq_ = 0;   // the relayed frame (chunk) being written; late news of older ones is ignored
   uint64_t dest_ = 0;  // destination connection (at_destination())
   unsigned dest_worker_ = 0;

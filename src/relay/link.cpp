@@ -48,7 +48,7 @@ Link::Link(Worker& w, net::Connection& c, bool outbound, bool self)
       outbound_(outbound),
       self_(self),
       parser_(w.config().limits),
-      forward_(*this),
+      forward_(std::make_unique<Forward>(*this)),
       gate_(*this) {
   secure_ = c.transport() == net::Transport::tls;
   peer_ip_ = c.peer_ip();
@@ -244,11 +244,11 @@ size_t Link::on_msrp(std::string_view data) {
       msrp::Step s = parser_.feed(data.substr(pos));
       if (s.event == msrp::Event::body) {
         pos += s.consumed;
-        forward_.body(s.body);
+        forward_->body(s.body);
       } else if (s.event == msrp::Event::end) {
         pos += s.consumed;
         input_ = Input::msrp_head;
-        forward_.end(s.flag);
+        forward_->end(s.flag);
         if (has_at_end_) {
           has_at_end_ = false;
           (void)gate_.send(at_end_, at_end_close_);
@@ -356,10 +356,13 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
   } else {
     Stats::bump(st.responses_in);
   }
+  // The last frame waits, whole, for its next hop's connection: it is parked and this frame gets a
+  // Forward of its own, so a pending connect never stops the connection's other frames.
+  if (forward_->waiting_for_connect()) park();
   dst_.clear();
   uint64_t must_reach = 0;
   if (w_.route_env().own && !admit(f, fb, must_reach)) {
-    forward_.reset();
+    forward_->reset();
     return;
   }
   if (f.is_request() && !outbound_ && !self_) learn_prev_hop(f);
@@ -380,11 +383,14 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
   if (must_reach != 0) ctx.require_destination(must_reach, w_.binding_item().peer);
   w_.engine().router().msrp_frame(ctx, w_.index());
   if (!ctx.relay_requested() || !conn_) {
-    forward_.reset();
+    forward_->reset();
     return;
   }
+  // A frame of this connection waits for a connect to the same next hop: this one joins it rather
+  // than overtake it over a connection that appeared meanwhile.
+  if (dst_.conid != 0 && !dst_.self && w_.waits_on_hop(dst_, id_)) dst_.conid = 0;
   std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
-  if (forward_.start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
+  if (forward_->start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
     open_next_hop();
 }
 
@@ -504,35 +510,6 @@ void Link::report_failure(const msrp::Frame& f, const FrameBytes& fb, uint16_t c
   w_.send_report(id_, info, code, {});
 }
 
-// A new connection for the frame forward_ holds (RFC 4975 §6.2: numeric addresses directly,
-// names through the resolver); this link stops reading until it is there or has failed.
-void Link::open_next_hop() {
-  pause(kPauseConnecting);
-  Worker& w = w_;
-  uint64_t src = id_, seq = forward_.seq();
-  std::string alias = net::SockAddr::is_numeric(dst_.host) ? std::string() : dst_.host;
-  uint16_t alias_port = dst_.port;
-  w.connect_to(dst_, [&w, src, seq, alias = std::move(alias), alias_port](Result<net::Connection*> r) {
-    if (r) {
-      Link& out = w.adopt(**r, true);
-      if (!alias.empty()) out.set_name_alias(alias, alias_port);
-      Stats::bump(w.stats().connections_opened);
-    } else {
-      Stats::bump(w.stats().connect_failures);
-    }
-    Link* l = w.link(src);
-    if (!l) return;
-    if (r) {
-      l->forward().connected(seq, (*r)->id());
-    } else {
-      bool timeout = r.error().message.find("timeout") != std::string::npos;
-      l->forward().failed(
-          seq, r.error().message,
-          msrp::code_of(timeout ? msrp::Status::request_timeout : msrp::Status::session_does_not_exist));
-    }
-  });
-}
-
 void Link::set_name_alias(std::string_view host, uint16_t port) {
   alias_host_.assign(host);
   alias_port_ = port;
@@ -560,11 +537,11 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   std::string_view why = net::close_reason_name(reason);
   LM_DBG("engine: connection %s closed (%.*s), input %s, forward %s", srcaddr_.c_str(),
          static_cast<int>(why.size()), why.data(), name(input_).data(),
-         Forward::name(forward_.phase()).data());
+         Forward::name(forward_->phase()).data());
   conn_ = nullptr;  // no pausing, no writing: the connection is gone
   // The sender went away mid-frame: end the relayed frame as aborted so the next hop's parser
   // stays in step (RFC 4975 §7.1: '#').
-  if (input_ == Input::msrp_body) forward_.abort(true);
+  if (input_ == Input::msrp_body) forward_->abort(true);
   input_ = Input::closed;
   has_at_end_ = false;
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.

@@ -10,6 +10,7 @@
 // others hold the connection id and find the Link again (Worker::link).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,7 +68,17 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   void report_failure(const msrp::Frame& f, const FrameBytes& bytes, uint16_t code) override;
 
   Worker& worker() { return w_; }
-  Forward& forward() { return forward_; }
+  // The Forward of the frame being read (or the last one); Forwards parked for a connect aside.
+  Forward& forward() { return *forward_; }
+  // A new relayed-frame number (FrameKey::seq): unique per Link, parked Forwards included.
+  uint64_t take_seq() { return next_seq_++; }
+  // The next hop a frame of this link waits for was connected (dest) or could not be: the frame
+  // with that seq (the current one or a parked one) goes on (link_connect.cpp).
+  void hop_connected(uint64_t seq, uint64_t dest);
+  void hop_failed(uint64_t seq, std::string_view why, uint16_t report_code);
+  // The bytes waiting for connects changed: above the write high watermark the link stops
+  // reading (kPauseConnecting) until connects take them.
+  void connect_buffered();
   // An outbound connection opened for a next hop named by a host name: recorded in the
   // AddressIndex under that name too, so later frames to the same URI host reuse it (RFC 4975
   // §5.4), until it closes.
@@ -83,7 +94,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // Backpressure bits (reading stops while any is set).
   static constexpr unsigned kPauseDestination = 1;  // a same-worker destination is above its watermark
   static constexpr unsigned kPauseInflight = 2;     // too many bytes handed to another worker
-  static constexpr unsigned kPauseConnecting = 4;   // the destination is being connected
+  static constexpr unsigned kPauseConnecting = 4;   // too many bytes wait for next hops being connected
   void pause(unsigned bit);
   void unpause(unsigned bit);
   // Bytes handed to another worker for this link's destination, and their credit coming back.
@@ -123,7 +134,12 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // name in its verified certificate).
   void learn_prev_hop(const msrp::Frame& f);
   void refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code, std::string_view what);
+  // link_connect.cpp: the frame forward_ holds waits for a new connection to dst_'s next hop (a
+  // connect already pending to it is joined); the complete frame is parked when the next one comes.
   void open_next_hop();
+  void park();
+  Forward* waiting_forward(uint64_t seq);
+  void release_parked();
   // A frame below the route_body_preview bound whose end-line has not arrived: wait (true) with
   // its bytes unconsumed; frame_in() tells, as more arrive, when to parse and route it.
   bool wait_for_end(std::string_view frame, size_t head_len, size_t parsed);
@@ -163,7 +179,12 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   std::string at_end_;
   bool at_end_close_ = false;
   bool has_at_end_ = false;
-  Forward forward_;
+  std::unique_ptr<Forward> forward_;
+  // Complete frames waiting for a connect, oldest first (RFC 4975 §7.1: in order per next hop),
+  // and Forwards kept for reuse.
+  std::vector<std::unique_ptr<Forward>> parked_;
+  std::vector<std::unique_ptr<Forward>> spare_;
+  uint64_t next_seq_ = 1;
   OutputGate gate_;
   unsigned paused_ = 0;
   unsigned auth_failures_ = 0;  // 401/403 answers to this client's AUTHs since its last 200

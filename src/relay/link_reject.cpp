@@ -39,7 +39,7 @@ size_t Link::reject(const msrp::Step& s, std::string_view data, size_t frame_sta
     // The route has had the frame and it was being relayed: tell the next hop it ends here (RFC
     // 4975 §7.1: '#' aborts). Whatever the route answered stands.
     input_ = Input::msrp_head;
-    forward_.abort(false);
+    forward_->abort(false);
     answer = false;
     what = "relayed in part, aborted";
   } else if (!answer) {

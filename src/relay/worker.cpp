@@ -189,6 +189,64 @@ void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
   net::connect_next_hop(loop_, connector_, resolver_.get(), hop, o, std::move(fn));
 }
 
+void Worker::connect_for(const Destination& d, FrameKey waiter) {
+  for (auto& h : pending_hops_) {
+    if (h->is(d)) {
+      h->waiters.push_back(waiter);
+      return;
+    }
+  }
+  auto hop = std::make_unique<PendingHop>();
+  hop->host = d.host;
+  hop->port = d.port;
+  hop->port_given = d.port_given;
+  hop->secure = d.secure;
+  hop->waiters.push_back(waiter);
+  PendingHop* p = hop.get();
+  pending_hops_.push_back(std::move(hop));
+  connect_to(d, [this, p](Result<net::Connection*> r) { hop_done(p, std::move(r)); });
+}
+
+bool Worker::waits_on_hop(const Destination& d, uint64_t src) const {
+  for (const auto& h : pending_hops_) {
+    if (!h->is(d)) continue;
+    for (const FrameKey& k : h->waiters)
+      if (k.src == src) return true;
+  }
+  return false;
+}
+
+void Worker::hop_done(PendingHop* p, Result<net::Connection*> r) {
+  auto it =
+      std::find_if(pending_hops_.begin(), pending_hops_.end(), [p](const auto& h) { return h.get() == p; });
+  if (it == pending_hops_.end()) return;
+  std::unique_ptr<PendingHop> hop = std::move(*it);
+  pending_hops_.erase(it);
+  uint64_t dest = 0;
+  if (r) {
+    Link& out = adopt(**r, true);
+    // Recorded under the URI's host name too, so later frames to it reuse the connection.
+    if (!net::SockAddr::is_numeric(hop->host)) out.set_name_alias(hop->host, hop->port);
+    Stats::bump(stats().connections_opened);
+    dest = (*r)->id();
+  } else {
+    Stats::bump(stats().connect_failures);
+  }
+  bool timeout = !r && r.error().message.find("timeout") != std::string::npos;
+  uint16_t code =
+      msrp::code_of(timeout ? msrp::Status::request_timeout : msrp::Status::session_does_not_exist);
+  // In the order they came: a link's later frame never overtakes its earlier one.
+  for (const FrameKey& k : hop->waiters) {
+    Link* l = link(k.src);
+    if (!l) continue;
+    if (r) {
+      l->hop_connected(k.seq, dest);
+    } else {
+      l->hop_failed(k.seq, r.error().message, code);
+    }
+  }
+}
+
 void Worker::remote_write(uint64_t dest, uint64_t src, unsigned src_worker, uint64_t seq,
                           std::string_view bytes, bool ends, bool close_after) {
   Link* d = link(dest);

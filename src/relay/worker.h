@@ -19,6 +19,7 @@
 #include "relay/engine.h"
 #include "relay/frame_context.h"
 #include "relay/mailbox.h"
+#include "relay/output_gate.h"
 #include "relay/refusals.h"
 #include "relay/transactions.h"
 
@@ -63,6 +64,12 @@ class Worker final : public SelfRoute {
   // RFC 4976 §9), a URI without a port resolved per RFC 4976 §8 (SRV, then A/AAAA on 2855).
   // fn runs once, on this worker, never inside the call.
   void connect_to(const Destination& d, net::Connector::ConnectFn fn);
+  // A connection to d's next hop for frame `waiter` of a Link of this worker: a connect already
+  // pending to the same hop (host, port, msrps or not) is joined, so the hop gets one connection
+  // and its frames in the order they came (Link::hop_connected / hop_failed, for each in turn).
+  void connect_for(const Destination& d, FrameKey waiter);
+  // True when a frame of connection `src` waits for a connect to d's next hop.
+  bool waits_on_hop(const Destination& d, uint64_t src) const;
 
   // This iteration's batch for worker `to`; handed over at the end of the iteration.
   MailBatch& outbox(unsigned to);
@@ -82,6 +89,18 @@ class Worker final : public SelfRoute {
   void transaction_timed_out(const Transaction& t);
   void accepted(net::Connection& c);
   void budget_closing(net::Connection& c);  // counted and logged (Rule::budget)
+  // A connect in progress to a next hop, and the frames waiting for it (connect_for).
+  struct PendingHop {
+    std::string host;
+    uint16_t port = 0;
+    bool port_given = false;
+    bool secure = false;
+    std::vector<FrameKey> waiters;  // oldest first
+    bool is(const Destination& d) const {
+      return port == d.port && secure == d.secure && port_given == d.port_given && host == d.host;
+    }
+  };
+  void hop_done(PendingHop* hop, Result<net::Connection*> r);
 
   Engine& engine_;
   unsigned index_;
@@ -98,6 +117,7 @@ class Worker final : public SelfRoute {
   uint64_t self_out_ = 0, self_in_ = 0;  // the self link's two ends
   Refusals refusals_;
   RouteEnv env_;
+  std::vector<std::unique_ptr<PendingHop>> pending_hops_;
   std::unique_ptr<net::Timer> clean_timer_;
   net::ConnectionSettings inbound_, outbound_;
   int64_t last_refusal_log_ = -1000000;  // tcp_max_connections warnings: at most one a second
