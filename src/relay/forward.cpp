@@ -108,8 +108,8 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
     return false;
   }
   enter(fb.complete ? Phase::done : Phase::streaming);
-  if (fb.complete) track();
   write(s, fb.complete);
+  if (fb.complete) track();  // after the write: the gate tells whether its last byte went out
   return true;
 }
 
@@ -119,10 +119,10 @@ void Forward::connected(uint64_t seq, uint64_t dest) {
   dest_worker_ = link_.worker().index();
   bool whole = phase_ == Phase::connecting_ended;
   enter(whole ? Phase::done : Phase::streaming);
-  if (whole) track();
   std::string p;
   p.swap(pending_);
   write(p, whole);
+  if (whole) track();
   p.clear();
   pending_.swap(p);  // keep the capacity
 }
@@ -164,8 +164,8 @@ void Forward::end(char flag) {
     return;
   }
   enter(Phase::done);
-  track();
   write(*buf, true);
+  track();
 }
 
 void Forward::abort(bool source_gone) {
@@ -296,8 +296,15 @@ void Forward::register_transaction(bool last) {
   std::string_view orig = last ? std::string_view(orig_tid_) : std::string_view();
   if (!remote()) {
     // A pooled record (no allocation once warm; the REPORT fields are assigned into kept storage).
-    Transaction& t = w.transactions().add(dest_, tid_);
+    // Its timeout starts when its last byte is written: now, or when the destination's gate
+    // writes the frame it holds (RFC 4975 §7.1.1).
+    FrameKey key{link_.id(), seq_};
+    Link* d = w.link(dest_);
+    bool now = !d || d->arms_now(key);
+    Transaction& t = w.transactions().add(dest_, tid_, now);
+    if (!now) d->arm_when_written(key, tid_);
     t.source = link_.id();
+    t.seq = seq_;
     t.orig_tid.assign(orig);
     t.method = method_;
     t.has_report = has_report_;
@@ -309,6 +316,7 @@ void Forward::register_transaction(bool last) {
   t.dest = dest_;
   t.tid = tid_;
   t.source = link_.id();
+  t.seq = seq_;
   t.orig_tid.assign(orig);
   t.method = method_;
   t.has_report = has_report_;

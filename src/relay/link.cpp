@@ -94,6 +94,24 @@ void Link::released() {
   if (!over_limit()) wake_waiters();
 }
 
+void Link::arm_when_written(FrameKey key, std::string_view tid) {
+  if (unarmed_count_ == unarmed_.size()) unarmed_.emplace_back();
+  Unarmed& u = unarmed_[unarmed_count_++];
+  u.key = key;
+  u.tid.assign(tid);
+}
+
+void Link::ended(FrameKey key) {
+  for (size_t i = 0; i < unarmed_count_;) {
+    if (!(unarmed_[i].key == key)) {
+      ++i;
+      continue;
+    }
+    w_.transactions().arm(id_, unarmed_[i].tid);
+    std::swap(unarmed_[i], unarmed_[--unarmed_count_]);
+  }
+}
+
 void Link::make_way(FrameKey owner) {
   if (owner.none()) return;
   unsigned wk = net::Workers::worker_of(owner.src);
@@ -551,8 +569,11 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   if (self_) w_.self_link_closed(id_);
   if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
   if (!prev_host_.empty()) w_.engine().addresses().remove(secure_, prev_host_, prev_port_, id_);
-  // Whoever waits on this connection must not wait forever.
+  // Whoever waits on this connection must not wait forever; the held frames' transactions time
+  // out (and REPORT) as the written ones do.
   gate_.clear();
+  for (size_t i = 0; i < unarmed_count_; ++i) w_.transactions().arm(id_, unarmed_[i].tid);
+  unarmed_count_ = 0;
   wake_waiters();
 }
 

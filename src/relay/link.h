@@ -90,6 +90,11 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   }
   // Bytes queued on the connection plus bytes held: above the write high watermark, sources stop.
   bool over_limit() const;
+  // A transaction for frame `key` of this connection is registered: its timeout starts now (armed)
+  // unless the gate still holds the frame's end, and then when the gate writes it (GateSink::ended).
+  // RFC 4975 §7.1.1, RFC 4976 §6.4.1: 30 s from the last byte sent, not from its hand-over.
+  bool arms_now(FrameKey key) const { return !gate_.holds(key); }
+  void arm_when_written(FrameKey key, std::string_view tid);
 
   // Backpressure bits (reading stops while any is set).
   static constexpr unsigned kPauseDestination = 1;  // a same-worker destination is above its watermark
@@ -155,6 +160,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   void close_after_flush() override { conn_->close_after_flush(); }
   void make_way(FrameKey owner) override;
   void released() override;
+  void ended(FrameKey key) override;
 
   Worker& w_;
   net::Connection* conn_;  // null once closed
@@ -191,6 +197,13 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   size_t inflight_ = 0;
   std::vector<uint64_t> waiters_;  // same-worker sources paused on this connection's watermark
   std::vector<Credit> credits_;    // other workers' bytes queued here while above the watermark
+  // Transactions of frames the gate holds, armed when it writes their end (arm_when_written).
+  struct Unarmed {
+    FrameKey key;
+    std::string tid;  // kept for its capacity
+  };
+  std::vector<Unarmed> unarmed_;
+  size_t unarmed_count_ = 0;  // the first entries of unarmed_ in use
   std::string srcaddr_, srcsock_, peer_ip_, local_ip_, proto_name_;
   std::string own_host_;  // the last first-To-Path authority found to be this relay's (own_authority)
   uint16_t own_port_ = 0;

@@ -48,6 +48,7 @@ void OutputGate::release() {
       if (!sink_.write(h.bytes)) return;
       if (h.close_after && h.ends) sink_.close_after_flush();
       if (h.ends) {
+        if (!h.key.none()) sink_.ended(h.key);
         owner_ = FrameKey{};
         again = true;
         break;
@@ -59,6 +60,12 @@ void OutputGate::release() {
   // A held frame that started streaming now has others behind it: it makes way in turn.
   if (!owner_.none() && !held_.empty() && !(owner_ == way_asked_)) ask_owner_to_make_way();
   sink_.released();
+}
+
+bool OutputGate::holds(FrameKey key) const {
+  for (const Held& h : held_)
+    if (!h.done && h.key == key) return true;
+  return false;
 }
 
 void OutputGate::clear() {

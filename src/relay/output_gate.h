@@ -33,6 +33,9 @@ class GateSink {
   virtual void make_way(FrameKey owner) = 0;
   // Held bytes went out: sources waiting for room may go on.
   virtual void released() = 0;
+  // The held frame `key` (not none) was written to its end: its transaction's timeout starts
+  // (RFC 4975 §7.1.1: 30 s from the last byte sent).
+  virtual void ended(FrameKey key) = 0;
 };
 
 class OutputGate {
@@ -51,6 +54,8 @@ class OutputGate {
   FrameKey owner() const { return owner_; }
   size_t held_bytes() const { return held_bytes_; }
   size_t held_frames() const { return held_.size(); }
+  // Bytes of frame `key` wait here (the frame has not been written to its end).
+  bool holds(FrameKey key) const;
   // The connection is gone: what was held is dropped.
   void clear();
 

@@ -75,9 +75,12 @@ void Transactions::unlink(Transaction* t) {
   while (*p != t) p = &(*p)->chain_;
   *p = t->chain_;
   t->chain_ = nullptr;
-  (t->older_ ? t->older_->newer_ : oldest_) = t->newer_;
-  (t->newer_ ? t->newer_->older_ : newest_) = t->older_;
-  t->older_ = t->newer_ = nullptr;
+  if (t->armed_) {
+    (t->older_ ? t->older_->newer_ : oldest_) = t->newer_;
+    (t->newer_ ? t->newer_->older_ : newest_) = t->older_;
+    t->older_ = t->newer_ = nullptr;
+    t->armed_ = false;
+  }
   --size_;
 }
 
@@ -87,7 +90,7 @@ void Transactions::release(Transaction* t) {
   free_ = t;
 }
 
-Transaction& Transactions::add(uint64_t dest, std::string_view tid) {
+Transaction& Transactions::add(uint64_t dest, std::string_view tid, bool armed) {
   size_t h = hash_of(dest, tid);
   Transaction** slot = find_slot(dest, tid, h);
   Transaction* t = *slot;
@@ -104,27 +107,40 @@ Transaction& Transactions::add(uint64_t dest, std::string_view tid) {
   t->dest = dest;
   t->tid.assign(tid);
   t->source = 0;
+  t->seq = 0;
   t->orig_tid.clear();
   t->method = msrp::Method::other;
   t->has_report = false;
   t->hash_ = h;
-  t->deadline_ = loop_.now() + timeout_ms_;
   Transaction*& head = buckets_[h & (buckets_.size() - 1)];
   t->chain_ = head;
   head = t;
-  // Every transaction has the same timeout: the newest is always the last to time out.
+  ++size_;
+  if (armed) start_deadline(t);
+  return *t;
+}
+
+void Transactions::start_deadline(Transaction* t) {
+  t->armed_ = true;
+  t->deadline_ = loop_.now() + timeout_ms_;
+  // Every transaction has the same timeout: the newest armed is always the last to time out.
   t->older_ = newest_;
   t->newer_ = nullptr;
   (newest_ ? newest_->newer_ : oldest_) = t;
   newest_ = t;
-  ++size_;
   if (!timer_.armed()) timer_.start(timeout_ms_);
-  return *t;
 }
 
-void Transactions::add(const Transaction& from) {
-  Transaction& t = add(from.dest, from.tid);
+void Transactions::arm(uint64_t dest, std::string_view tid) {
+  if (size_ == 0) return;
+  Transaction* t = *find_slot(dest, tid, hash_of(dest, tid));
+  if (t && !t->armed_) start_deadline(t);
+}
+
+void Transactions::add(const Transaction& from, bool armed) {
+  Transaction& t = add(from.dest, from.tid, armed);
   t.source = from.source;
+  t.seq = from.seq;
   t.orig_tid = from.orig_tid;
   t.method = from.method;
   t.has_report = from.has_report;

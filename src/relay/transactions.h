@@ -42,6 +42,7 @@ struct Transaction {
   uint64_t dest = 0;    // connection the request went out on
   std::string tid;      // the id the relay gave it on that connection (RFC 4976 §6.4: its own)
   uint64_t source = 0;  // connection it came in on (the response goes back there)
+  uint64_t seq = 0;     // the source's relayed-frame number (FrameKey{source, seq} in the gate)
   // The id the sender gave it: the response goes back with it. Empty for a piece of a chunk this
   // relay split (only the last piece answers the sender's chunk): its response ends here.
   std::string orig_tid;
@@ -51,7 +52,8 @@ struct Transaction {
 
  private:
   friend class Transactions;
-  int64_t deadline_ = 0;          // loop time (ms) the transaction times out at
+  int64_t deadline_ = 0;          // loop time (ms) the transaction times out at (armed_)
+  bool armed_ = false;            // in the deadline queue
   size_t hash_ = 0;               // of (dest, tid)
   Transaction* chain_ = nullptr;  // next in the hash bucket, or in the free list
   Transaction* older_ = nullptr;  // deadline queue (oldest first)
@@ -61,7 +63,10 @@ struct Transaction {
 // The table is allocation-free once warm: records come from a per-worker free list and are reused
 // (their strings keep their capacity), the index is an intrusive chained hash on (dest, tid), and
 // since every transaction has the same timeout the deadlines form one FIFO queue, watched by a
-// single timer armed for the queue's head (no per-transaction timer).
+// single timer armed for the queue's head (no per-transaction timer). A transaction whose request
+// the destination's OutputGate still holds behind another frame is registered unarmed (outside the
+// queue) and armed when the gate writes its last byte (RFC 4975 §7.1.1, RFC 4976 §6.4.1: the 30 s
+// run from the last byte sent): arming times only grow, so the queue stays in deadline order.
 class Transactions {
  public:
   // Returns a record taken by take() to the pool when it goes out of scope.
@@ -77,12 +82,14 @@ class Transactions {
   Transactions(const Transactions&) = delete;
   Transactions& operator=(const Transactions&) = delete;
 
-  // Registers a transaction whose last byte was just sent (its timeout starts now) and returns
-  // its record, keyed by (dest, tid), for the caller to fill (source, method, report). Replaces
-  // an entry with the same key (the old one ends silently).
-  Transaction& add(uint64_t dest, std::string_view tid);
+  // Registers a transaction and returns its record, keyed by (dest, tid), for the caller to fill
+  // (source, method, report). armed: its last byte was just sent, its timeout starts now; else
+  // it starts at arm(). Replaces an entry with the same key (the old one ends silently).
+  Transaction& add(uint64_t dest, std::string_view tid, bool armed = true);
   // Copies t (from another worker) into a pooled record and registers it as add() does.
-  void add(const Transaction& t);
+  void add(const Transaction& t, bool armed = true);
+  // The last byte of an unarmed transaction's request was sent: its timeout starts now.
+  void arm(uint64_t dest, std::string_view tid);
   // Removes and returns the entry that a response with this tid on this connection answers.
   Taken take(uint64_t dest, std::string_view tid);
   size_t size() const { return size_; }
@@ -93,6 +100,7 @@ class Transactions {
   static size_t hash_of(uint64_t dest, std::string_view tid);
   Transaction** find_slot(uint64_t dest, std::string_view tid, size_t h);
   void unlink(Transaction* t);  // from the index and the queue
+  void start_deadline(Transaction* t);
   void release(Transaction* t);
   void grow();
   void on_timer();

@@ -301,12 +301,18 @@ void Worker::receive_mail(unsigned from) {
 }
 
 void Worker::remote_track(const Transaction& t) {
-  if (!link(t.dest)) {
+  Link* d = link(t.dest);
+  if (!d) {
     // The destination is gone already: the REPORT goes now rather than in 30 s.
     transaction_timed_out(t);
     return;
   }
-  txns_.add(t);
+  // The frame's bytes came in the same batch, before this record: written, or held by the gate
+  // (then the timeout starts when it writes them, RFC 4975 §7.1.1).
+  FrameKey key{t.source, t.seq};
+  bool now = d->arms_now(key);
+  txns_.add(t, now);
+  if (!now) d->arm_when_written(key, t.tid);
 }
 
 void Worker::send_on(uint64_t conid, std::string_view bytes) {

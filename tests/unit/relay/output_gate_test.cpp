@@ -17,6 +17,8 @@ class RecordingSink final : public GateSink {
   int closes = 0;
   int releases = 0;
   std::vector<FrameKey> asked;
+  std::vector<FrameKey> ended_held;  // held frames written to their end, in order
+  std::string wire_at_end;           // the wire when the last of them ended
   std::function<void(FrameKey)> on_make_way;
 
   bool open() const override { return is_open; }
@@ -30,6 +32,10 @@ class RecordingSink final : public GateSink {
     if (on_make_way) on_make_way(owner);
   }
   void released() override { ++releases; }
+  void ended(FrameKey key) override {
+    ended_held.push_back(key);
+    wire_at_end = wire;
+  }
 };
 
 constexpr FrameKey kA{1, 1};
@@ -132,6 +138,31 @@ TEST(OutputGate, RefusesWhenTheConnectionIsGone) {
   EXPECT_FALSE(gate.send("R2;"));
   EXPECT_EQ(gate.held_bytes(), 0u);
   EXPECT_EQ(sink.wire, "A1");
+}
+
+// RFC 4975 §7.1.1: a transaction's 30 s run from its last byte sent. A frame the gate holds tells
+// when its end is written, after the frame it waited for; one written at once is not held at all.
+TEST(OutputGate, HeldFrameTellsWhenItsEndIsWritten) {
+  RecordingSink sink;
+  OutputGate gate(sink);
+  EXPECT_TRUE(gate.output(kA, "A1", false));
+  EXPECT_FALSE(gate.holds(kA));  // written
+  EXPECT_TRUE(gate.output(kB, "B1", false));
+  EXPECT_TRUE(gate.output(kB, "B2;", true));
+  EXPECT_TRUE(gate.output(kC, "C;", true));
+  EXPECT_TRUE(gate.holds(kB));
+  EXPECT_TRUE(gate.holds(kC));
+  EXPECT_TRUE(sink.ended_held.empty());
+  EXPECT_TRUE(gate.output(kA, "A2;", true));
+  EXPECT_FALSE(gate.holds(kB));
+  EXPECT_FALSE(gate.holds(kC));
+  ASSERT_EQ(sink.ended_held.size(), 2u);
+  EXPECT_EQ(sink.ended_held[0], kB);
+  EXPECT_EQ(sink.ended_held[1], kC);
+  EXPECT_EQ(sink.wire_at_end, "A1A2;B1B2;C;");
+  // A whole frame that goes out at once is no held frame.
+  EXPECT_TRUE(gate.output(kA, "A3;", true));
+  EXPECT_EQ(sink.ended_held.size(), 2u);
 }
 
 }  // namespace

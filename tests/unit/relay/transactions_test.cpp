@@ -135,5 +135,42 @@ TEST_F(TransactionsTest, ACopiedTransactionKeepsItsReportFields) {
   EXPECT_FALSE(t->report.on_timeout);
 }
 
+// RFC 4975 §7.1.1, RFC 4976 §6.4.1: the 30 s run from the last byte sent. A transaction whose
+// request is still held behind another frame waits unarmed for as long as it takes, then gets
+// the whole timeout from arm(); the queue stays in deadline order around it.
+TEST_F(TransactionsTest, UnarmedTransactionTimesOutOnlyAfterItIsArmed) {
+  add(1, 1);
+  Transaction& held = txns.add(1, tid_of(2), false);
+  held.source = 1002;
+  add(1, 3);
+  ASSERT_TRUE(loop.run_until([&] { return fired.size() == 2; }, 1000));
+  EXPECT_EQ(fired[0].tid, tid_of(1));
+  EXPECT_EQ(fired[1].tid, tid_of(3));
+  loop.run_for(60);  // more than the timeout: the unarmed one is still there
+  EXPECT_EQ(fired.size(), 2u);
+  EXPECT_EQ(txns.size(), 1u);
+  int64_t armed_at = loop.now();
+  txns.arm(1, tid_of(2));
+  txns.arm(1, tid_of(2));  // once armed, arming again changes nothing
+  add(1, 4);
+  ASSERT_TRUE(loop.run_until([&] { return fired.size() == 4; }, 1000));
+  EXPECT_GE(loop.now() - armed_at, 40);
+  EXPECT_EQ(fired[2].tid, tid_of(2));
+  EXPECT_EQ(fired[2].source, 1002u);
+  EXPECT_EQ(fired[3].tid, tid_of(4));
+}
+
+// An unarmed transaction answered (or replaced) before it was armed leaves the queue intact.
+TEST_F(TransactionsTest, UnarmedTransactionCanBeTakenAndArmingItThenDoesNothing) {
+  txns.add(5, tid_of(1), false);
+  add(5, 2);
+  ASSERT_NE(txns.take(5, tid_of(1)), nullptr);
+  txns.arm(5, tid_of(1));
+  EXPECT_EQ(txns.size(), 1u);
+  ASSERT_TRUE(loop.run_until([&] { return fired.size() == 1; }, 1000));
+  EXPECT_EQ(fired[0].tid, tid_of(2));
+  EXPECT_EQ(txns.size(), 0u);
+}
+
 }  // namespace
 }  // namespace msrpd::relay
