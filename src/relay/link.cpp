@@ -296,12 +296,13 @@ size_t Link::on_msrp(std::string_view data) {
     // IM frames are routed with their whole body.
     size_t q = pos + s.consumed;
     size_t body_start = q, body_len = 0;
+    size_t bound = whole_bound(parser_.frame());
     FrameBytes fb;
     msrp::Step b;
-    while (!fb.complete && body_len < cfg.route_body_preview && q < data.size()) {
+    while (!fb.complete && body_len < bound && q < data.size()) {
       // No more than the bound (and an end-line) of body: the route sees the same prefix of a
       // long frame however its bytes arrived.
-      b = parser_.feed(data.substr(q, cfg.route_body_preview - body_len + kEndLineBytes));
+      b = parser_.feed(data.substr(q, bound - body_len + kEndLineBytes));
       if (b.event == msrp::Event::body) {
         body_len += b.body.size();
         q += b.consumed;
@@ -321,8 +322,7 @@ size_t Link::on_msrp(std::string_view data) {
     // The route sees the whole frame when it fits the route_body_preview bound (Kamailio routes
     // whole frames; $msrp(body), bodylen, buf must not depend on how TCP cut the bytes): an
     // incomplete one below the bound waits for more bytes, unconsumed, and is parsed again then.
-    if (!fb.complete && body_len < cfg.route_body_preview &&
-        wait_for_end(data.substr(start), s.consumed, q - start))
+    if (!fb.complete && body_len < bound && wait_for_end(data.substr(start), s.consumed, q - start, bound))
       break;
     waited_ = false;
     fb.buf = data.substr(start, q - start);
@@ -334,12 +334,23 @@ size_t Link::on_msrp(std::string_view data) {
   return pos;
 }
 
-bool Link::wait_for_end(std::string_view frame, size_t head_len, size_t parsed) {
+size_t Link::whole_bound(const msrp::Frame& f) const {
+  const EngineConfig& cfg = w_.config();
+  // RFC 4975 §7.1: a request other than SEND has a body of at most 10 KB (max_non_send_body; the
+  // parser refuses a longer one, 413). It is taken whole whatever route_body_limit says, so it
+  // never claims a destination's output for as long as its sender takes: the longest head and
+  // such a body fit the read buffer (Worker: read_buffer_limit >= max_head + the 10 KB + 4096).
+  if (f.is_request() && f.method_id() != msrp::Method::send)
+    return std::max(cfg.route_body_preview, cfg.limits.max_non_send_body + 1);
+  return cfg.route_body_preview;
+}
+
+bool Link::wait_for_end(std::string_view frame, size_t head_len, size_t parsed, size_t bound) {
   if (waited_ || !conn_) return false;
-  // At most route_body_preview body bytes, and never more than the read buffer holds (a full
-  // buffer that nobody consumes would stop reading for good). The end-line may follow them.
+  // At most `bound` body bytes, and never more than the read buffer holds (a full buffer that
+  // nobody consumes would stop reading for good). The end-line may follow them.
   size_t room = conn_->settings().read_buffer_limit;
-  size_t until = head_len + w_.config().route_body_preview + kEndLineBytes;
+  size_t until = head_len + bound + kEndLineBytes;
   if (until > room) until = room;
   if (frame.size() >= until) return false;
   std::string_view tid = parser_.frame().transaction_id();
@@ -378,6 +389,10 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
   // Forward of its own, so a pending connect never stops the connection's other frames.
   if (forward_->waiting_for_connect()) park();
   dst_.clear();
+  if (!relayable(f, fb)) {
+    forward_->reset();
+    return;
+  }
   uint64_t must_reach = 0;
   if (w_.route_env().own && !admit(f, fb, must_reach)) {
     forward_->reset();

@@ -129,6 +129,9 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // effort); not sent (counted as dropped) when the head has no From-Path to address it to.
   void answer_rejected(std::string_view head, std::string_view tid, bool is_send, uint16_t status);
   void route(const msrp::Frame& f, const FrameBytes& bytes);
+  // Frames the parser takes but the relay cannot relay without holding a destination (a SEND
+  // with a malformed Byte-Range): refused and answered (link_reject.cpp); false then.
+  bool relayable(const msrp::Frame& f, const FrameBytes& fb);
   // RFC 4976 §6.2-6.4 before the route runs (docs/SECURITY.md): false when the frame is refused
   // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
   bool admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach);
@@ -145,9 +148,12 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   void park();
   Forward* waiting_forward(uint64_t seq);
   void release_parked();
-  // A frame below the route_body_preview bound whose end-line has not arrived: wait (true) with
+  // A frame below its bound (whole_bound) whose end-line has not arrived: wait (true) with
   // its bytes unconsumed; frame_in() tells, as more arrive, when to parse and route it.
-  bool wait_for_end(std::string_view frame, size_t head_len, size_t parsed);
+  bool wait_for_end(std::string_view frame, size_t head_len, size_t parsed, size_t bound);
+  // The body bytes frame `f` is waited for up to before it is routed: route_body_preview, and a
+  // non-SEND request's whole body (RFC 4975 §7.1).
+  size_t whole_bound(const msrp::Frame& f) const;
   bool frame_in(std::string_view frame);
   // RFC 4976 §6.5: a session lives on this connection for `seconds`: no idle close before then.
   void keep_for_session(uint32_t seconds);

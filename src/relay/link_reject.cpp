@@ -100,6 +100,19 @@ bool Link::skip_rejected(std::string_view data, size_t& pos) {
   }
 }
 
+bool Link::relayable(const msrp::Frame& f, const FrameBytes& fb) {
+  // RFC 4975 §7.1.1: a chunk says which bytes it carries. With a malformed Byte-Range the relay
+  // could not split the chunk for frames waiting behind it (§7.1.1, RFC 4976 §6.4.1), so it would
+  // hold its destination for as long as its sender takes: refused like a frame error, 400, this
+  // frame only (its body is dropped; the connection goes on).
+  if (f.is_request() && f.method_id() == msrp::Method::send && !f.byte_range()) {
+    refuse(Rule::bad_frame, f, fb, msrp::code_of(msrp::Status::bad_request),
+           "a SEND with a malformed Byte-Range");
+    return false;
+  }
+  return true;
+}
+
 void Link::answer_rejected(std::string_view head, std::string_view tid, bool is_send, uint16_t status) {
   head = head.substr(0, std::min(head.size(), w_.config().limits.max_head));
   BufferPool::Lease out = w_.buffers().take();

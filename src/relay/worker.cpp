@@ -39,7 +39,9 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
       txns_(loop_, e.config().transaction_timeout_ms, [this](Transaction& t) { transaction_timed_out(t); }),
       refusals_(e.mutable_stats()) {
   const EngineConfig& cfg = e.config();
-  inbound_.read_buffer_limit = std::max(cfg.read_buffer_limit, cfg.limits.max_head + 4096);
+  // Room for the longest head with a whole non-SEND body (Link::whole_bound, RFC 4975 §7.1).
+  inbound_.read_buffer_limit =
+      std::max(cfg.read_buffer_limit, cfg.limits.max_head + cfg.limits.max_non_send_body + 4096);
   inbound_.idle_timeout_ms = cfg.tcp_connection_lifetime * 1000;
   inbound_.lifetime_ms = cfg.tcp_connection_max_lifetime * 1000;
   inbound_.probation_ms = cfg.probation_seconds * 1000;

@@ -9,12 +9,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "forwarded.h"
 #include "harness.h"
+#include "msrp/frame_parser.h"
 #include "test_config.h"
 
 namespace msrpd::itest {
@@ -106,6 +110,116 @@ std::string read_frames(int fd, size_t n, int timeout_ms) {
   return got;
 }
 
+// One frame a receiver got, parsed from its byte stream.
+struct Got {
+  std::string raw;  // start line to end-line
+  std::string tid, method, message_id, byte_range;
+  std::string body;
+  char flag = 0;
+  bool request = false;
+};
+
+// A receiver's byte stream, parsed into frames as it arrives (msrp::FrameParser: every frame must
+// be well formed); every SEND (every chunk) is answered 200 as an endpoint does (RFC 4975 §7.2).
+class Inbox {
+ public:
+  explicit Inbox(Receiver& r) : r_(r) {}
+  // Reads until done(frames, body bytes of the frame being read) holds or the deadline passes
+  // (false then, or on a parse error or EOF: error() says which).
+  bool pump(const std::function<bool(const std::vector<Got>&, size_t)>& done, int timeout_ms) {
+    auto deadline = Clock::now() + milliseconds(timeout_ms);
+    char buf[65536];
+    for (;;) {
+      if (!error_.empty()) return false;
+      if (done(frames_, cur_.body.size())) return true;
+      if (Clock::now() >= deadline) return false;
+      pollfd p{r_.c.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 10) != 1) continue;
+      ssize_t n = ::recv(r_.c.fd(), buf, sizeof buf, 0);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        error_ = "the relay closed the receiver's connection";
+        return false;
+      }
+      if (n > 0) stream_.append(buf, static_cast<size_t>(n));
+      parse();
+    }
+  }
+  const std::vector<Got>& frames() const { return frames_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  void parse() {
+    for (;;) {
+      msrp::Step s = parser_.feed(std::string_view(stream_).substr(pos_));
+      switch (s.event) {
+        case msrp::Event::need_more:
+          return;
+        case msrp::Event::head: {
+          const msrp::Frame& f = parser_.frame();
+          cur_.request = f.is_request();
+          cur_.tid = f.transaction_id();
+          cur_.method = f.method();
+          cur_.message_id = f.header("Message-ID").value_or("");
+          cur_.byte_range = f.header("Byte-Range").value_or("");
+          pos_ += s.consumed;
+          break;
+        }
+        case msrp::Event::body:
+          cur_.body.append(s.body);
+          pos_ += s.consumed;
+          break;
+        case msrp::Event::end: {
+          pos_ += s.consumed;
+          cur_.flag = s.flag;
+          cur_.raw.assign(stream_, start_, pos_ - start_);
+          start_ = pos_;
+          if (cur_.request && cur_.method == "SEND") {
+            std::string from = cur_.raw.substr(cur_.raw.find("From-Path: ") + 11);
+            from = from.substr(0, from.find_first_of(" \r"));
+            (void)r_.c.send(client::make_response(cur_.tid, 200, "OK", from, r_.uri));
+          }
+          frames_.push_back(std::move(cur_));
+          cur_ = Got{};
+          break;
+        }
+        default:
+          error_ = "a frame the receiver cannot parse: " + std::string(s.message);
+          return;
+      }
+    }
+  }
+
+  Receiver& r_;
+  msrp::FrameParser parser_;
+  std::string stream_;
+  size_t pos_ = 0, start_ = 0;
+  Got cur_;
+  std::vector<Got> frames_;
+  std::string error_;
+};
+
+bool has_message(const std::vector<Got>& frames, const std::string& mid) {
+  for (const Got& g : frames)
+    if (g.message_id == mid && g.flag == '$') return true;
+  return false;
+}
+
+// `n` bytes of a pattern with no period (a lost or displaced piece shows), over letters and the
+// end-line's characters.
+std::string pattern(size_t n, uint64_t seed) {
+  static constexpr char kAlphabet[] =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\r\n-+$#";
+  std::string s(n, '\0');
+  uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1;
+  for (auto& ch : s) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ch = kAlphabet[x % (sizeof(kAlphabet) - 1)];
+  }
+  return s;
+}
+
 class Hol : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -113,8 +227,8 @@ class Hol : public ::testing::Test {
   }
   // Alice's edge session at the relay (RFC 4976 §6.3: she names it as her first hop to go
   // further), and bob, a receiver that AUTHed there.
-  void start(std::vector<std::string> args = {"-n", "1"}) {
-    ASSERT_TRUE(cfg_.write(kExample18)) << cfg_.error();
+  void start(std::vector<std::string> args = {"-n", "1"}, const ConfigEdits& edits = {}) {
+    ASSERT_TRUE(cfg_.write(kExample18, edits)) << cfg_.error();
     ASSERT_TRUE(d_.start(cfg_.path(), args)) << d_.log();
     alice_ = d_.connect();
     alice_uri_ = my_uri(alice_, "alice");
@@ -219,6 +333,163 @@ TEST_F(Hol, PendingConnectThatTimesOutReportsEachWaitingSend) {
   EXPECT_GE(took, 4500);  // connect_timeout_ms
   EXPECT_LT(took, 7000);
   EXPECT_EQ(cfg_.stat("tcp:connect_failures"), 1) << "one connect for both frames";
+}
+
+// The acceptance line of item 6: a sender that stalls mid-chunk does not hold the receiver. A's
+// SEND declares 200 KB (Byte-Range), A writes its head and 100 KB and stops; B's small SEND to the
+// same receiver arrives within 500 ms: the relay ends A's chunk with '+' for it (RFC 4975 §7.1.1,
+// RFC 4976 §6.4.1). When A goes on, the rest follows as a new chunk and the receiver reassembles
+// A's message byte for byte. With one worker and with two (sender and receiver on one worker or not).
+class HolWorkers : public Hol, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(HolWorkers, StalledSenderDoesNotDelayASmallSendToTheSameReceiver) {
+  ASSERT_NO_FATAL_FAILURE(start({"-n", GetParam()}));
+  Inbox bob(bob_);
+  constexpr size_t kTotal = 200 * 1024, kFirst = 100 * 1024;
+  const std::string body = pattern(kTotal, 6);
+  Client a = d_.connect();
+  std::string a_uri = my_uri(a, "a");
+  std::string head = "MSRP big00001 SEND\r\nTo-Path: " + bob_.use_path + " " + bob_.uri +
+                     "\r\nFrom-Path: " + a_uri + "\r\nMessage-ID: m-big\r\nByte-Range: 1-" +
+                     std::to_string(kTotal) + "/" + std::to_string(kTotal) +
+                     "\r\nContent-Type: application/octet-stream\r\n\r\n";
+  ASSERT_TRUE(a.send(head + body.substr(0, kFirst)));
+  // The relay routed A's SEND (at route_body_limit) and streams it to bob: A's bytes reach him.
+  ASSERT_TRUE(bob.pump([](const std::vector<Got>&, size_t cur) { return cur >= 64 * 1024; }, 3000))
+      << bob.error();
+
+  Client b = d_.connect();
+  std::string b_uri = my_uri(b, "b");
+  auto t0 = Clock::now();
+  ASSERT_TRUE(
+      b.send(client::make_send("small001", bob_.use_path + " " + bob_.uri, b_uri, "m-small", "hi bob")));
+  ASSERT_TRUE(bob.pump([](const std::vector<Got>& f, size_t) { return has_message(f, "m-small"); }, 2000))
+      << "B's SEND did not reach bob while A was stalled: " << bob.error();
+  long took = ms_since(t0);
+  EXPECT_LT(took, 500) << "B's SEND waited " << took << " ms behind A's stalled chunk";
+  const Got& small = bob.frames().back();
+  EXPECT_EQ(testing::forwarded_as(small.raw, "small001"),
+            forwarded_send("small001", bob_.uri, bob_.use_path + " " + b_uri, "m-small", "hi bob"));
+  // Before it: A's first chunk, ended with '+' (A is still stalled).
+  ASSERT_EQ(bob.frames().size(), 2u);
+  EXPECT_EQ(bob.frames()[0].message_id, "m-big");
+  EXPECT_EQ(bob.frames()[0].flag, '+');
+  auto ok = b.read_frame(2000);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->raw, "MSRP small001 200 OK\r\nTo-Path: " + b_uri + "\r\nFrom-Path: " + bob_.use_path +
+                         "\r\nMessage-ID: m-small\r\n-------small001$\r\n");
+
+  // A goes on: the rest of the message, as a new chunk, then A's chunk is answered.
+  ASSERT_TRUE(a.send(body.substr(kFirst) + "\r\n-------big00001$\r\n"));
+  ASSERT_TRUE(bob.pump([](const std::vector<Got>& f, size_t) { return has_message(f, "m-big"); }, 5000))
+      << bob.error();
+  std::string got;
+  std::vector<std::string> tids;
+  for (const Got& g : bob.frames()) {
+    if (g.message_id != "m-big") continue;
+    SCOPED_TRACE("chunk " + std::to_string(tids.size()) + " Byte-Range " + g.byte_range);
+    EXPECT_EQ(g.method, "SEND");
+    // RFC 4975 §7.1.1: each chunk says where its bytes start; the total stays.
+    EXPECT_EQ(g.byte_range.rfind(std::to_string(got.size() + 1) + "-", 0), 0u);
+    EXPECT_TRUE(g.byte_range.ends_with("/" + std::to_string(kTotal)));
+    for (const std::string& t : tids) EXPECT_NE(t, g.tid) << "a chunk's transaction id is reused";
+    tids.push_back(g.tid);
+    got += g.body;
+  }
+  EXPECT_GE(tids.size(), 2u);
+  EXPECT_EQ(got.size(), body.size());
+  EXPECT_TRUE(got == body) << "A's message differs from what A sent";
+  auto a_ok = a.read_frame(2000);
+  ASSERT_TRUE(a_ok) << a_ok.error().message;
+  EXPECT_EQ(a_ok->raw, "MSRP big00001 200 OK\r\nTo-Path: " + a_uri + "\r\nFrom-Path: " + bob_.use_path +
+                           "\r\nMessage-ID: m-big\r\n-------big00001$\r\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Workers, HolWorkers, ::testing::Values("1", "2"),
+                         [](const ::testing::TestParamInfo<const char*>& i) {
+                           return std::string(i.index == 0 ? "OneWorker" : "TwoWorkers");
+                         });
+
+// RFC 4975 §7.1.1: a chunk the relay could not split (its Byte-Range is malformed) would hold the
+// receiver for as long as its sender takes: it is refused, 400, and only that frame (its 100 KB
+// body dropped); the connection's next SEND goes through; counted in parse_errors, logged.
+TEST_F(Hol, SendWithAMalformedByteRangeGets400AndTheConnectionGoesOn) {
+  ASSERT_NO_FATAL_FAILURE(start({"-n", "2"}));
+  std::string body = pattern(100 * 1024, 3);
+  ASSERT_TRUE(alice_.send(
+      "MSRP badbr001 SEND\r\nTo-Path: " + bob_.use_path + " " + bob_.uri + "\r\nFrom-Path: " + alice_uri_ +
+      "\r\nMessage-ID: m-badbr\r\nByte-Range: 1-x/102400\r\nContent-Type: text/plain\r\n\r\n" + body +
+      "\r\n-------badbr001$\r\n"));
+  auto no = alice_.read_frame(3000);
+  ASSERT_TRUE(no) << no.error().message;
+  EXPECT_EQ(no->raw, "MSRP badbr001 400 Bad Request\r\nTo-Path: " + alice_uri_ + "\r\nFrom-Path: " +
+                         bob_.use_path + "\r\nMessage-ID: m-badbr\r\n-------badbr001$\r\n");
+  ASSERT_NO_FATAL_FAILURE(send_to_bob_within("after001", "the next one", 1000));
+  ASSERT_NO_FATAL_FAILURE(expect_ok("after001", bob_.use_path));
+  EXPECT_FALSE(bob_.c.read_frame(200)) << "nothing of the refused SEND reaches bob";
+  EXPECT_EQ(cfg_.stat_when("msrp:parse_errors", 1), 1);
+  EXPECT_NE(d_.log().find("refused (bad_frame): a SEND with a malformed Byte-Range from msrp://127.0.0.1:"),
+            std::string::npos);
+}
+
+// RFC 4975 §7.1: a request other than SEND has a body of at most 10 KB, and the relay takes it
+// whole before it claims an output, whatever route_body_limit says (1 KB here). A REPORT whose
+// 5 KB body is half written does not hold bob: carol's SEND gets through meanwhile, then bob gets
+// the REPORT whole. A REPORT over 10 KB is dropped (never answered, RFC 4975 §7.1.2), another
+// request over 10 KB is answered 413; both only cost their own frame.
+TEST_F(Hol, NonSendBodyIsTakenWholeBeforeItClaimsTheOutput) {
+  ConfigEdits edits;
+  edits.lines = {"modparam(\"msrp\", \"route_body_limit\", 1024)"};
+  ASSERT_NO_FATAL_FAILURE(start({"-n", "2"}, edits));
+  std::string body = pattern(5000, 9);
+  std::string report = "MSRP rep00001 REPORT\r\nTo-Path: " + bob_.use_path + " " + bob_.uri +
+                       "\r\nFrom-Path: " + alice_uri_ +
+                       "\r\nMessage-ID: m-rep\r\nByte-Range: 1-5000/5000\r\nStatus: 000 200 OK\r\n"
+                       "Content-Type: text/plain\r\n\r\n" +
+                       body + "\r\n-------rep00001$\r\n";
+  size_t half = report.find("\r\n\r\n") + 4 + 2000;
+  ASSERT_TRUE(alice_.send(report.substr(0, half)));
+  std::this_thread::sleep_for(milliseconds(100));  // the relay has read them
+
+  Client carol = d_.connect();
+  std::string carol_uri = my_uri(carol, "carol");
+  auto t0 = Clock::now();
+  ASSERT_TRUE(
+      carol.send(client::make_send("carol001", bob_.use_path + " " + bob_.uri, carol_uri, "m-c", "hello")));
+  auto got = bob_.c.read_frame(1500);
+  ASSERT_TRUE(got) << got.error().message;
+  EXPECT_LT(ms_since(t0), 500);
+  EXPECT_EQ(testing::forwarded_as(got->raw, "carol001"),
+            forwarded_send("carol001", bob_.uri, bob_.use_path + " " + carol_uri, "m-c", "hello"));
+
+  ASSERT_TRUE(alice_.send(report.substr(half)));
+  auto rep = bob_.c.read_frame(2000);
+  ASSERT_TRUE(rep) << rep.error().message;
+  EXPECT_EQ(testing::forwarded_as(rep->raw, "rep00001"),
+            "MSRP rep00001 REPORT\r\nTo-Path: " + bob_.uri + "\r\nFrom-Path: " + bob_.use_path + " " +
+                alice_uri_ +
+                "\r\nMessage-ID: m-rep\r\nByte-Range: 1-5000/5000\r\nStatus: 000 200 OK\r\n"
+                "Content-Type: text/plain\r\n\r\n" +
+                body + "\r\n-------rep00001$\r\n");
+
+  // Over 10 KB: the REPORT gets no answer, the NICKNAME a 413; then the connection goes on.
+  std::string big = pattern(20 * 1024, 4);
+  ASSERT_TRUE(alice_.send("MSRP rep00002 REPORT\r\nTo-Path: " + bob_.use_path + " " + bob_.uri +
+                          "\r\nFrom-Path: " + alice_uri_ +
+                          "\r\nMessage-ID: m-rep2\r\nStatus: 000 200 OK\r\nContent-Type: text/plain\r\n\r\n" +
+                          big + "\r\n-------rep00002$\r\n"));
+  ASSERT_TRUE(alice_.send("MSRP nick0001 NICKNAME\r\nTo-Path: " + bob_.use_path + " " + bob_.uri +
+                          "\r\nFrom-Path: " + alice_uri_ + "\r\nContent-Type: text/plain\r\n\r\n" + big +
+                          "\r\n-------nick0001$\r\n"));
+  auto too = alice_.read_frame(3000);
+  ASSERT_TRUE(too) << too.error().message;
+  EXPECT_EQ(too->raw, "MSRP nick0001 413 Stop Sending Message\r\nTo-Path: " + alice_uri_ +
+                          "\r\nFrom-Path: " + bob_.use_path + "\r\n-------nick0001$\r\n");
+  ASSERT_NO_FATAL_FAILURE(send_to_bob_within("after002", "still here", 1000));
+  ASSERT_NO_FATAL_FAILURE(expect_ok("after002", bob_.use_path));
+  EXPECT_FALSE(bob_.c.read_frame(200)) << "nothing of the refused frames reaches bob";
+  EXPECT_EQ(cfg_.stat_when("msrp:parse_errors", 2), 2);
+  EXPECT_EQ(cfg_.stat("msrp:parse_dropped"), 1);
 }
 
 }  // namespace
