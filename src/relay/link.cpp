@@ -420,8 +420,9 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     return;
   }
   // A frame of this connection waits for a connect to the same next hop: this one joins it rather
-  // than overtake it over a connection that appeared meanwhile.
-  if (dst_.conid != 0 && !dst_.self && w_.waits_on_hop(dst_, id_)) dst_.conid = 0;
+  // than overtake it over a connection that appeared meanwhile (not a frame held to a session's
+  // own connection: that one only goes there, RFC 4976 §6.4).
+  if (dst_.conid != 0 && !dst_.self && must_reach == 0 && w_.waits_on_hop(dst_, id_)) dst_.conid = 0;
   std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
   if (forward_->start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
     open_next_hop();

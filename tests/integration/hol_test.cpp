@@ -335,6 +335,56 @@ TEST_F(Hol, PendingConnectThatTimesOutReportsEachWaitingSend) {
   EXPECT_EQ(cfg_.stat("tcp:connect_failures"), 1) << "one connect for both frames";
 }
 
+// The bytes waiting for a connect are bounded: a SEND of 8 MB streaming into a pending connect
+// stops the relay reading alice's connection once they pass the write high watermark (256 KiB),
+// so its memory does not grow with the frame, and her SEND to bob, written after it, waits behind
+// it in her stream. Once the hop accepts, the 8 MB cross byte-exact, then bob's SEND follows.
+TEST_F(Hol, FrameStreamingIntoAPendingConnectIsBoundedAndArrivesWhole) {
+  SlowHop x;
+  ASSERT_TRUE(x.ok());
+  ASSERT_NO_FATAL_FAILURE(start());
+  std::string far = "msrp://127.0.0.1:9/carol;tcp";
+  std::string body(8 * 1024 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7 + i / 4093) % 26);
+  std::string big =
+      client::make_send("big00002", u1_ + " " + x.uri("s") + " " + far, alice_uri_, "m-big00002", body);
+  std::string to_bob =
+      client::make_send("pb0002", bob_.use_path + " " + bob_.uri, alice_uri_, "m-pb0002", "after");
+  long rss_before = d_.rss_kib();
+  std::thread writer([&] { (void)alice_.send(big + to_bob, 20000); });
+  EXPECT_FALSE(bob_.c.read_frame(800)) << "bob's SEND overtook the 8 MB in alice's stream";
+  long rss_pending = d_.rss_kib();
+  EXPECT_LT(rss_pending - rss_before, 4096) << "RSS " << rss_before << " -> " << rss_pending << " KiB";
+
+  x.free();
+  int fd = x.accept(4000);
+  if (fd < 0) {
+    writer.join();
+    FAIL() << "the relay never connected to the slow hop";
+  }
+  std::string want =
+      forwarded_send("big00002", x.uri("s") + " " + far, u1_ + " " + alice_uri_, "m-big00002", body);
+  size_t n = want.size() + 2 * (16 - std::string("big00002").size());  // the relay's ids are 16 long
+  std::string got;
+  std::vector<char> buf(1 << 20);
+  auto deadline = Clock::now() + milliseconds(15000);
+  while (got.size() < n && Clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 50) != 1) continue;
+    ssize_t r = ::recv(fd, buf.data(), buf.size(), 0);
+    if (r <= 0) break;
+    got.append(buf.data(), static_cast<size_t>(r));
+  }
+  ::close(fd);
+  writer.join();
+  ASSERT_EQ(got.size(), n);
+  EXPECT_TRUE(testing::forwarded_as(got, "big00002") == want) << "the 8 MB SEND differs from what alice sent";
+  auto b = bob_.c.read_frame(3000);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(testing::forwarded_as(b->raw, "pb0002"),
+            forwarded_send("pb0002", bob_.uri, bob_.use_path + " " + alice_uri_, "m-pb0002", "after"));
+}
+
 // The acceptance line of item 6: a sender that stalls mid-chunk does not hold the receiver. A's
 // SEND declares 200 KB (Byte-Range), A writes its head and 100 KB and stops; B's small SEND to the
 // same receiver arrives within 500 ms: the relay ends A's chunk with '+' for it (RFC 4975 §7.1.1,
