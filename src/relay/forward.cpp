@@ -308,7 +308,8 @@ void Forward::register_transaction(bool last) {
     t.orig_tid.assign(orig);
     t.method = method_;
     t.has_report = has_report_;
-    if (has_report_) t.report = report_;
+    // A SEND's, REPORTed or not: a 413 names the message to stop by it (message_stop.h).
+    if (has_report_ || method_ == msrp::Method::send) t.report = report_;
     return;
   }
   // Tracked by the destination's worker, where the response will arrive.
@@ -320,7 +321,7 @@ void Forward::register_transaction(bool last) {
   t.orig_tid.assign(orig);
   t.method = method_;
   t.has_report = has_report_;
-  if (has_report_) t.report = report_;
+  if (has_report_ || method_ == msrp::Method::send) t.report = report_;
 }
 
 }  // namespace msrpd::relay

@@ -399,6 +399,7 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
     return;
   }
   if (f.is_request() && !outbound_ && !self_) learn_prev_hop(f);
+  if (!stopped_.empty() && refuse_stopped(f, fb)) return;  // RFC 4975 §10.5 (message_stop.cpp)
   if (f.is_response()) {
     // RFC 4976 §6.4.3: a response ends the transaction we forwarded; it goes back where the
     // request came from, and a failure to a SEND becomes a REPORT.
@@ -410,6 +411,8 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
       w_.transaction_answered(*t, f.status_code(), f.comment());
       if (t->method == msrp::Method::auth && f.status_code() == msrp::code_of(msrp::Status::ok))
         keep_path_for_session(f, t->source);
+    } else {
+      stop_streamed_chunk(f);  // RFC 4975 §10.5: a 413 to the chunk being written (message_stop.cpp)
     }
   }
   FrameContext ctx(*this, w_.route_env(), dst_, f, fb);

@@ -19,6 +19,7 @@
 #include "net/connection.h"
 #include "relay/forward.h"
 #include "relay/frame_context.h"
+#include "relay/message_stop.h"
 #include "relay/output_gate.h"
 #include "relay/refusals.h"
 #include "sip/message.h"
@@ -114,6 +115,8 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
     size_t bytes;
   };
   void hold_credit(const Credit& c) { credits_.push_back(c); }
+  // RFC 4975 §10.5: a next hop answered 413 to a chunk this link relayed (message_stop.cpp).
+  void message_stopped(const StopNotice& n);
 
  private:
   size_t on_msrp(std::string_view data);
@@ -132,6 +135,12 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // Frames the parser takes but the relay cannot relay without holding a destination (a SEND
   // with a malformed Byte-Range): refused and answered (link_reject.cpp); false then.
   bool relayable(const msrp::Frame& f, const FrameBytes& fb);
+  // message_stop.cpp: a 413 that answers no transaction, to the chunk being written here, goes to
+  // its source (the response ends here); a SEND chunk of a message stopped on this connection is
+  // answered 413 before the route (true: the frame is done with).
+  void stop_streamed_chunk(const msrp::Frame& f);
+  bool refuse_stopped(const msrp::Frame& f, const FrameBytes& fb);
+  void answer_stopped();  // the 413 in place of the route's 200 waiting in at_end_
   // RFC 4976 §6.2-6.4 before the route runs (docs/SECURITY.md): false when the frame is refused
   // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
   bool admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach);
@@ -198,6 +207,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   std::vector<std::unique_ptr<Forward>> spare_;
   uint64_t next_seq_ = 1;
   OutputGate gate_;
+  StoppedMessages stopped_;  // messages a next hop answered 413 (message_stop.h)
   unsigned paused_ = 0;
   unsigned auth_failures_ = 0;  // 401/403 answers to this client's AUTHs since its last 200
   size_t inflight_ = 0;

@@ -22,6 +22,10 @@ std::string_view rule_name(Rule r) {
       return "unmatched_response";
     case Rule::bad_frame:
       return "bad_frame";
+    case Rule::message_stopped:
+      return "message_stopped";
+    case Rule::stopped_chunk:
+      return "stopped_chunk";
   }
   return "?";
 }
@@ -44,6 +48,10 @@ Stats::Counter& rule_counter(Stats& st, Rule r) {
       return st.responses_unmatched;
     case Rule::bad_frame:
       return st.parse_errors;
+    case Rule::message_stopped:
+      return st.messages_stopped;
+    case Rule::stopped_chunk:
+      return st.stopped_chunks;
   }
   return st.refused_loop;
 }

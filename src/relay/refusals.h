@@ -21,8 +21,10 @@ enum class Rule : uint8_t {
   budget,              // the memory budget of not-yet-successful connections
   unmatched_response,  // RFC 4976 §6.4.3: a response to no transaction of this relay
   bad_frame,           // RFC 4975 §7.2: a frame the parser rejected (answered or dropped, skipped)
+  message_stopped,     // RFC 4975 §10.5: a next hop answered 413 to a message (message_stop.h)
+  stopped_chunk,       // RFC 4975 §10.5: a later chunk of such a message, answered 413
 };
-inline constexpr size_t kRuleCount = 8;
+inline constexpr size_t kRuleCount = 10;
 
 std::string_view rule_name(Rule r);  // "foreign_uri", ...
 Stats::Counter& rule_counter(Stats& st, Rule r);

@@ -29,6 +29,8 @@ struct Stats {
   Counter connect_failures{0};
   Counter relay_failures{0};       // frames that could not be delivered
   Counter chunks_split{0};         // streamed SEND chunks ended early so that waiting frames could go
+  Counter messages_stopped{0};     // messages a next hop answered 413 (RFC 4975 §10.5)
+  Counter stopped_chunks{0};       // their chunks not relayed: ended with '#' mid-write, or answered 413
   Counter responses_unmatched{0};  // responses that answer no transaction of this relay: dropped
   // Refusals of the authorization rules (RFC 4976 §6, docs/SECURITY.md).
   Counter refused_foreign_uri{0};     // the first To-Path URI is not this relay's (§6.2)

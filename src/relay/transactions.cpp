@@ -6,7 +6,6 @@ bool ReportInfo::assign(const msrp::Frame& f) {
   if (!f.is_request() || f.method_id() != msrp::Method::send) return false;
   auto fr = f.failure_report();
   msrp::FailureReport mode = fr ? *fr : msrp::FailureReport::yes;
-  if (mode == msrp::FailureReport::no) return false;
   on_timeout = mode == msrp::FailureReport::yes;
   const msrp::Header* fp = f.find(msrp::HeaderId::from_path);
   to_path.assign(fp ? fp->value : std::string_view());
@@ -20,7 +19,8 @@ bool ReportInfo::assign(const msrp::Frame& f) {
     total = (*br)->total;
   }
   received = 0;
-  return true;
+  // Filled for Failure-Report: no too: a 413 names the message it stops by them (message_stop.h).
+  return mode != msrp::FailureReport::no;
 }
 
 void write_report(std::string& out, const ReportInfo& info, uint16_t code, std::string_view comment,
@@ -144,7 +144,7 @@ void Transactions::add(const Transaction& from, bool armed) {
   t.orig_tid = from.orig_tid;
   t.method = from.method;
   t.has_report = from.has_report;
-  if (from.has_report) t.report = from.report;
+  if (from.has_report || from.method == msrp::Method::send) t.report = from.report;
 }
 
 Transactions::Taken Transactions::take(uint64_t dest, std::string_view tid) {

@@ -29,8 +29,8 @@ struct ReportInfo {
   uint64_t received = 0;          // body bytes received from the sender
   bool on_timeout = true;         // Failure-Report: yes (partial: errors only)
 
-  // Fills the fields from a SEND's head. False when no REPORT may be sent (Failure-Report: no, or
-  // not a SEND).
+  // Fills the fields from a SEND's head (Failure-Report: no too). False when no REPORT may be sent
+  // (Failure-Report: no, or not a SEND: nothing filled).
   bool assign(const msrp::Frame& f);
 };
 
@@ -48,7 +48,7 @@ struct Transaction {
   std::string orig_tid;
   msrp::Method method = msrp::Method::other;
   bool has_report = false;
-  ReportInfo report;
+  ReportInfo report;  // a SEND's, has_report or not (a 413 names the message to stop by it)
 
  private:
   friend class Transactions;

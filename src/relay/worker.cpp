@@ -339,6 +339,17 @@ void Worker::send_report(uint64_t src, const ReportInfo& info, uint16_t code, st
 }
 
 void Worker::transaction_answered(const Transaction& t, uint16_t code, std::string_view comment) {
+  // RFC 4975 §10.5: a 413 stops the message at its source (message_stop.h); told before the REPORT
+  // below, in the same batch, so a sender that reads the REPORT finds the message stopped.
+  if (code == msrp::code_of(msrp::Status::stop_sending) && t.method == msrp::Method::send) {
+    StopNotice n;
+    n.dest = t.dest;
+    n.message_id = t.report.message_id;
+    n.session_uri = t.report.from_path;
+    n.code = code;
+    n.comment.assign(comment);
+    stop_message(t.source, std::move(n));
+  }
   // RFC 4976 §6.4.3: a non-200 response to a SEND that asked for failure reports becomes a REPORT.
   if (code != msrp::code_of(msrp::Status::ok) && t.has_report) send_report(t.source, t.report, code, comment);
 }

@@ -19,6 +19,7 @@
 #include "relay/engine.h"
 #include "relay/frame_context.h"
 #include "relay/mailbox.h"
+#include "relay/message_stop.h"
 #include "relay/output_gate.h"
 #include "relay/refusals.h"
 #include "relay/transactions.h"
@@ -77,6 +78,9 @@ class Worker final : public SelfRoute {
   void send_report(uint64_t src, const ReportInfo& info, uint16_t code, std::string_view comment);
   // A response arrived for a transaction: REPORT upstream when needed.
   void transaction_answered(const Transaction& t, uint16_t code, std::string_view comment);
+  // RFC 4975 §10.5: tells connection src's Link, on whichever worker owns it, that a next hop
+  // answered 413 (message_stop.cpp).
+  void stop_message(uint64_t src, StopNotice n);
 
  private:
   void hand_over_mail();
