@@ -85,9 +85,9 @@ class Forward {
   void make_way(uint64_t seq);
 
   // RFC 4975 §10.5, a next hop's 413 (message_stop.cpp). The SEND chunk `seq` with id `tid` on the
-  // next hop is the one this Forward writes or has just written; relays_message: the frame not yet
-  // ended at its destination is a chunk of that message (Message-ID, first To-Path URI).
-  bool is_chunk(uint64_t seq, std::string_view tid) const;
+  // next hop is the one this Forward is writing; relays_message: the frame not yet ended at its
+  // destination is a chunk of that message (Message-ID, first To-Path URI).
+  bool writes_chunk(uint64_t seq, std::string_view tid) const;
   bool relays_message(std::string_view message_id, std::string_view session_uri) const;
   const ReportInfo& report() const { return report_; }  // of the SEND relayed (its Message-ID...)
   // Ends the chunk being written with '#' (RFC 4975 §7.1) and drops the rest of the frame; true

@@ -116,7 +116,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   };
   void hold_credit(const Credit& c) { credits_.push_back(c); }
   // RFC 4975 §10.5: a next hop answered 413 to a chunk this link relayed (message_stop.cpp).
-  void message_stopped(const StopNotice& n);
+  void message_stopped(StopNotice n);
 
  private:
   size_t on_msrp(std::string_view data);

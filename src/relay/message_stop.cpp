@@ -53,11 +53,14 @@ void Link::stop_streamed_chunk(const msrp::Frame& f) {
 
 // --- On the source's worker -------------------------------------------------------------------
 
-void Link::message_stopped(const StopNotice& n) {
+void Link::message_stopped(StopNotice n) {
   if (!conn_) return;
   bool by_chunk = !n.tid.empty();
-  if (by_chunk && !forward_->is_chunk(n.seq, n.tid)) {
-    w_.refusals().refuse(Rule::unmatched_response, n.next_hop, "a 413 to no chunk this relay is writing");
+  if (by_chunk && !forward_->writes_chunk(n.seq, n.tid)) {
+    // No longer being written: its end-line crossed the 413 on the way from another worker (or
+    // the 413 names no chunk of the relay's). The transaction is registered on the destination's
+    // worker by now (its mail went before this worker heard of the 413): matched there again.
+    w_.match_stop_again(std::move(n));
     return;
   }
   const ReportInfo& r = forward_->report();
@@ -112,21 +115,35 @@ bool Link::refuse_stopped(const msrp::Frame& f, const FrameBytes& fb) {
 void Worker::stop_message(uint64_t src, StopNotice n) {
   unsigned sw = net::Workers::worker_of(src);
   if (sw == index_) {
-    if (Link* l = link(src)) l->message_stopped(n);
+    if (Link* l = link(src)) l->message_stopped(std::move(n));
     return;
   }
   // Posted in the same batch as what else this iteration tells that worker (the REPORT after it).
   Engine& e = engine_;
-  outbox(sw).add_call([&e, sw, src, n = std::move(n)] {
-    if (Link* l = e.worker(sw).link(src)) l->message_stopped(n);
+  outbox(sw).add_call([&e, sw, src, n = std::move(n)]() mutable {
+    if (Link* l = e.worker(sw).link(src)) l->message_stopped(std::move(n));
   });
+}
+
+void Worker::match_stop_again(StopNotice n) {
+  unsigned dw = net::Workers::worker_of(n.dest);
+  if (dw != index_) {
+    Engine& e = engine_;
+    outbox(dw).add_call(
+        [&e, dw, n = std::move(n)]() mutable { e.worker(dw).match_stop_again(std::move(n)); });
+    return;
+  }
+  if (auto t = txns_.take(n.dest, n.tid)) {
+    transaction_answered(*t, n.code, n.comment);
+    return;
+  }
+  refusals_.refuse(Rule::unmatched_response, n.next_hop, "a 413 to no chunk or transaction of this relay's");
 }
 
 // --- Forward's part ---------------------------------------------------------------------------
 
-bool Forward::is_chunk(uint64_t seq, std::string_view tid) const {
-  return method_ == msrp::Method::send && seq == seq_ && tid == tid_ && phase_ != Phase::idle &&
-         phase_ != Phase::failed;
+bool Forward::writes_chunk(uint64_t seq, std::string_view tid) const {
+  return method_ == msrp::Method::send && phase_ == Phase::streaming && seq == seq_ && tid == tid_;
 }
 
 bool Forward::relays_message(std::string_view message_id, std::string_view session_uri) const {
@@ -148,19 +165,6 @@ bool Forward::stop_chunk(uint16_t report_code, std::string_view comment) {
     abort(false);
     enter(Phase::idle);
     stopped = true;
-  } else if (phase_ == Phase::done && report_code != 0) {
-    // The chunk's end-line crossed the 413 on the way to another worker: its transaction is
-    // registered there and would end in a false 408. It is answered here instead.
-    if (remote()) {
-      Engine& e = w.engine();
-      unsigned dw = dest_worker_;
-      uint64_t dest = dest_;
-      std::string tid = tid_;
-      w.outbox(dw).add_call(
-          [&e, dw, dest, tid = std::move(tid)] { e.worker(dw).transactions().take(dest, tid); });
-    } else {
-      (void)w.transactions().take(dest_, tid_);
-    }
   }
   // The 413 answered this very chunk, which no transaction of the relay's will: its REPORT is sent
   // here, as a transaction's would be (RFC 4976 §6.4.3).

@@ -19,7 +19,9 @@
 // Where the code is: Worker::transaction_answered (a 413 that matches a transaction),
 // Link::stop_streamed_chunk (one that matches the chunk being written, whose transaction is only
 // registered at its end-line), Link::message_stopped and Forward::stop_chunk on the source's
-// worker (message_stop.cpp), Link::refuse_stopped before the route runs.
+// worker (message_stop.cpp; a chunk that ended meanwhile, its end-line crossing the 413 between
+// workers, is matched again against the destination worker's transactions,
+// Worker::match_stop_again), Link::refuse_stopped before the route runs.
 
 #include <cstdint>
 #include <string>

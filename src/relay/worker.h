@@ -81,6 +81,9 @@ class Worker final : public SelfRoute {
   // RFC 4975 §10.5: tells connection src's Link, on whichever worker owns it, that a next hop
   // answered 413 (message_stop.cpp).
   void stop_message(uint64_t src, StopNotice n);
+  // A 413 sent to the chunk being written found it ended: matched against the transactions of
+  // the destination's worker instead (message_stop.cpp).
+  void match_stop_again(StopNotice n);
 
  private:
   void hand_over_mail();
