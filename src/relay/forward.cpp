@@ -63,9 +63,15 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   }
   method_ = f.method_id();
   has_body_ = f.has_body();
-  // Through the self link the next pass is this relay again: it sends the REPORTs (once).
+  // Through the self link the next pass is this relay again; the SEND gets one REPORT
+  // (RFC 4976 §6.4.1, §6.4.3), from the pass that sees the failure. The next pass REPORTs what
+  // fails beyond it: its own next hop's error or silence, a failure to relay. An error it answers
+  // in place of the 200 (a 481 for a session that has gone) comes back through the self link and
+  // is REPORTed here, as a relay before it would. No 408 from here: the next pass times out its own
+  // next hop.
   bool wants_report = report_.assign(f);
-  has_report_ = !self_hop && wants_report;
+  has_report_ = wants_report;
+  if (self_hop) report_.on_timeout = false;
   report_.received = fb.body.size();
   // A response is expected for every request but REPORT, and for a SEND unless Failure-Report: no.
   tracked_ =

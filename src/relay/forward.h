@@ -93,6 +93,9 @@ class Forward {
   // Ends the chunk being written with '#' (RFC 4975 §7.1) and drops the rest of the frame; true
   // when it did. report_code: the 413 answered this very chunk, whose REPORT goes from here.
   bool stop_chunk(uint16_t report_code, std::string_view comment);
+  // This pass (the self link's inbound end) answered the chunk with an error response, which the
+  // pass before REPORTs: none from here.
+  void leave_report_to_previous_pass() { has_report_ = false; }
 
  private:
   bool remote() const;

@@ -83,6 +83,8 @@ void Link::message_stopped(StopNotice n) {
     // REPORT below.
     has_at_end_ = false;
     answer_stopped();
+    // Through the self link that 413 goes to the pass before, which REPORTs it (one REPORT).
+    if (self_) forward_->leave_report_to_previous_pass();
   }
   if (forward_->stop_chunk(by_chunk ? n.code : 0, n.comment)) Stats::bump(w_.stats().stopped_chunks);
 }
