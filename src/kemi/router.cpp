@@ -38,6 +38,11 @@ void ScriptRouter::msrp_frame(relay::Context& ctx, unsigned worker) {
   script_.run_event_route(ctx, *envs_[worker]);
 }
 
+bool ScriptRouter::ready(const msrp::Frame& f, unsigned worker, const relay::Resume& resume) {
+  if (!envs_[worker]) return true;
+  return script_.prepare_auth(f.header("Authorization"), *envs_[worker], resume);
+}
+
 void ScriptRouter::sip_request(relay::Context& ctx, unsigned worker) {
   if (lua_engine_) {
     Lua& l = lua_[worker];

@@ -29,6 +29,8 @@ class ScriptRouter final : public relay::Router {
   // One WorkerEnv ($var, $pp = worker + 1...) per worker, and its Lua state with cfgengine "lua".
   void on_worker_start(unsigned worker) override;
   void msrp_frame(relay::Context& ctx, unsigned worker) override;
+  // auth_db: the AUTH's credentials are looked up before its route (script::Script::prepare_auth).
+  bool ready(const msrp::Frame& f, unsigned worker, const relay::Resume& resume) override;
   void sip_request(relay::Context& ctx, unsigned worker) override;
 
  private:

@@ -7,6 +7,7 @@
 // negative = false/failure, 0 = stop the route.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -63,6 +64,11 @@ struct Source {
   std::string_view proto;  // "tcp" or "tls"
   uint64_t conid = 0;      // connection id
 };
+
+// Routes a waiting frame again (Router::ready): callable from any thread, once; runs fn (may be
+// empty) on the frame's worker thread, then the frame's connection reads again and the frame is
+// routed. Dropped when the connection or the engine is gone by then.
+using Resume = std::function<void(std::function<void()> fn)>;
 
 class Context {
  public:

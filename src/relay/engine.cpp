@@ -31,6 +31,7 @@ bool Engine::post_to(unsigned worker, std::function<void()> fn) {
 
 Result<void> Engine::start() {
   if (started_) return make_error(0, "engine already started");
+  worker_post_ = std::make_shared<WorkerPost>(this);  // a restarted engine: resumes reach it again
   bool tls_listen = false;
   for (const ListenAddr& a : cfg_.listen) tls_listen = tls_listen || a.proto == "tls";
   const net::TlsSettings& ts = cfg_.tls;
@@ -105,7 +106,20 @@ Result<void> Engine::start() {
   return {};
 }
 
+bool WorkerPost::post(unsigned worker, std::function<void(Worker&)> fn) {
+  std::lock_guard lk(mu_);
+  if (!engine_ || worker >= engine_->worker_count()) return false;
+  Engine* e = engine_;
+  return e->post_to(worker, [e, worker, fn = std::move(fn)] { fn(e->worker(worker)); });
+}
+
+void WorkerPost::close() {
+  std::lock_guard lk(mu_);
+  engine_ = nullptr;
+}
+
 void Engine::stop() {
+  worker_post_->close();
   if (!threads_) return;
   threads_->workers.stop();
   // The loops have stopped: close the connections while their handlers still exist.

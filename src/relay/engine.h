@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ class Router {
  public:
   virtual ~Router() = default;
   virtual void on_worker_start(unsigned worker) {}
+  // An AUTH request about to be routed (its head and whole body in): false when its route needs
+  // data from elsewhere first (auth_db's credentials from the database). The router has then
+  // started fetching it and calls resume when it is in; the frame waits unconsumed and its
+  // connection stops reading meanwhile (its later frames keep their order), while every other
+  // connection of the worker flows. Only AUTH frames ask: the per-frame hot path is untouched.
+  virtual bool ready(const msrp::Frame& f, unsigned worker, const Resume& resume) { return true; }
   virtual void msrp_frame(Context& ctx, unsigned worker) = 0;  // event_route[msrp:frame-in]
   virtual void sip_request(Context& ctx, unsigned worker) {}   // request_route (SIP on the same port)
 };
@@ -86,6 +93,20 @@ struct EngineConfig {
 
 class Worker;
 class MailChannel;
+class Engine;
+
+// Posts to a worker from threads that may outlive the engine (the database pool): while the
+// engine runs, fn runs on that worker's thread; after stop() it is dropped.
+class WorkerPost {
+ public:
+  explicit WorkerPost(Engine* e) : engine_(e) {}
+  bool post(unsigned worker, std::function<void(Worker&)> fn);
+  void close();
+
+ private:
+  std::mutex mu_;
+  Engine* engine_;  // guarded by mu_; null once closed
+};
 
 class Engine {
  public:
@@ -121,6 +142,8 @@ class Engine {
   // Open connections of all workers (inbound and outbound), for tcp_max_connections.
   std::atomic<uint64_t>& connection_count() { return connection_count_; }
   bool post_to(unsigned worker, std::function<void()> fn);
+  // For threads that may outlive the engine (Router::ready's resume).
+  const std::shared_ptr<WorkerPost>& worker_post() const { return worker_post_; }
   // Worker `from`'s batched traffic for worker `to` (relay/mailbox.h).
   MailChannel& channel(unsigned from, unsigned to) { return *channels_[from * workers_.size() + to]; }
 
@@ -139,6 +162,7 @@ class Engine {
   std::vector<std::unique_ptr<MailChannel>> channels_;  // [from * workers + to]
   std::vector<uint16_t> ports_;
   std::atomic<uint64_t> connection_count_{0};
+  std::shared_ptr<WorkerPost> worker_post_ = std::make_shared<WorkerPost>(this);
   bool started_ = false;
 };
 

@@ -163,6 +163,10 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // The body bytes frame `f` is waited for up to before it is routed: route_body_preview, and a
   // non-SEND request's whole body (RFC 4975 §7.1).
   size_t whole_bound(const msrp::Frame& f) const;
+  // link_wait.cpp: Router::ready for the AUTH just parsed; false: it waits (reading paused)
+  // until the router's resume routes it again.
+  bool ready_to_route();
+  void resume_routing();
   bool frame_in(std::string_view frame);
   // RFC 4976 §6.5: a session lives on this connection for `seconds`: no idle close before then.
   void keep_for_session(uint32_t seconds);
