@@ -342,6 +342,11 @@ bool resolve_digest_uri(DigestCredentials& creds, std::string_view rightmost_to_
   return !creds.uri.empty();
 }
 
+bool is_ha1_hex(std::string_view s) {
+  Hex32 h;
+  return normalize_ha1(s, h);
+}
+
 std::string compute_ha1(std::string_view username, std::string_view realm, std::string_view password) {
   Hex32 h;
   ha1_of(username, realm, password, h);

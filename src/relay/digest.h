@@ -109,6 +109,9 @@ bool digest_uri_matches(const DigestCredentials& creds, std::string_view rightmo
 // with uri it must be that URI. False when a given uri differs (a failed AUTH: 401).
 bool resolve_digest_uri(DigestCredentials& creds, std::string_view rightmost_to_path_uri);
 
+// Whether s is an HA1 as the _ha1 functions take it: 32 hex digits (either case).
+bool is_ha1_hex(std::string_view s);
+
 // Lowercase hex of MD5(username ":" realm ":" password), as password databases store it.
 std::string compute_ha1(std::string_view username, std::string_view realm, std::string_view password);
 

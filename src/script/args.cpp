@@ -2,6 +2,9 @@
 // route) and for KEMI (a call from Lua with values). What differs between the two callers is said
 // by RawArg (whether strings are formats, how strict a level is, how a message names the value).
 
+#include <algorithm>
+
+#include "db/db.h"
 #include "script/internal.h"
 #include "script/lexer.h"
 #include "script/log_levels.h"
@@ -137,6 +140,21 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
       if (it == ls.htable_index.end()) return make_error(0, "unknown htable '" + raw.text + "' in " + what());
       a.is_const_int = true;
       a.const_int = it->second;
+      return a;
+    }
+    case ParamKind::dbtable: {
+      // Written into the SQL: a name from the config, never a value from a message.
+      if (raw.kind == RawArg::Kind::pv || raw.text.find('$') != std::string::npos ||
+          !db::is_identifier(raw.text))
+        return make_error(
+            0, "expected a table name ([A-Za-z_][A-Za-z0-9_]*, no pseudo-variables) for " + what() + found());
+      auto it = std::find(ls.db_tables.begin(), ls.db_tables.end(), raw.text);
+      a.is_const_int = true;
+      a.const_int = it - ls.db_tables.begin();
+      if (it == ls.db_tables.end()) {
+        ls.db_tables.push_back(raw.text);
+        ls.db_table_locs.push_back(raw.loc);
+      }
       return a;
     }
   }

@@ -109,11 +109,12 @@ using FunctionImpl = int (*)(Run& run, const Call& call);
 
 // How a function parameter is fixed up at load.
 enum class ParamKind : uint8_t {
-  str,     // a string, pseudo-variables inside evaluated per call
-  num,     // an integer (or a string holding one, possibly from pseudo-variables)
-  pvout,   // a writable pseudo-variable given as "$var(x)"
-  level,   // an xlog level: "L_INFO"... or a pseudo-variable
-  htable,  // an htable name, resolved at load (Arg::const_int = the table index)
+  str,      // a string, pseudo-variables inside evaluated per call
+  num,      // an integer (or a string holding one, possibly from pseudo-variables)
+  pvout,    // a writable pseudo-variable given as "$var(x)"
+  level,    // an xlog level: "L_INFO"... or a pseudo-variable
+  htable,   // an htable name, resolved at load (Arg::const_int = the table index)
+  dbtable,  // a database table name, a constant identifier (Arg::const_int = LoadState::db_tables index)
 };
 
 struct FunctionDef {

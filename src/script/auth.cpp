@@ -13,7 +13,9 @@
 //   -5  no credentials (no Authorization header, or none for this realm)
 //   -6  nonce not issued by us (forged, altered), nc replayed, or an opaque missing or other than
 //       the one the challenge of that nonce carried (RFC 2617 §3.2.2)
-// (-3 "invalid user" and -8 "auth user mismatch" of Kamailio do not occur: there is no user table.)
+// (-3 "invalid user" and -8 "auth user mismatch" of Kamailio do not occur: there is no user table;
+// auth_db's www_authorize and auth_check return -3 for an unknown user.)
+// flags bit 1: the password argument is an HA1 (32 hex digits; anything else is -1, logged).
 
 #include "msrp/frame_writer.h"
 #include "relay/digest.h"
@@ -32,42 +34,44 @@ std::shared_ptr<AuthState> make_auth_state(const Config& config) {
   return a;
 }
 
-int fn_pv_www_authenticate(Run& run, const Call& c) {
+int digest_authenticate(Run& run, Loc loc, const char* fname, std::string_view realm, std::string_view method,
+                        const std::function<Secret(const relay::DigestCredentials&)>& secret) {
   int rc = [&]() {
     if (!run.s.auth) return -1;
     auto h = run.ctx.header("Authorization");
     if (!h) return -5;
     auto creds = relay::parse_authorization(*h);
     if (!creds) {
-      run.log(kLogDbg, run.s.where(c.loc) + ": pv_www_authenticate: " + creds.error().message + "\n");
+      run.log(kLogDbg, run.s.where(loc) + ": " + fname + ": " + creds.error().message + "\n");
       return -1;
     }
-    std::string s1, s2, s3;
-    std::string_view realm = arg_str(run, c.args[0], s1);
     if (creds->realm != realm) return -5;
-    std::string_view password = arg_str(run, c.args[1], s2);
-    std::string_view method = c.args.size() > 3 ? arg_str(run, c.args[3], s3) : run.ctx.method();
     if (run.ctx.kind() == relay::MessageKind::msrp_request) {
       // RFC 4976 §9.1: the digest URI is the rightmost To-Path URI (lasthop).
       relay::Value last = run.ctx.msrp(relay::MsrpKey::lasthop);
       if (last.kind != relay::Value::Kind::string) return -1;
       if (!relay::resolve_digest_uri(*creds, last.s)) {
-        run.log(kLogDbg, run.s.where(c.loc) + ": pv_www_authenticate: uri is not the last To-Path URI\n");
+        run.log(kLogDbg, run.s.where(loc) + ": " + fname + ": uri is not the last To-Path URI\n");
         return -2;
       }
     } else if (!creds->uri_given) {
       return -1;  // RFC 2617 §3.2.2: outside MSRP, uri is required
     }
-    if (!relay::verify(*creds, method, password)) return -2;
+    Secret sec = secret(*creds);
+    if (sec.code < 0) return sec.code;
+    bool good =
+        sec.is_ha1 ? relay::verify_ha1(*creds, method, sec.value) : relay::verify(*creds, method, sec.value);
+    if (!good) return -2;
     if (!run.s.auth->nonces->opaque_matches(creds->nonce, creds->opaque)) {
-      run.log(kLogDbg, run.s.where(c.loc) + ": pv_www_authenticate: opaque missing or not the nonce's\n");
+      run.log(kLogDbg, run.s.where(loc) + ": " + fname + ": opaque missing or not the nonce's\n");
       return -6;
     }
     switch (run.s.auth->nonces->use(creds->nonce, creds->nc)) {
       case relay::NonceStore::Check::ok:
         // RFC 4976 §9.1: every 200 to this AUTH must carry Authentication-Info; the engine adds
         // it to the 200 that msrp_cmap_save or msrp_reply sends.
-        run.ctx.auth_succeeded(relay::authentication_info_value(*creds, password));
+        run.ctx.auth_succeeded(sec.is_ha1 ? relay::authentication_info_value_ha1(*creds, sec.value)
+                                          : relay::authentication_info_value(*creds, sec.value));
         return 1;
       case relay::NonceStore::Check::stale:
         return -4;
@@ -79,6 +83,30 @@ int fn_pv_www_authenticate(Run& run, const Call& c) {
   }();
   run.env.last_auth = rc;
   return rc;
+}
+
+// flags bit 1 (value 1): the password argument is the HA1, MD5(user:realm:password) in hex, as
+// Kamailio's auth module reads it. The other bits build challenges into AVPs there: msrpd builds
+// its challenge with auth_get_www_authenticate.
+constexpr int64_t kPasswordIsHa1 = 1;
+
+int fn_pv_www_authenticate(Run& run, const Call& c) {
+  std::string s1, s2, s3;
+  std::string_view realm = arg_str(run, c.args[0], s1);
+  std::string_view method = c.args.size() > 3 ? arg_str(run, c.args[3], s3) : run.ctx.method();
+  auto flags = arg_int(run, c.args[2]);
+  bool is_ha1 = flags && (*flags & kPasswordIsHa1) != 0;
+  return digest_authenticate(run, c.loc, "pv_www_authenticate", realm, method,
+                             [&](const relay::DigestCredentials&) {
+                               std::string_view password = arg_str(run, c.args[1], s2);
+                               if (is_ha1 && !relay::is_ha1_hex(password)) {
+                                 run.log(kLogErr, run.s.where(c.loc) +
+                                                      ": pv_www_authenticate: flag 1 and a password that is "
+                                                      "not 32 hex digits (an HA1)\n");
+                                 return Secret{{}, true, -1};
+                               }
+                               return Secret{password, is_ha1};
+                             });
 }
 
 int fn_auth_get_www_authenticate(Run& run, const Call& c) {

@@ -73,6 +73,22 @@ struct Config {
     std::string algorithm = "MD5";
   } auth;
 
+  // auth_db (Kamailio's names and defaults; docs/reference/module-parameters.md).
+  struct AuthDb {
+    std::string db_url;                   // required: sqlite:///path/file.db
+    bool calculate_ha1 = false;           // 1: password_column holds plain passwords
+    std::string password_column = "ha1";  // the column read for the user
+    std::string user_column = "username";
+    std::string domain_column = "domain";
+    bool use_domain = false;  // 1: the row's domain must be the credentials' realm
+    // msrpd's additions: how long a worker keeps a user's row (also a missing one), how many
+    // rows a worker keeps, how many threads query the database and how many queries may wait.
+    int cache_ttl = 60;      // seconds
+    int cache_size = 10000;  // rows per worker
+    int db_threads = 2;
+    int db_queue = 1024;
+  } auth_db;
+
   std::vector<HtableDef> htables;
 
   struct Xlog {

@@ -1,20 +1,29 @@
 #pragma once
 // What the parser, the interpreter and the modules share inside the script layer.
 
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/result.h"
+#include "db/url.h"
 #include "script/ast.h"
 #include "script/htable.h"
 #include "script/script.h"
 
+namespace msrpd::relay {
+struct DigestCredentials;
+}
+
 namespace msrpd::script {
 
-struct AuthState;  // auth.cpp: the nonce store
-struct Token;      // lexer.h
+struct AuthState;    // auth.cpp: the nonce store
+struct AuthDbState;  // auth_db.cpp: the subscriber queries, the database pool
+struct CredCache;    // auth_db.cpp: a worker's credentials
+struct Token;        // lexer.h
 
 struct ScriptData {
   Config config;
@@ -29,6 +38,7 @@ struct ScriptData {
   std::vector<std::string> var_names;  // $var slots
   std::vector<std::unique_ptr<HTable>> htables;
   std::shared_ptr<AuthState> auth;
+  std::shared_ptr<AuthDbState> auth_db;
 
   // "file:line:col"; "file:line" when there is no column (a KSR call from a Lua file).
   std::string where(Loc l) const {
@@ -48,7 +58,8 @@ struct WorkerEnv::State {
   std::vector<Val> vars;
   LogSink log;
   // per message
-  int last_auth = 0;  // the last pv_www_authenticate result (stale nonce => stale=true)
+  int last_auth = 0;                 // the last pv_www_authenticate result (stale nonce => stale=true)
+  std::shared_ptr<CredCache> creds;  // auth_db's rows, made on first use
 };
 
 // One route run: the message, the worker, where control goes.
@@ -139,6 +150,22 @@ int fn_consume_credentials(Run& run, const Call& call);
 // $au / $ar
 Val auth_username(Run& run);
 Val auth_realm(Run& run);
+// The Digest check shared by pv_www_authenticate and auth_db's functions: `secret` is called with
+// the parsed credentials once they are well-formed and for `realm`; it returns the password (or
+// HA1 when is_ha1) or a Kamailio code (< 0) to return. Returns Kamailio's codes.
+struct Secret {
+  std::string_view value;
+  bool is_ha1 = false;
+  int code = 0;  // < 0: return it
+};
+int digest_authenticate(Run& run, Loc loc, const char* fname, std::string_view realm, std::string_view method,
+                        const std::function<Secret(const relay::DigestCredentials&)>& secret);
+
+// auth_db.cpp
+int fn_www_authorize(Run& run, const Call& call);
+int fn_auth_check(Run& run, const Call& call);
+// After parsing: the queries, checked against the database file when it exists.
+void finish_auth_db(LoadState& ls);
 
 // What the parser builds, and the module tables consult.
 struct LoadState {
@@ -149,6 +176,12 @@ struct LoadState {
   std::map<std::string, int, std::less<>> var_index;
   std::map<std::string, int, std::less<>> htable_index;
   Loc cfgengine_loc;
+  // auth_db: the db_url (parsed by its modparam), loadmodule's place, the tables its functions
+  // name (ParamKind::dbtable: Arg::const_int is the index) and where each is first named.
+  std::optional<db::Url> db_url;
+  Loc db_url_loc, auth_db_loc;
+  std::vector<std::string> db_tables;
+  std::vector<Loc> db_table_locs;
 
   int var_slot(std::string_view name) {
     auto it = var_index.find(name);

@@ -201,6 +201,8 @@ constexpr FunctionDef kFunctions[] = {
     {"auth", "pv_www_authenticate", 3, 4, {P::str, P::str, P::num, P::str}, fn_pv_www_authenticate},
     {"auth", "auth_get_www_authenticate", 3, 3, {P::str, P::num, P::pvout}, fn_auth_get_www_authenticate},
     {"auth", "consume_credentials", 0, 0, {}, fn_consume_credentials},
+    {"auth_db", "www_authorize", 2, 2, {P::str, P::dbtable}, fn_www_authorize},
+    {"auth_db", "auth_check", 3, 3, {P::str, P::dbtable, P::num}, fn_auth_check},
     {"htable", "sht_rm", 2, 2, {P::htable, P::str}, fn_sht_rm},
     {"htable", "sht_reset", 1, 1, {P::htable}, fn_sht_reset},
     {"msrp", "msrp_relay", 0, 0, {}, fn_msrp_relay},
@@ -222,8 +224,8 @@ constexpr FunctionDef kFunctions[] = {
 // ---- modules ----
 
 // app_lua runs cfgengine "lua" (src/kemi/).
-constexpr const char* kProvided[] = {"sl",       "xlog", "pv",  "auth", "htable", "msrp",
-                                     "cfgutils", "kex",  "ctl", "tls",  "app_lua"};
+constexpr const char* kProvided[] = {"sl",   "xlog",     "pv",  "auth", "auth_db", "db_sqlite", "htable",
+                                     "msrp", "cfgutils", "kex", "ctl",  "tls",     "app_lua"};
 
 struct Unprovided {
   const char* name;
@@ -261,10 +263,8 @@ constexpr Unprovided kUnprovided[] = {
     {"path", "SIP Path headers"},
     {"outbound", "SIP outbound"},
     {"db_mysql", "the MySQL database connector"},
-    {"db_postgres", "the PostgreSQL database connector"},
-    {"db_sqlite", "the SQLite database connector"},
+    {"db_postgres", "the PostgreSQL database connector (not yet: use db_sqlite)"},
     {"db_text", "the text database connector"},
-    {"auth_db", "database-backed authentication (load passwords into $var in the script instead)"},
     {"presence", "SIP presence"},
     {"pua", "SIP presence user agent"},
     {"nat_traversal", "SIP NAT traversal"},
@@ -322,6 +322,7 @@ void load_module(LoadState& ls, const std::string& path, Loc loc) {
   for (const auto& l : ls.loaded)
     if (l == name) ls.src->fail(loc, "module '" + name + "' is loaded twice");
   if (is_provided_module(name)) {
+    if (name == "auth_db") ls.auth_db_loc = loc;
     ls.loaded.push_back(name);
     ls.data->config.loaded_modules.push_back(name);
     return;
@@ -339,6 +340,7 @@ void load_module(LoadState& ls, const std::string& path, Loc loc) {
 
 void finish_modules(LoadState& ls) {
   if (ls.has_module("auth")) ls.data->auth = make_auth_state(ls.data->config);
+  finish_auth_db(ls);
   const Config& c = ls.data->config;
   if (c.cfgengine == "lua") {
     if (!ls.has_module("app_lua"))

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <climits>
 
+#include "db/db.h"
 #include "script/internal.h"
 #include "script/listen.h"
 
@@ -181,6 +182,31 @@ void algorithm_md5_only(const ModParamSite& p, Config& c) {
     p.fail(p.what + ": msrpd supports MD5 only, found \"" + c.auth.algorithm + "\"");
 }
 
+void db_url_check(const ModParamSite& p, Config& c) {
+  const std::string& cfg = p.ls.src->files.at(p.loc.file);
+  auto slash = cfg.rfind('/');
+  auto u =
+      db::parse_url(c.auth_db.db_url, slash == std::string::npos ? std::string() : cfg.substr(0, slash + 1));
+  if (!u) p.fail(p.what + ": " + u.error().message);
+  if (u->driver != db::Url::Driver::sqlite)
+    p.fail(p.what + ": " + u->redacted() +
+           ": msrpd has no PostgreSQL driver yet (db_postgres): use sqlite://");
+  p.ls.db_url = *u;
+  p.ls.db_url_loc = p.loc;
+}
+
+void load_credentials(const ModParamSite& p, Config&) {
+  // Kamailio loads other columns of the row into AVPs; msrpd has no AVPs: only "" is meaningful.
+  if (!p.text().empty())
+    p.ls.warn(p.loc,
+              p.what + " has no effect in msrpd (no AVPs): the columns \"" + p.text() + "\" are not loaded");
+}
+
+void db_identifier(const ModParamSite& p, Config&) {
+  if (!db::is_identifier(p.text()))
+    p.fail(p.what + ": expected a column name ([A-Za-z_][A-Za-z0-9_]*), found \"" + p.text() + "\"");
+}
+
 // clang-format off
 constexpr ModParamDef kModParams[] = {
     flag("msrp", "sipmsg", [](Config& c) -> bool& { return c.msrp.sipmsg; }),
@@ -212,6 +238,23 @@ constexpr ModParamDef kModParams[] = {
     ignored("auth", "realm_prefix"), ignored("auth", "use_domain"), ignored("auth", "add_authinfo_hdr"),
     ignored("auth", "force_stateless_reply"), ignored("auth", "nonce_auth_max_drift"),
     ignored("auth", "secret_file"),
+
+    text("auth_db", "db_url", [](Config& c) -> std::string& { return c.auth_db.db_url; }, db_url_check),
+    flag("auth_db", "calculate_ha1", [](Config& c) -> bool& { return c.auth_db.calculate_ha1; }),
+    text("auth_db", "password_column", [](Config& c) -> std::string& { return c.auth_db.password_column; },
+         db_identifier),
+    text("auth_db", "user_column", [](Config& c) -> std::string& { return c.auth_db.user_column; }, db_identifier),
+    text("auth_db", "domain_column", [](Config& c) -> std::string& { return c.auth_db.domain_column; },
+         db_identifier),
+    flag("auth_db", "use_domain", [](Config& c) -> bool& { return c.auth_db.use_domain; }),
+    special("auth_db", "load_credentials", load_credentials),
+    integer("auth_db", "cache_ttl", [](Config& c) -> int& { return c.auth_db.cache_ttl; }, 0, 86400, " (seconds)"),
+    integer("auth_db", "cache_size", [](Config& c) -> int& { return c.auth_db.cache_size; }, 1, 10000000, ""),
+    integer("auth_db", "db_threads", [](Config& c) -> int& { return c.auth_db.db_threads; }, 1, 64, ""),
+    integer("auth_db", "db_queue", [](Config& c) -> int& { return c.auth_db.db_queue; }, 1, 1000000, ""),
+    ignored("auth_db", "password_column_2"), ignored("auth_db", "version_table"),
+    ignored("db_sqlite", "db_set_readonly"), ignored("db_sqlite", "db_set_journal_mode"),
+    ignored("db_sqlite", "db_set_busy_timeout"),
 
     special("htable", "htable", htable_def),
     ignored("htable", "db_url"), ignored("htable", "key_name_column"), ignored("htable", "key_type_column"),

@@ -10,6 +10,7 @@
 #include <ctime>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,6 +65,12 @@ class Script {
   RunResult run_event_route(relay::Context& ctx, WorkerEnv& env) const;
   // Any other event_route[name]; returns {1} when the script has none.
   RunResult run_event_route(std::string_view name, relay::Context& ctx, WorkerEnv& env) const;
+
+  // An AUTH about to be routed (relay::Router::ready): false when auth_db's calls need a row of
+  // the Authorization's user that this worker does not have; its query is then on the database
+  // pool, and resume runs when the row is in (auth_db.cpp). True without auth_db.
+  bool prepare_auth(std::optional<std::string_view> authorization, class WorkerEnv& env,
+                    const relay::Resume& resume) const;
 
   // htables: drop expired items (the daemon calls this from a timer); how many were dropped.
   size_t clean_expired(time_t now) const;
