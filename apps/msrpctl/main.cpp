@@ -19,6 +19,7 @@
 #include "ctl/format.h"
 #include "ctl/json.h"
 #include "ctl/server.h"
+#include "db_command.h"
 
 namespace {
 
@@ -32,8 +33,9 @@ void usage(std::FILE* f) {
                "  -t MS        give up after MS milliseconds (default 5000)\n"
                "  ARGS         integers go as ints, numbers with '.' as doubles, the rest as\n"
                "               strings; prefix s: to force a string (s:42)\n"
-               "Examples: msrpctl system.listMethods; msrpctl msrp.cmaplist; msrpctl --json core.uptime\n",
-               msrpd::ctl::kDefaultBinrpc);
+               "Examples: msrpctl system.listMethods; msrpctl msrp.cmaplist; msrpctl --json core.uptime\n"
+               "%s",
+               msrpd::ctl::kDefaultBinrpc, msrpctl::kDbUsage);
 }
 
 Value typed_arg(std::string_view a) {
@@ -55,11 +57,14 @@ int main(int argc, char** argv) {
   std::string address = msrpd::ctl::kDefaultBinrpc;
   bool json = false;
   int timeout_ms = 5000;
+  std::string db_url;
   int i = 1;
   for (; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "-s" && i + 1 < argc) {
       address = argv[++i];
+    } else if (a == "-d" && i + 1 < argc) {
+      db_url = argv[++i];
     } else if (a == "--json" || a == "-j") {
       json = true;
     } else if (a == "-t" && i + 1 < argc) {
@@ -83,6 +88,8 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
+  if (msrpctl::is_db_command(argv[i]))
+    return msrpctl::db_command(db_url, std::vector<std::string>(argv + i, argv + argc));
   std::string method = argv[i++];
   msrpd::ctl::Params params;
   for (; i < argc; ++i) params.push_back(typed_arg(argv[i]));
