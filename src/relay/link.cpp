@@ -324,13 +324,8 @@ size_t Link::on_msrp(std::string_view data) {
     // incomplete one below the bound waits for more bytes, unconsumed, and is parsed again then.
     if (!fb.complete && body_len < bound && wait_for_end(data.substr(start), s.consumed, q - start, bound))
       break;
-    // An AUTH whose route needs data from elsewhere (auth_db's credentials) waits, unconsumed,
-    // with this connection's reading, until it is in (link_wait.cpp).
-    if (parser_.frame().is_request() && parser_.frame().method_id() == msrp::Method::auth &&
-        !ready_to_route()) {
-      parser_.reset();  // the head is read again then
-      break;
-    }
+    // An AUTH waiting for data from elsewhere (auth_db's credentials), unconsumed: link_wait.cpp.
+    if (!ready_to_route()) break;
     waited_ = false;
     fb.buf = data.substr(start, q - start);
     fb.body = data.substr(body_start, body_len);

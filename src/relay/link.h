@@ -163,9 +163,14 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // The body bytes frame `f` is waited for up to before it is routed: route_body_preview, and a
   // non-SEND request's whole body (RFC 4975 §7.1).
   size_t whole_bound(const msrp::Frame& f) const;
-  // link_wait.cpp: Router::ready for the AUTH just parsed; false: it waits (reading paused)
-  // until the router's resume routes it again.
-  bool ready_to_route();
+  // Whether the frame just parsed may be routed now: only an AUTH request asks the router
+  // (Router::ready, link_wait.cpp); false: it waits unconsumed, the parser reset and reading
+  // paused, until the router's resume routes it again.
+  bool ready_to_route() {
+    const msrp::Frame& f = parser_.frame();
+    return !f.is_request() || f.method_id() != msrp::Method::auth || auth_ready();
+  }
+  bool auth_ready();
   void resume_routing();
   bool frame_in(std::string_view frame);
   // RFC 4976 §6.5: a session lives on this connection for `seconds`: no idle close before then.

@@ -10,7 +10,7 @@
 
 namespace msrpd::relay {
 
-bool Link::ready_to_route() {
+bool Link::auth_ready() {
   if (!conn_) return true;
   uint64_t id = id_;
   unsigned index = w_.index();
@@ -22,6 +22,7 @@ bool Link::ready_to_route() {
     });
   };
   if (w_.engine().router().ready(parser_.frame(), index, resume)) return true;
+  parser_.reset();  // the head is read again then
   conn_->pause_reading();
   return false;
 }
