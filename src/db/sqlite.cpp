@@ -29,9 +29,10 @@ class SqliteConnection final : public Connection {
         sqlite3_clear_bindings(st);
       }
     } reset{st};
-    if (static_cast<size_t>(sqlite3_bind_parameter_count(st)) != params.size())
+    if (static_cast<size_t>(sqlite3_bind_parameter_count(st)) != params.size()) {
       return make_error(0, "sqlite: the statement has " + std::to_string(sqlite3_bind_parameter_count(st)) +
                                " parameters, " + std::to_string(params.size()) + " given");
+    }
     for (size_t k = 0; k < params.size(); ++k) {
       int idx = static_cast<int>(k) + 1, rc = SQLITE_OK;
       const Value& v = params[k];

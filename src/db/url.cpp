@@ -28,9 +28,10 @@ std::string Url::redacted() const {
 
 Result<Url> parse_url(std::string_view text, std::string_view dir) {
   auto sep = text.find("://");
-  if (sep == std::string_view::npos)
+  if (sep == std::string_view::npos) {
     return bad("expected scheme://..., such as sqlite:///var/lib/msrpd/msrpd.db, found \"" +
                std::string(text) + "\"");
+  }
   std::string_view scheme = text.substr(0, sep), rest = text.substr(sep + 3);
   Url u;
   if (scheme == "sqlite") {

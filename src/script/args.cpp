@@ -145,9 +145,10 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
     case ParamKind::dbtable: {
       // Written into the SQL: a name from the config, never a value from a message.
       if (raw.kind == RawArg::Kind::pv || raw.text.find('$') != std::string::npos ||
-          !db::is_identifier(raw.text))
+          !db::is_identifier(raw.text)) {
         return make_error(
             0, "expected a table name ([A-Za-z_][A-Za-z0-9_]*, no pseudo-variables) for " + what() + found());
+      }
       auto it = std::find(ls.db_tables.begin(), ls.db_tables.end(), raw.text);
       a.is_const_int = true;
       a.const_int = it - ls.db_tables.begin();

@@ -92,7 +92,7 @@ struct Lookup {
 };
 
 // On a pool thread.
-Lookup fetch(const AuthDbState& a, size_t table, Result<db::Connection*> c, const std::string& user,
+Lookup fetch(const AuthDbState& a, size_t table, const Result<db::Connection*>& c, const std::string& user,
              const std::string& domain) {
   using S = CredEntry::Status;
   if (!c) return {S::error, {}, c.error().message};
@@ -241,7 +241,7 @@ bool Script::prepare_auth(std::optional<std::string_view> authorization, WorkerE
     cache.rows[key];  // pending
     std::shared_ptr<CredCache> keep = st.creds;
     auto job = [a, t, key, user = std::string(creds->username), dom = std::string(domain), keep,
-                resume](Result<db::Connection*> c) {
+                resume](const Result<db::Connection*>& c) {
       Lookup l = fetch(*a, t, c, user, dom);
       int ttl = a->cfg.cache_ttl;
       resume([keep, key, l = std::move(l), ttl]() mutable { store(*keep, key, std::move(l), ttl); });
@@ -261,12 +261,14 @@ bool Script::prepare_auth(std::optional<std::string_view> authorization, WorkerE
 void finish_auth_db(LoadState& ls) {
   if (!ls.has_module("auth_db")) return;
   if (!ls.has_module("auth")) ls.src->fail(ls.auth_db_loc, "auth_db needs loadmodule \"auth.so\" before it");
-  if (!ls.db_url)
+  if (!ls.db_url) {
     ls.src->fail(ls.auth_db_loc,
                  "auth_db needs modparam(\"auth_db\", \"db_url\", \"sqlite:///path/file.db\")");
-  if (!ls.has_module("db_sqlite"))
+  }
+  if (!ls.has_module("db_sqlite")) {
     ls.src->fail(ls.db_url_loc,
                  "auth_db's db_url " + ls.db_url->redacted() + " needs loadmodule \"db_sqlite.so\"");
+  }
   auto a = std::make_shared<AuthDbState>();
   a->cfg = ls.data->config.auth_db;
   a->url = *ls.db_url;
@@ -290,9 +292,10 @@ void finish_auth_db(LoadState& ls) {
       for (size_t t = 0; t < a->tables.size(); ++t) {
         std::vector<db::Value> params(a->cfg.use_domain ? 2 : 1);
         auto r = (*c)->query(a->sql[t], params);
-        if (!r)
+        if (!r) {
           ls.src->fail(ls.db_table_locs[t],
                        "table " + a->tables[t] + " in " + a->url.redacted() + ": " + r.error().message);
+        }
       }
     }
   }

@@ -188,18 +188,20 @@ void db_url_check(const ModParamSite& p, Config& c) {
   auto u =
       db::parse_url(c.auth_db.db_url, slash == std::string::npos ? std::string() : cfg.substr(0, slash + 1));
   if (!u) p.fail(p.what + ": " + u.error().message);
-  if (u->driver != db::Url::Driver::sqlite)
+  if (u->driver != db::Url::Driver::sqlite) {
     p.fail(p.what + ": " + u->redacted() +
            ": msrpd has no PostgreSQL driver yet (db_postgres): use sqlite://");
+  }
   p.ls.db_url = *u;
   p.ls.db_url_loc = p.loc;
 }
 
 void load_credentials(const ModParamSite& p, Config&) {
   // Kamailio loads other columns of the row into AVPs; msrpd has no AVPs: only "" is meaningful.
-  if (!p.text().empty())
+  if (!p.text().empty()) {
     p.ls.warn(p.loc,
               p.what + " has no effect in msrpd (no AVPs): the columns \"" + p.text() + "\" are not loaded");
+  }
 }
 
 void db_identifier(const ModParamSite& p, Config&) {
