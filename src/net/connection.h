@@ -73,6 +73,9 @@ class BlockPool {
   void* take();
   void give(void* block);
   size_t free_blocks() const { return nfree_; }
+  // Gives all but `keep` free blocks back to the allocator (the pool is refilled by the next
+  // burst); returns the bytes given back.
+  size_t trim(size_t keep);
 
  private:
   struct Free {

@@ -42,6 +42,18 @@ void BlockPool::give(void* block) {
   ++nfree_;
 }
 
+size_t BlockPool::trim(size_t keep) {
+  size_t freed = 0;
+  while (nfree_ > keep) {
+    Free* f = free_;
+    free_ = f->next;
+    --nfree_;
+    ::operator delete(f);
+    freed += kBlockBytes;
+  }
+  return freed;
+}
+
 // ---- ConnectionRegistry ----
 
 ConnectionRegistry::ConnectionRegistry(EventLoop& loop)

@@ -251,7 +251,6 @@ size_t Link::on_sip(std::string_view data) {
 }
 
 size_t Link::on_msrp(std::string_view data) {
-  const EngineConfig& cfg = w_.config();
   size_t pos = 0;
   while (pos < data.size() && paused_ == 0 && conn_ && conn_->is_open()) {
     if (input_ == Input::msrp_skip) {

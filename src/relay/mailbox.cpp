@@ -54,6 +54,15 @@ void MailBatch::clear() {
 }
 
 MailChannel::MailChannel() : filling_(std::make_unique<MailBatch>()) {}
+
+void MailChannel::trim() {
+  std::vector<std::unique_ptr<MailBatch>> spare;
+  {
+    std::lock_guard lk(mu_);
+    spare.swap(free_);
+  }
+  if (filling_->empty() && filling_->calls.empty()) filling_ = std::make_unique<MailBatch>();
+}
 MailChannel::~MailChannel() = default;
 
 std::unique_ptr<MailBatch> MailChannel::take_free() {

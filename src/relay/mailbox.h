@@ -69,6 +69,10 @@ class MailChannel {
   bool hand_over();
   // Consumer's thread: every batch handed over so far, oldest first, then recycled.
   void drain(const std::function<void(MailBatch&)>& fn);
+  // Producer's thread, when its worker has gone quiet: the recycled batches (up to 4 arenas of up
+  // to 1 MiB each) and an empty filling one are given back to the allocator; the next burst
+  // builds them again.
+  void trim();
 
  private:
   std::unique_ptr<MailBatch> take_free();  // guarded by mu_

@@ -45,6 +45,21 @@ Transactions::Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn 
 
 Transactions::~Transactions() = default;
 
+size_t Transactions::trim(size_t spare) {
+  size_t nfree = records_.size() - size_;
+  if (nfree <= spare) return 0;
+  // The first `spare` records of the free list stay on it; the others are marked and freed in one
+  // pass over records_.
+  Transaction** p = &free_;
+  for (size_t i = 0; i < spare && *p; ++i) p = &(*p)->chain_;
+  size_t n = 0;
+  for (Transaction* t = *p; t; t = t->chain_, ++n) t->drop_ = true;
+  *p = nullptr;
+  std::erase_if(records_, [](const std::unique_ptr<Transaction>& r) { return r->drop_; });
+  if (records_.capacity() > 2 * records_.size() + 64) records_.shrink_to_fit();
+  return n;
+}
+
 size_t Transactions::hash_of(uint64_t dest, std::string_view tid) {
   size_t h = std::hash<std::string_view>{}(tid);
   return h ^ (dest * 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));

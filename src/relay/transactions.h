@@ -56,6 +56,7 @@ struct Transaction {
   bool armed_ = false;            // in the deadline queue
   size_t hash_ = 0;               // of (dest, tid)
   Transaction* chain_ = nullptr;  // next in the hash bucket, or in the free list
+  bool drop_ = false;             // trim(): freed
   Transaction* older_ = nullptr;  // deadline queue (oldest first)
   Transaction* newer_ = nullptr;
 };
@@ -95,6 +96,9 @@ class Transactions {
   size_t size() const { return size_; }
   // Records allocated so far (in use plus free): stops growing once the pool is warm.
   size_t records() const { return records_.size(); }
+  // Frees the free records beyond `spare` (a load that has passed leaves its high-water mark of
+  // records behind otherwise); returns how many were freed.
+  size_t trim(size_t spare);
 
  private:
   static size_t hash_of(uint64_t dest, std::string_view tid);

@@ -94,6 +94,7 @@ class Worker final : public SelfRoute {
   void remote_track(const Transaction& t);
   void send_on(uint64_t conid, std::string_view bytes);
   void transaction_timed_out(const Transaction& t);
+  void trim();
   void accepted(net::Connection& c);
   void budget_closing(net::Connection& c);  // counted and logged (Rule::budget)
   // A connect in progress to a next hop, and the frames waiting for it (connect_for).
@@ -126,6 +127,9 @@ class Worker final : public SelfRoute {
   RouteEnv env_;
   std::vector<std::unique_ptr<PendingHop>> pending_hops_;
   std::unique_ptr<net::Timer> clean_timer_;
+  std::unique_ptr<net::Timer> trim_timer_;  // trim(): pools back to what the present load needs
+  uint64_t trim_bytes_in_ = 0;               // stats().bytes_in at the last trim()
+  bool busy_since_trim_ = false;
   net::ConnectionSettings inbound_, outbound_;
   int64_t last_refusal_log_ = -1000000;  // tcp_max_connections warnings: at most one a second
 };

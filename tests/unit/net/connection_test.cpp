@@ -691,3 +691,23 @@ TEST(BlockPool, KeepsAtMostItsBoundAndReusesBlocks) {
 
 }  // namespace
 }  // namespace msrpd::net
+
+namespace msrpd::net {
+namespace {
+
+TEST(BlockPool, TrimGivesBackAllButTheKeptFreeBlocks) {
+  BlockPool pool(16);
+  std::vector<void*> taken;
+  for (int i = 0; i < 20; ++i) taken.push_back(pool.take());
+  for (void* b : taken) pool.give(b);
+  EXPECT_EQ(pool.free_blocks(), 16u);  // max_free: the other 4 went back at once
+  EXPECT_EQ(pool.trim(4), 12 * BlockPool::kBlockBytes);
+  EXPECT_EQ(pool.free_blocks(), 4u);
+  EXPECT_EQ(pool.trim(4), 0u);
+  void* b = pool.take();  // a kept one
+  EXPECT_EQ(pool.free_blocks(), 3u);
+  pool.give(b);
+}
+
+}  // namespace
+}  // namespace msrpd::net

@@ -174,3 +174,30 @@ TEST_F(TransactionsTest, UnarmedTransactionCanBeTakenAndArmingItThenDoesNothing)
 
 }  // namespace
 }  // namespace msrpd::relay
+
+namespace msrpd::relay {
+namespace {
+
+TEST_F(TransactionsTest, TrimFreesTheSpareRecordsBeyondTheMarginAndKeepsTheLiveOnes) {
+  for (int i = 0; i < 1000; ++i) add(7, i);
+  for (int i = 0; i < 990; ++i) ASSERT_NE(txns.take(7, tid_of(i)), nullptr);
+  ASSERT_EQ(txns.records(), 1000u);
+  EXPECT_EQ(txns.trim(100), 890u);  // 990 free: 100 stay
+  EXPECT_EQ(txns.records(), 110u);
+  EXPECT_EQ(txns.trim(100), 0u);
+  // The live ones are still found and answered; the kept free ones are used before new ones.
+  for (int i = 990; i < 1000; ++i) {
+    auto t = txns.take(7, tid_of(i));
+    ASSERT_NE(t, nullptr) << i;
+    EXPECT_EQ(t->source, 1000u + i);
+  }
+  for (int i = 0; i < 110; ++i) add(8, i);
+  EXPECT_EQ(txns.records(), 110u);
+  add(8, 110);
+  EXPECT_EQ(txns.records(), 111u);
+  EXPECT_EQ(txns.size(), 111u);
+  EXPECT_EQ(txns.trim(0), 0u);  // none free
+}
+
+}  // namespace
+}  // namespace msrpd::relay
