@@ -115,7 +115,8 @@ TEST_P(TwoPasses, AReceiversErrorGivesTheSenderOneReport) {
   ASSERT_TRUE(r) << "no REPORT: " << r.error().message;
   EXPECT_EQ(testing::forwarded_as(r->raw, "tpreport"),
             "MSRP tpreport REPORT\r\nTo-Path: " + alice_.uri + "\r\nFrom-Path: " + alice_.use_path + " " +
-                bob_.use_path + "\r\nMessage-ID: m-second\r\nByte-Range: 1-5/*\r\nStatus: 000 415 Unsupported\r\n"
+                bob_.use_path +
+                "\r\nMessage-ID: m-second\r\nByte-Range: 1-5/*\r\nStatus: 000 415 Unsupported\r\n"
                 "-------tpreport$\r\n");
   auto more = alice_.c.read_frame(700);
   EXPECT_FALSE(more) << "a second answer: " << more->raw;
