@@ -95,7 +95,10 @@ std::string_view relay_popped_uri(const Frame& f) {
   return to.empty() ? std::string_view{} : to[0];
 }
 
-Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid) {
+namespace {
+
+Result<void> relayed_head(const Frame& f, std::string& out, std::string_view new_tid,
+                          const ByteRange* range) {
   auto to = f.to_path();
   auto headers = f.headers();
   if (to.size() < 2 || headers.size() < 2) return make_error(Status::bad_request, "To-Path has no next hop");
@@ -116,9 +119,27 @@ Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_vi
   out.append(headers[1].value);
   out.append("\r\n", 2);
   // Every other header is copied as received, not re-serialised (RFC 4976 §6.4.1 changes only paths).
-  for (size_t i = 2; i < headers.size(); ++i) out.append(headers[i].line);
+  const Header* br = range ? f.find(HeaderId::byte_range) : nullptr;
+  for (size_t i = 2; i < headers.size(); ++i) {
+    if (&headers[i] == br) {
+      append_byte_range(out, range->start, range->end, range->total);
+    } else {
+      out.append(headers[i].line);
+    }
+  }
   if (f.has_body()) out.append("\r\n", 2);
   return {};
+}
+
+}  // namespace
+
+Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid) {
+  return relayed_head(f, out, new_tid, nullptr);
+}
+
+Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid,
+                                const ByteRange& range) {
+  return relayed_head(f, out, new_tid, &range);
 }
 
 void write_end_line(std::string& out, std::string_view tid, char flag, EndLine where) {

@@ -27,6 +27,11 @@ std::string_view relay_popped_uri(const Frame& f);
 // The body (if any) and the end-line follow with write_end_line(..., EndLine::after_body).
 // 400 error (nothing written) when To-Path has a single URI: there is no next hop.
 Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid = {});
+// The same, with the frame's (first) Byte-Range line written as `range` in its place instead of
+// copied: RFC 4975 §7.1.1, a chunk the relay may interrupt says range-end "*", and a piece of a
+// chunk the relay splits says the bytes it carries. No Byte-Range line: none is written.
+Result<void> write_relayed_head(const Frame& f, std::string& out, std::string_view new_tid,
+                                const ByteRange& range);
 
 // Where an end-line goes: right after the headers (no body), or after body bytes, in which case the
 // CRLF that terminates the body is written first (RFC 4975 §7.1: that CRLF is not part of the body).

@@ -49,6 +49,46 @@ TEST(FrameWriter, RelayedHeadWithNewTransactionId) {
   EXPECT_TRUE(out.starts_with("prefix|MSRP Zx81kLmn0pQr2sT4 SEND\r\nTo-Path: msrps://bob"));
 }
 
+// RFC 4975 §7.1.1: a chunk the relay may interrupt carries range-end "*"; the line keeps its place.
+TEST(FrameWriter, RelayedHeadWithByteRangeWritesItInPlaceOfTheSendersLine) {
+  constexpr std::string_view kChunk =
+      "MSRP chnk0001 SEND\r\n"
+      "To-Path: msrp://relay:2855/r;tcp msrp://bob:9/b;tcp\r\n"
+      "From-Path: msrp://alice:7/a;tcp\r\n"
+      "Message-ID: m1\r\n"
+      "Byte-Range: 1-70000/90000\r\n"
+      "Content-Type: text/plain\r\n"
+      "\r\n";
+  FrameParser p;
+  ASSERT_EQ(p.feed(kChunk).event, Event::head);
+  std::string out;
+  ASSERT_TRUE(write_relayed_head(p.frame(), out, "t2", ByteRange{1, std::nullopt, 90000}));
+  EXPECT_EQ(out,
+            "MSRP t2 SEND\r\n"
+            "To-Path: msrp://bob:9/b;tcp\r\n"
+            "From-Path: msrp://relay:2855/r;tcp msrp://alice:7/a;tcp\r\n"
+            "Message-ID: m1\r\n"
+            "Byte-Range: 1-*/90000\r\n"
+            "Content-Type: text/plain\r\n"
+            "\r\n");
+  out.clear();
+  ASSERT_TRUE(write_relayed_head(p.frame(), out, "t3", ByteRange{1, 8192, std::nullopt}));
+  EXPECT_NE(out.find("\r\nMessage-ID: m1\r\nByte-Range: 1-8192/*\r\nContent-Type"), std::string::npos) << out;
+}
+
+TEST(FrameWriter, RelayedHeadWithByteRangeAddsNoneWhenTheFrameHasNone) {
+  constexpr std::string_view kChunk =
+      "MSRP chnk0001 SEND\r\nTo-Path: msrp://relay:2855/r;tcp msrp://bob:9/b;tcp\r\nFrom-Path: "
+      "msrp://alice:7/a;tcp\r\n"
+      "Message-ID: m1\r\nContent-Type: text/plain\r\n\r\n";
+  FrameParser p;
+  ASSERT_EQ(p.feed(kChunk).event, Event::head);
+  std::string with, without;
+  ASSERT_TRUE(write_relayed_head(p.frame(), with, "t", ByteRange{1, std::nullopt, std::nullopt}));
+  ASSERT_TRUE(write_relayed_head(p.frame(), without, "t"));
+  EXPECT_EQ(with, without);
+}
+
 TEST(FrameWriter, RelayedResponseKeepsStatusAndCommentAndHasNoBlankLine) {
   std::string in =
       "MSRP 49fh 401 Unauthorized\r\n"
