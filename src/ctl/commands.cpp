@@ -215,6 +215,7 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:chunks_split", S::get(st.chunks_split));
   put("msrp:messages_stopped", S::get(st.messages_stopped));
   put("msrp:stopped_chunks", S::get(st.stopped_chunks));
+  put("msrp:chunks_capped", S::get(st.chunks_capped));
   put("msrp:responses_unmatched", S::get(st.responses_unmatched));
   put("msrp:connections_refused", S::get(st.connections_refused));
   put("msrp:refused_foreign_uri", S::get(st.refused_foreign_uri));

@@ -16,6 +16,7 @@
 #include "msrp/frame_parser.h"
 #include "net/tls.h"
 #include "relay/address_index.h"
+#include "relay/chunk_caps.h"
 #include "relay/cmap.h"
 #include "relay/context.h"
 #include "relay/own_uris.h"
@@ -63,6 +64,9 @@ struct EngineConfig {
   // end-line, unconsumed); a longer frame is routed with this much of its body (msrp
   // route_body_limit). Bounded by the read buffer (read_buffer_limit less the head).
   size_t route_body_preview = 65536;
+  // msrp max_chunk_size, max_chunk_size_hop: SEND chunks relayed to a next hop carry at most this
+  // many body bytes; longer ones are cut (Forward).
+  ChunkCaps max_chunk;
 
   // Additions.
   uint32_t tcp_connection_max_lifetime = 0;         // seconds, 0 = none: absolute limit from creation

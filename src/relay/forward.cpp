@@ -1,5 +1,7 @@
 #include "relay/forward.h"
 
+#include <algorithm>
+
 #include "common/ascii.h"
 #include "common/log.h"
 #include "msrp/frame_writer.h"
@@ -72,25 +74,57 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   bool wants_report = report_.assign(f);
   has_report_ = wants_report;
   if (self_hop) report_.on_timeout = false;
-  report_.received = fb.body.size();
   // A response is expected for every request but REPORT, and for a SEND unless Failure-Report: no.
   tracked_ =
       f.is_request() && method_ != msrp::Method::report && !(method_ == msrp::Method::send && !wants_report);
 
   BufferPool::Lease buf = w.buffers().take();
   std::string& s = *buf;
-  if (auto r = msrp::write_relayed_head(f, s, tid_); !r) {
+  const bool whole = fb.complete;
+  n_pieces_ = 0;
+  splittable_ = false;
+  // A SEND the relay may cut: a streamed one (it may make way, or reach the next hop's cap), or a
+  // whole one longer than the cap. (A malformed Byte-Range never gets here: Link::relayable.)
+  const bool cut_whole = whole && cap_ != 0 && fb.body.size() > cap_;
+  std::optional<msrp::ByteRange> range;
+  bool range_line = false;
+  if (method_ == msrp::Method::send && (!whole || cut_whole)) {
+    if (auto br = f.byte_range()) {
+      range_line = br->has_value();
+      range = range_line ? **br : msrp::ByteRange{};
+    }
+  }
+  Result<void> head;
+  if (range && range_line && cut_whole) {
+    // RFC 4975 §7.1.1: the first piece says the bytes it carries.
+    head = msrp::write_relayed_head(f, s, tid_, {range->start, range->start + cap_ - 1, range->total});
+  } else if (range && range_line && range->end) {
+    // RFC 4975 §7.1.1: a chunk that may be interrupted carries range-end "*" (the relay may end
+    // it early, and it says so before it knows).
+    head = msrp::write_relayed_head(f, s, tid_, {range->start, std::nullopt, range->total});
+  } else {
+    head = msrp::write_relayed_head(f, s, tid_);
+  }
+  if (!head) {
     link_.relay_undeliverable(f, fb, msrp::code_of(msrp::Status::bad_request));
     return false;
   }
-  splittable_ = false;
-  piece_body_ = fb.body.size();
-  if (!fb.complete && method_ == msrp::Method::send) save_continuation(f, s);
-  s.append(fb.body);
-  if (fb.complete) {
+  if (range) save_continuation(*range, s);
+  // The body so far, up to the cap when the rest of a streamed one follows (body() cuts it).
+  std::string_view now = fb.body;
+  if (!whole && splittable_ && cap_ != 0 && now.size() > cap_) now = now.substr(0, cap_);
+  report_.received = now.size();
+  piece_body_ = now.size();
+  if (cut_whole && splittable_) {
+    append_pieces(s, now);
+  } else {
+    s.append(now);
+  }
+  if (whole) {
     msrp::write_end_line(s, tid_, fb.flag,
                          has_body_ ? msrp::EndLine::after_body : msrp::EndLine::after_headers);
   }
+  std::string_view later = fb.body.substr(now.size());
   Stats& st = w.stats();
   if (f.is_request()) {
     Stats::bump(st.requests_out[static_cast<int>(method_)]);
@@ -102,8 +136,9 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
   if (dest == 0) {
     // A new connection: the bytes wait for it (the caller opens it or joins a pending one).
     pending_.assign(s);
-    enter(fb.complete ? Phase::connecting_ended : Phase::connecting);
+    enter(whole ? Phase::connecting_ended : Phase::connecting);
     link_.connect_buffered();
+    if (!later.empty()) body(later);
     return true;
   }
   dest_ = dest;
@@ -113,9 +148,10 @@ bool Forward::start(const msrp::Frame& f, const FrameBytes& fb, uint64_t dest, i
     link_.relay_undeliverable(f, fb, msrp::code_of(msrp::Status::session_does_not_exist));
     return false;
   }
-  enter(fb.complete ? Phase::done : Phase::streaming);
-  write(s, fb.complete);
-  if (fb.complete) track();  // after the write: the gate tells whether its last byte went out
+  enter(whole ? Phase::done : Phase::streaming);
+  write(s, whole);
+  if (whole) track();  // after the write: the gate tells whether its last byte went out
+  if (!later.empty()) body(later);
   return true;
 }
 
@@ -128,7 +164,12 @@ void Forward::connected(uint64_t seq, uint64_t dest) {
   std::string p;
   p.swap(pending_);
   write(p, whole);
-  if (whole) track();
+  // After the write: the gate tells whether the last byte went out.
+  if (whole) {
+    track();
+  } else {
+    register_pieces();  // the pieces cut at the cap while the connection was being made
+  }
   p.clear();
   pending_.swap(p);  // keep the capacity
 }
@@ -143,6 +184,7 @@ void Forward::failed(uint64_t seq, std::string_view why, uint16_t report_code) {
   bool had_destination = at_destination();
   enter(Phase::failed);
   pending_.clear();
+  n_pieces_ = 0;
   // RFC 4976 §6.4.1: a SEND that cannot be delivered is reported to its sender when it asked.
   if (has_report_) {
     has_report_ = false;
@@ -151,15 +193,30 @@ void Forward::failed(uint64_t seq, std::string_view why, uint16_t report_code) {
   if (had_destination) link_.unpause(Link::kPauseDestination | Link::kPauseInflight);
 }
 
-void Forward::body(std::string_view piece) {
-  if (phase_ == Phase::split) continue_chunk();
-  report_.received += piece.size();
-  piece_body_ += piece.size();
-  write(piece, false);
+void Forward::body(std::string_view bytes) {
+  while (phase_ != Phase::idle && phase_ != Phase::failed) {  // else the bytes are dropped
+    if (phase_ == Phase::split) continue_chunk(false);
+    size_t n = bytes.size();
+    if (cap_ != 0 && splittable_) {
+      // RFC 4976 §6.4.1: the next hop takes chunks of at most cap_ body bytes: the chunk ends at
+      // the cap and the message goes on in a new one once there is a byte for it (a sender's
+      // chunk that ends right at the cap needs no empty piece).
+      if (piece_body_ >= cap_ && n > 0) {
+        cut();
+        continue;
+      }
+      n = std::min<size_t>(n, cap_ - piece_body_);
+    }
+    report_.received += n;
+    piece_body_ += n;
+    write(bytes.substr(0, n), false);
+    bytes.remove_prefix(n);
+    if (bytes.empty()) return;
+  }
 }
 
 void Forward::end(char flag) {
-  if (phase_ == Phase::split) continue_chunk();  // the message ends in an empty chunk
+  if (phase_ == Phase::split) continue_chunk(true);  // the message ends in an empty chunk
   if (phase_ == Phase::idle || phase_ == Phase::failed) return;
   BufferPool::Lease buf = link_.worker().buffers().take();
   msrp::write_end_line(*buf, tid_, flag,
@@ -177,7 +234,7 @@ void Forward::end(char flag) {
 void Forward::abort(bool source_gone) {
   // A closed sender matters only to a destination that has part of the frame already.
   if (source_gone && phase_ != Phase::streaming && phase_ != Phase::split) return;
-  if (phase_ == Phase::split) continue_chunk();
+  if (phase_ == Phase::split) continue_chunk(true);
   if (phase_ == Phase::idle || phase_ == Phase::failed || phase_ == Phase::done) return;
   BufferPool::Lease buf = link_.worker().buffers().take();
   msrp::write_end_line(*buf, tid_, '#', msrp::EndLine::after_body);
@@ -199,42 +256,87 @@ void Forward::make_way(uint64_t seq) {
 }
 
 void Forward::end_chunk() {
+  Stats::bump(link_.worker().stats().chunks_split);
+  // End this chunk with '+': the destination's waiting frames go out now. What follows of the
+  // message goes as a new chunk (continue_chunk, before the next bytes).
+  if (!close_piece()) return;
+  enter(Phase::split);
+}
+
+void Forward::cut() {
+  Stats::bump(link_.worker().stats().chunks_capped);
+  if (!close_piece()) return;
+  write_continuation(false);
+}
+
+bool Forward::close_piece() {
   Worker& w = link_.worker();
-  Stats::bump(w.stats().chunks_split);
-  // End this chunk with '+': the destination's waiting frames go out now. Its response is the
-  // relay's (a failure becomes a REPORT like the last chunk's).
   {
     BufferPool::Lease buf = w.buffers().take();
     msrp::write_end_line(*buf, tid_, '+', msrp::EndLine::after_body);
     write(*buf, true);
   }
-  if (phase_ == Phase::failed) return;
-  if (tracked_) register_transaction(false);
-  // What follows of the message goes as a new chunk (continue_chunk, before the next bytes).
-  seq_ = link_.take_seq();
+  if (phase_ == Phase::failed || phase_ == Phase::idle) return false;
+  // Its response is the relay's (a failure becomes a REPORT like the last chunk's), expected once
+  // the piece is at the destination.
+  if (tracked_) save_piece();
+  if (at_destination()) {
+    register_pieces();
+    seq_ = link_.take_seq();  // a new frame for the destination's gate (while connecting, the
+                              // pieces wait in pending_ and go out together under the connect's seq)
+  }
   msrp::TransactionIdGenerator::Buffer tb;
   tid_.assign(w.tids().next(tb));
   piece_body_ = 0;
-  enter(Phase::split);
+  return true;
 }
 
-void Forward::continue_chunk() {
-  // A new transaction, the same headers, Byte-Range from the next byte of the message. When the
-  // sender ends the message without more body, this chunk is empty (Byte-Range N-(N-1), as
-  // RFC 4975 writes an empty body 1-0/0).
+void Forward::continue_chunk(bool empty) {
   enter(Phase::streaming);
+  write_continuation(empty);
+}
+
+void Forward::write_continuation(bool empty) {
+  // A new transaction, the same headers, Byte-Range from the next byte of the message. RFC 4975
+  // §7.1.1: range-end "*", as the chunk may be cut again; when the sender ends the message without
+  // more body this chunk is empty and says so (N-(N-1), as RFC 4975 writes an empty body 1-0/0).
+  uint64_t first = range_start_ + report_.received;
   BufferPool::Lease buf = link_.worker().buffers().take();
-  msrp::write_continuation_head(*buf, tid_, cont_paths_, range_start_ + report_.received, range_end_,
-                                range_total_, cont_rest_);
+  msrp::write_continuation_head(*buf, tid_, cont_paths_, first,
+                                empty ? std::optional<uint64_t>(first - 1) : std::nullopt, range_total_,
+                                cont_rest_);
   write(*buf, false);
 }
 
-void Forward::save_continuation(const msrp::Frame& f, std::string_view head) {
-  auto br = f.byte_range();
-  if (!br) return;  // a malformed Byte-Range: relayed as it is, never split
-  range_start_ = *br ? (*br)->start : 1;
-  range_end_ = *br ? (*br)->end : std::nullopt;
-  range_total_ = *br ? (*br)->total : std::nullopt;
+void Forward::append_pieces(std::string& s, std::string_view body) {
+  // RFC 4976 §6.4.1: a relay may split chunks. Each piece is a chunk of its own (RFC 4975 §7.1.1):
+  // a transaction id of the relay's, the Byte-Range of the bytes it carries, '+', and the last one
+  // (whose end-line the caller writes) the sender's flag. All of it is in hand: the ranges are
+  // exact and nothing interrupts them.
+  uint64_t done = std::min<uint64_t>(cap_, body.size());
+  s.append(body.substr(0, done));
+  Worker& w = link_.worker();
+  while (done < body.size()) {
+    Stats::bump(w.stats().chunks_capped);
+    msrp::write_end_line(s, tid_, '+', msrp::EndLine::after_body);
+    if (tracked_) {
+      report_.received = done;
+      save_piece();
+    }
+    msrp::TransactionIdGenerator::Buffer tb;
+    tid_.assign(w.tids().next(tb));
+    uint64_t n = std::min<uint64_t>(cap_, body.size() - done);
+    msrp::write_continuation_head(s, tid_, cont_paths_, range_start_ + done, range_start_ + done + n - 1,
+                                  range_total_, cont_rest_);
+    s.append(body.substr(done, n));
+    done += n;
+  }
+  report_.received = body.size();
+}
+
+void Forward::save_continuation(const msrp::ByteRange& range, std::string_view head) {
+  range_start_ = range.start;
+  range_total_ = range.total;
   // The relayed head: start line, To-Path, From-Path, the other headers, the blank line.
   size_t start_end = head.find("\r\n");
   size_t to_end = head.find("\r\n", start_end + 2);
@@ -251,6 +353,18 @@ void Forward::save_continuation(const msrp::Frame& f, std::string_view head) {
     rest.remove_prefix(len);
   }
   splittable_ = true;
+}
+
+void Forward::save_piece() {
+  if (n_pieces_ == pieces_.size()) pieces_.emplace_back();
+  Piece& p = pieces_[n_pieces_++];
+  p.tid.assign(tid_);
+  p.received = report_.received;
+}
+
+void Forward::register_pieces() {
+  for (size_t i = 0; i < n_pieces_; ++i) register_transaction(pieces_[i].tid, pieces_[i].received, false);
+  n_pieces_ = 0;
 }
 
 void Forward::write(std::string_view bytes, bool ends) {
@@ -294,40 +408,40 @@ void Forward::write(std::string_view bytes, bool ends) {
 void Forward::track() {
   if (!tracked_ || !at_destination()) return;
   tracked_ = false;
-  register_transaction(true);
+  register_pieces();
+  register_transaction(tid_, report_.received, true);
 }
 
-void Forward::register_transaction(bool last) {
+void Forward::register_transaction(std::string_view tid, uint64_t received, bool last) {
   Worker& w = link_.worker();
   std::string_view orig = last ? std::string_view(orig_tid_) : std::string_view();
+  // Tracked by the destination's worker, where the response will arrive; a pooled record (no
+  // allocation once warm; the REPORT fields are assigned into kept storage).
+  Transaction* tp = nullptr;
   if (!remote()) {
-    // A pooled record (no allocation once warm; the REPORT fields are assigned into kept storage).
     // Its timeout starts when its last byte is written: now, or when the destination's gate
     // writes the frame it holds (RFC 4975 §7.1.1).
     FrameKey key{link_.id(), seq_};
     Link* d = w.link(dest_);
     bool now = !d || d->arms_now(key);
-    Transaction& t = w.transactions().add(dest_, tid_, now);
-    if (!now) d->arm_when_written(key, tid_);
-    t.source = link_.id();
-    t.seq = seq_;
-    t.orig_tid.assign(orig);
-    t.method = method_;
-    t.has_report = has_report_;
-    // A SEND's, REPORTed or not: a 413 names the message to stop by it (message_stop.h).
-    if (has_report_ || method_ == msrp::Method::send) t.report = report_;
-    return;
+    tp = &w.transactions().add(dest_, tid, now);
+    if (!now) d->arm_when_written(key, tid);
+  } else {
+    tp = &w.outbox(dest_worker_).add_track();
+    tp->dest = dest_;
+    tp->tid = tid;
   }
-  // Tracked by the destination's worker, where the response will arrive.
-  Transaction& t = w.outbox(dest_worker_).add_track();
-  t.dest = dest_;
-  t.tid = tid_;
+  Transaction& t = *tp;
   t.source = link_.id();
   t.seq = seq_;
   t.orig_tid.assign(orig);
   t.method = method_;
   t.has_report = has_report_;
-  if (has_report_ || method_ == msrp::Method::send) t.report = report_;
+  // A SEND's, REPORTed or not: a 413 names the message to stop by it (message_stop.h).
+  if (has_report_ || method_ == msrp::Method::send) {
+    t.report = report_;
+    t.report.received = received;  // a piece's REPORT covers the bytes up to its end
+  }
 }
 
 }  // namespace msrpd::relay

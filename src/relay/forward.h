@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msrp/frame.h"
 #include "relay/transactions.h"
@@ -60,6 +61,9 @@ class Forward {
     return phase_ == Phase::connecting || phase_ == Phase::connecting_ended;
   }
   size_t pending_bytes() const { return pending_.size(); }
+  // The next frame's next hop takes chunks of at most this many body bytes (0: any size; msrp
+  // max_chunk_size): a SEND relayed to it is cut into chunks that fit (RFC 4976 §6.4.1).
+  void set_chunk_cap(size_t body_bytes) { cap_ = body_bytes; }
 
   // The route decided to relay `f` (its first bytes `fb`) to connection `dest`, or, with dest 0,
   // to a new connection (connecting: the caller opens it, or joins a connect already pending to
@@ -104,12 +108,18 @@ class Forward {
   }
   void enter(Phase p);
   void write(std::string_view bytes, bool ends);
-  void end_chunk();
-  void continue_chunk();
-  void save_continuation(const msrp::Frame& f, std::string_view relayed_head);
+  void end_chunk();    // make way: '+' now, the continuation head before the next bytes
+  void cut();          // the cap is reached and more bytes are in hand: '+', the continuation head
+  bool close_piece();  // '+' and the piece's transaction; false when the frame failed
+  void continue_chunk(bool empty);
+  void write_continuation(bool empty);                        // empty: the message ends with no more body
+  void append_pieces(std::string& s, std::string_view body);  // a whole SEND cut at the cap
+  void save_continuation(const msrp::ByteRange& range, std::string_view relayed_head);
   void track();  // the response to what was just written is expected back
+  void save_piece();
+  void register_pieces();
   // last: this piece ends the sender's chunk (its response goes back to the sender).
-  void register_transaction(bool last);
+  void register_transaction(std::string_view tid, uint64_t received, bool last);
 
   Link& link_;
   Phase phase_ = Phase::idle;
@@ -125,13 +135,22 @@ class Forward {
   bool tracked_ = false;      // a response is expected: register a transaction when the end is written
   bool has_report_ = false;   // a REPORT goes upstream on failure (SEND, Failure-Report yes/partial)
   ReportInfo report_;
-  // Splitting (a streamed SEND whose continuation head is known).
+  // Splitting (a SEND whose continuation head is known: streamed, or whole and over the cap).
   bool splittable_ = false;
+  size_t cap_ = 0;          // the next hop's maximum chunk body, 0: none
   std::string cont_paths_;  // the relayed head's To-Path and From-Path lines
   std::string cont_rest_;   // its other header lines without Byte-Range, and the blank line
   uint64_t range_start_ = 1;
-  std::optional<uint64_t> range_end_, range_total_;
+  std::optional<uint64_t> range_total_;
   uint64_t piece_body_ = 0;  // body bytes written in the current chunk
+  // Pieces ended with '+' whose transactions are registered once they are at the destination
+  // (at once while streaming; on connect, or with the whole frame's last piece, otherwise).
+  struct Piece {
+    std::string tid;
+    uint64_t received = 0;  // the sender's body bytes up to the piece's end
+  };
+  std::vector<Piece> pieces_;  // [0, n_pieces_) in use; kept, with their strings' capacity
+  size_t n_pieces_ = 0;
 };
 
 }  // namespace msrpd::relay

@@ -428,6 +428,9 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
   // own connection: that one only goes there, RFC 4976 §6.4).
   if (dst_.conid != 0 && !dst_.self && must_reach == 0 && w_.waits_on_hop(dst_, id_)) dst_.conid = 0;
   std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
+  // The next hop's chunk cap (not for the self link: the next pass relays it and applies its own).
+  bool capped = f.method_id() == msrp::Method::send && !dst_.self;
+  forward_->set_chunk_cap(capped ? w_.config().max_chunk.for_hop(dst_.host, dst_.port) : 0);
   if (forward_->start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
     open_next_hop();
 }

@@ -31,6 +31,7 @@ struct Stats {
   Counter chunks_split{0};         // streamed SEND chunks ended early so that waiting frames could go
   Counter messages_stopped{0};     // messages a next hop answered 413 (RFC 4975 §10.5)
   Counter stopped_chunks{0};       // their chunks not relayed: ended with '#' mid-write, or answered 413
+  Counter chunks_capped{0};        // SEND chunks cut at the next hop's max_chunk_size (one per cut)
   Counter responses_unmatched{0};  // responses that answer no transaction of this relay: dropped
   // Refusals of the authorization rules (RFC 4976 §6, docs/SECURITY.md).
   Counter refused_foreign_uri{0};     // the first To-Path URI is not this relay's (§6.2)
