@@ -63,6 +63,15 @@ struct Config {
     int auth_max_failures = 3;     // failed AUTHs before a client's connection is closed
     int unauth_memory_kb = 32768;  // buffered bytes of all not-yet-successful connections
     int route_body_limit = 65536;  // body bytes the route waits for (the whole frame up to it)
+    // Body bytes a SEND chunk relayed to a next hop may carry (0: any): max_chunk_size for every
+    // next hop, max_chunk_size_hop "host[:port]=bytes" rows for some (the first match applies).
+    int max_chunk_size = 0;
+    struct ChunkHop {
+      std::string host;   // no brackets
+      uint16_t port = 0;  // 0: any port
+      int bytes = 0;
+    };
+    std::vector<ChunkHop> max_chunk_size_hop;
   } msrp;
 
   struct Auth {

@@ -64,6 +64,9 @@ Result<relay::EngineConfig> engine_config(const Config& cfg, const std::string& 
   for (const auto& la : ec.listen)
     if (!la.advertise.empty()) ec.own_names.push_back(la.advertise);
   ec.route_body_preview = static_cast<size_t>(cfg.msrp.route_body_limit);
+  ec.max_chunk.all = static_cast<size_t>(cfg.msrp.max_chunk_size);
+  for (const auto& h : cfg.msrp.max_chunk_size_hop)
+    ec.max_chunk.hops.push_back({h.host, h.port, static_cast<size_t>(h.bytes)});
   ec.max_to_path = static_cast<unsigned>(cfg.msrp.max_to_path);
   ec.max_self_passes = static_cast<unsigned>(cfg.msrp.max_self_passes);
   ec.auth_max_failures = static_cast<unsigned>(cfg.msrp.auth_max_failures);

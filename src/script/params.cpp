@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <climits>
 
+#include "common/ascii.h"
+#include "common/host_port.h"
 #include "db/db.h"
 #include "script/internal.h"
 #include "script/listen.h"
@@ -209,6 +211,40 @@ void db_identifier(const ModParamSite& p, Config&) {
     p.fail(p.what + ": expected a column name ([A-Za-z_][A-Za-z0-9_]*), found \"" + p.text() + "\"");
 }
 
+// A chunk cap: 0 (none) or kMinChunkCap..kMaxChunkCap body bytes. Below a few hundred bytes the
+// heads of the pieces would outweigh their bodies.
+constexpr int kMinChunkCap = 256, kMaxChunkCap = 1 << 30;
+
+std::optional<int> chunk_cap(std::string_view v) {
+  uint64_t n = 0;
+  if (!ascii::parse_uint(v, n) || (n != 0 && (n < kMinChunkCap || n > kMaxChunkCap))) return std::nullopt;
+  return static_cast<int>(n);
+}
+
+void max_chunk_size(const ModParamSite& p, Config& c) {
+  auto n = chunk_cap(p.text());
+  if (!n)
+    p.fail(p.what + ": expected 0 or " + std::to_string(kMinChunkCap) + ".." + std::to_string(kMaxChunkCap) +
+           " (body bytes), found \"" + p.text() + "\"");
+  c.msrp.max_chunk_size = *n;
+}
+
+// "host[:port]=bytes": the cap for one next hop, as its URI (or msrp_set_dst) names it.
+void max_chunk_size_hop(const ModParamSite& p, Config& c) {
+  std::string spec = p.text();
+  size_t eq = spec.rfind('=');
+  std::optional<HostPort> hp;
+  std::optional<int> n;
+  if (eq != std::string::npos) {
+    if (auto r = HostPort::parse(spec.substr(0, eq))) hp = std::move(*r);
+    n = chunk_cap(std::string_view(spec).substr(eq + 1));
+  }
+  if (!hp || !n)
+    p.fail(p.what + ": expected \"host[:port]=bytes\" with bytes 0 or " + std::to_string(kMinChunkCap) +
+           ".." + std::to_string(kMaxChunkCap) + ", found \"" + spec + "\"");
+  c.msrp.max_chunk_size_hop.push_back({hp->host, hp->port_given ? hp->port : uint16_t{0}, *n});
+}
+
 // clang-format off
 constexpr ModParamDef kModParams[] = {
     flag("msrp", "sipmsg", [](Config& c) -> bool& { return c.msrp.sipmsg; }),
@@ -221,6 +257,8 @@ constexpr ModParamDef kModParams[] = {
     flag("msrp", "open_relay", [](Config& c) -> bool& { return c.msrp.open_relay; }),
     integer("msrp", "route_body_limit", [](Config& c) -> int& { return c.msrp.route_body_limit; }, 0, 65536,
             " (bytes)"),
+    special("msrp", "max_chunk_size", max_chunk_size),
+    special("msrp", "max_chunk_size_hop", max_chunk_size_hop),
     integer("msrp", "max_to_path", [](Config& c) -> int& { return c.msrp.max_to_path; }, 2, 1000, ""),
     integer("msrp", "max_self_passes", [](Config& c) -> int& { return c.msrp.max_self_passes; }, 1, 100, ""),
     integer("msrp", "auth_max_failures", [](Config& c) -> int& { return c.msrp.auth_max_failures; }, 1, 1000000,

@@ -81,6 +81,28 @@ TEST(EngineConfigFromScript, TlsModparamsReachTheSettings) {
   EXPECT_EQ(ec->tls.private_key, "/etc/msrpd/key.pem");
 }
 
+// The next hops' chunk caps: a default and per-hop rows, in order (the first match applies).
+TEST(EngineConfigFromScript, ChunkCapsForEveryNextHopAndPerHop) {
+  Script s = load_text(
+      "loadmodule \"msrp.so\"\n"
+      "modparam(\"msrp\", \"max_chunk_size\", 65536)\n"
+      "modparam(\"msrp\", \"max_chunk_size_hop\", \"Kamailio.example.com:5060=8192\")\n"
+      "modparam(\"msrp\", \"max_chunk_size_hop\", \"[2001:db8::1]=0\")\n",
+      "t.cfg");
+  auto ec = engine_config(s.config(), "/etc/msrpd/msrpd.cfg");
+  ASSERT_TRUE(ec) << ec.error().message;
+  EXPECT_EQ(ec->max_chunk.all, 65536u);
+  ASSERT_EQ(ec->max_chunk.hops.size(), 2u);
+  EXPECT_EQ(ec->max_chunk.for_hop("kamailio.example.com", 5060), 8192u);
+  EXPECT_EQ(ec->max_chunk.for_hop("2001:db8::1", 2855), 0u);
+  EXPECT_EQ(ec->max_chunk.for_hop("relay.example.com", 2855), 65536u);
+  Script none = load_text("debug=1\n", "t.cfg");
+  auto plain = engine_config(none.config(), "t.cfg");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->max_chunk.all, 0u);
+  EXPECT_TRUE(plain->max_chunk.hops.empty());
+}
+
 TEST(DefaultMaxConnections, DescriptorLimitLessTenPercentAndAtLeast64) {
   EXPECT_EQ(default_max_connections(1048576), 943719u);  // 1048576 - 104857
   EXPECT_EQ(default_max_connections(65536), 58983u);

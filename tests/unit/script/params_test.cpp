@@ -30,6 +30,22 @@ TEST(ScriptParams, IntegerRowsRefuseValuesOutsideTheirRange) {
   EXPECT_EQ(load_error("children=0\n"), "t.cfg:1:10: children must be 1..1024, found 0");
 }
 
+TEST(ScriptParams, ChunkCapsRefuseWhatIsNotACap) {
+  EXPECT_EQ(load_error("loadmodule \"msrp.so\"\nmodparam(\"msrp\", \"max_chunk_size\", 100)\n"),
+            "t.cfg:2:18: modparam(\"msrp\", \"max_chunk_size\"): expected 0 or 256..1073741824 (body bytes), "
+            "found \"100\"");
+  EXPECT_EQ(load_error("loadmodule \"msrp.so\"\nmodparam(\"msrp\", \"max_chunk_size_hop\", \"kam:5060\")\n"),
+            "t.cfg:2:18: modparam(\"msrp\", \"max_chunk_size_hop\"): expected \"host[:port]=bytes\" with "
+            "bytes 0 or "
+            "256..1073741824, found \"kam:5060\"");
+  EXPECT_EQ(
+      load_error("loadmodule \"msrp.so\"\nmodparam(\"msrp\", \"max_chunk_size_hop\", \"kam:0=8192\")\n"),
+      "t.cfg:2:18: modparam(\"msrp\", \"max_chunk_size_hop\"): expected \"host[:port]=bytes\" with bytes 0 "
+      "or "
+      "256..1073741824, found \"kam:0=8192\"");
+  EXPECT_EQ(load_error("loadmodule \"msrp.so\"\nmodparam(\"msrp\", \"max_chunk_size\", 8192)\n"), "(loaded)");
+}
+
 TEST(ScriptParams, TextRowsWithAChecker) {
   EXPECT_EQ(
       load_error("loadmodule \"auth.so\"\nmodparam(\"auth\", \"qop\", \"auth-int\")\n"),
