@@ -284,6 +284,12 @@ void check_stream(const StreamReader& r, const Expected& e) {
     EXPECT_TRUE(c.byte_range.size() >= total.size() &&
                 c.byte_range.compare(c.byte_range.size() - total.size(), total.size(), total) == 0)
         << "Byte-Range: " << c.byte_range;
+    // RFC 4975 §7.1.1: a chunk claims no byte it does not carry: range-end "*" (it was streamed and
+    // could be interrupted), or its true last byte.
+    const std::string open_end = range_start + "*" + total;
+    const std::string true_end = range_start + std::to_string(body.size() + c.body.size()) + total;
+    EXPECT_TRUE(c.byte_range == open_end || c.byte_range == true_end)
+        << "Byte-Range: " << c.byte_range << " on a chunk of " << c.body.size() << " bytes";
     body += c.body;
   }
   std::fprintf(stderr, "R got %zu frames; the big message in %zu chunk(s)\n", r.frames().size(),

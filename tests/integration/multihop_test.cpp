@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
+#include <thread>
 
 #include "forwarded.h"
 #include "tls_support.h"
@@ -374,6 +376,127 @@ TEST_F(Chain, SendCrossesMsrpdThenKamailioByteExact) {
   ASSERT_FALSE(u1.empty());
   expect_send_crosses(alice, u1 + " " + use_path + " " + bob_uri, bob, bob_uri, use_path + " " + u1, 5000);
   if (HasFailure()) std::fprintf(stderr, "--- kamailio ---\n%s\n", k.log().c_str());
+}
+
+// A 1 MB single-chunk SEND from A through msrpd (outer) to Kamailio (inner, where B AUTHed).
+// Kamailio 5.6 reads a frame whole into a 16 KB buffer and relays at most about 14 KB
+// (docs/reference/kamailio-differences.md): with modparam("msrp", "max_chunk_size_hop",
+// "127.0.0.1:PORT=8192") msrpd cuts the chunk into chunks of 8 KB (RFC 4976 §6.4.1), Kamailio
+// relays each, and B puts the message together from their Byte-Ranges, byte-exact.
+class KamailioChunks : public Chain {
+ protected:
+  static constexpr size_t kBody = 1024 * 1024;
+  static constexpr size_t kCap = 8192;
+
+  // msrpd (relay1) with extra modparams after the msrp module's.
+  bool start_relay_with(Msrpd& d, const std::vector<std::string>& modparams) {
+    cfgs_.push_back(write_relay_cfg({}));
+    std::string text = read_file(cfgs_.back()), out;
+    size_t at = text.find("modparam(\"msrp\", \"cmap_size\"");
+    if (at == std::string::npos) return false;
+    at = text.find('\n', at) + 1;
+    out = text.substr(0, at);
+    for (const auto& m : modparams) out += m + "\n";
+    out += text.substr(at);
+    std::ofstream(cfgs_.back()) << out;
+    bool ok = d.start(cfgs_.back(), {"-n", "2"}, free_port_except(taken_));
+    taken_.push_back(d.port());
+    return ok;
+  }
+
+  // B AUTHs at Kamailio, A at relay1; A sends the 1 MB chunk (in a thread, as relay1 reads it).
+  // Returns the chunks B got until the one with '$' (or until nothing came for `quiet_ms`).
+  std::vector<ReceivedFrame> send_megabyte(Kamailio& k, Client& bob, std::string& bob_uri, std::string& body,
+                                           std::string& from, int quiet_ms) {
+    std::vector<ReceivedFrame> got;
+    bob_uri = client_uri(bob, "bob");
+    std::string use_path = auth_at(bob, k.port(), bob_uri);
+    EXPECT_FALSE(use_path.empty());
+    Client alice = r1_.connect();
+    std::string alice_uri = client_uri(alice, "alice");
+    std::string u1 = edge_session(alice, r1_.port());
+    EXPECT_FALSE(u1.empty());
+    if (use_path.empty() || u1.empty()) return got;
+    from = use_path + " " + u1 + " " + alice_uri;
+    body.resize(kBody);
+    uint32_t x = 12345;
+    for (char& c : body) {
+      x = x * 1103515245 + 12345;
+      c = static_cast<char>('0' + (x >> 16) % 75);
+    }
+    std::string range = "Byte-Range: 1-" + std::to_string(kBody) + "/" + std::to_string(kBody) + "\r\n";
+    std::string frame = client::make_send("mega0001", u1 + " " + use_path + " " + bob_uri, alice_uri,
+                                          "m-mega", body, "application/octet-stream", '$', range);
+    std::thread sender([&] { (void)alice.send(frame, 20000); });
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto f = bob.read_frame(quiet_ms);
+      if (!f) break;
+      got.push_back(std::move(*f));
+      if (got.back().flag != '+') break;
+    }
+    sender.join();
+    return got;
+  }
+};
+
+TEST_F(KamailioChunks, OneMegabyteChunkCrossesMsrpdThenKamailioCutAtTheNextHopsCap) {
+  if (!Kamailio::installed()) GTEST_SKIP() << "kamailio is not installed (scripts/test installs it)";
+  Kamailio k;
+  ASSERT_TRUE(k.start(free_port())) << k.log();
+  ASSERT_TRUE(start_relay_with(r1_, {"modparam(\"msrp\", \"max_chunk_size_hop\", \"127.0.0.1:" +
+                                     std::to_string(k.port()) + "=" + std::to_string(kCap) + "\")"}))
+      << r1_.log();
+  auto kb = Client::connect("127.0.0.1", k.port());
+  ASSERT_TRUE(kb);
+  Client bob = std::move(*kb);
+  std::string bob_uri, body, from;
+  auto chunks = send_megabyte(k, bob, bob_uri, body, from, 5000);
+  ASSERT_FALSE(chunks.empty()) << "B got no chunk";
+  // B reassembles: every chunk continues where the last one stopped, says no byte it does not
+  // carry (range-end "*" or its true end, RFC 4975 §7.1.1) and keeps the total; all but the last
+  // end with '+'. The same Message-ID, paths and transaction ids of msrpd's own (Kamailio keeps ids).
+  std::string got;
+  std::set<std::string> tids;
+  const std::string total = "/" + std::to_string(kBody);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const ReceivedFrame& c = chunks[i];
+    SCOPED_TRACE("chunk " + std::to_string(i));
+    EXPECT_EQ(c.method, "SEND");
+    EXPECT_TRUE(tids.insert(c.tid).second) << "a transaction id used twice: " << c.tid;
+    EXPECT_NE(c.tid, "mega0001");
+    EXPECT_EQ(c.header("To-Path"), bob_uri);
+    EXPECT_EQ(c.header("From-Path"), from);
+    EXPECT_EQ(c.header("Message-ID"), "m-mega");
+    EXPECT_LE(c.body.size(), kCap);
+    std::string first = std::to_string(got.size() + 1) + "-";
+    std::string br = c.header("Byte-Range");
+    EXPECT_TRUE(br == first + "*" + total || br == first + std::to_string(got.size() + c.body.size()) + total)
+        << "Byte-Range: " << br << " on " << c.body.size() << " bytes";
+    EXPECT_EQ(c.flag, i + 1 == chunks.size() ? '$' : '+');
+    got += c.body;
+  }
+  EXPECT_EQ(chunks.size(), kBody / kCap);
+  EXPECT_EQ(got.size(), body.size());
+  EXPECT_TRUE(got == body) << "the reassembled message differs from what A sent";
+  if (HasFailure()) std::fprintf(stderr, "--- kamailio ---\n%s\n", k.log().c_str());
+}
+
+// The same without the cap: Kamailio cannot take the chunk (its read buffer overruns and it drops
+// the connection), so B gets nothing of it.
+TEST_F(KamailioChunks, OneMegabyteChunkWithoutTheCapDoesNotGetThroughKamailio) {
+  if (!Kamailio::installed()) GTEST_SKIP() << "kamailio is not installed (scripts/test installs it)";
+  Kamailio k;
+  ASSERT_TRUE(k.start(free_port())) << k.log();
+  ASSERT_TRUE(start_relay_with(r1_, {})) << r1_.log();
+  auto kb = Client::connect("127.0.0.1", k.port());
+  ASSERT_TRUE(kb);
+  Client bob = std::move(*kb);
+  std::string bob_uri, body, from;
+  auto chunks = send_megabyte(k, bob, bob_uri, body, from, 3000);
+  EXPECT_TRUE(chunks.empty()) << "B got " << chunks.size() << " chunk(s), the first of "
+                              << chunks.front().body.size() << " bytes";
+  std::fprintf(stderr, "--- kamailio (its refusal) ---\n%s\n", k.log().c_str());
 }
 
 // Kamailio (outer) → msrpd (inner, where B AUTHed) over TCP.

@@ -319,9 +319,10 @@ TEST_F(Relay18, AStalledChunkMakesWayAtOnceAndTheMessageEndsInAnEmptyChunk) {
   std::string from = bob.use_path + " " + alice_uri;
   auto first = bob.c.read_frame(2000);
   ASSERT_TRUE(first) << "the stalled chunk was not ended: " << first.error().message;
+  // RFC 4975 §7.1.1: a chunk the relay may interrupt says range-end "*" (not the sender's 67000).
   EXPECT_EQ(testing::forwarded_as(first->raw, "stall001"),
             "MSRP stall001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
-                "\r\nMessage-ID: m-stall\r\nByte-Range: 1-" + range + "/" + range +
+                "\r\nMessage-ID: m-stall\r\nByte-Range: 1-*/" + range +
                 "\r\nContent-Type: text/plain\r\n\r\n" + std::string(n, 'a') + "\r\n-------stall001+\r\n");
   auto small = bob.c.read_frame(2000);
   ASSERT_TRUE(small) << small.error().message;
@@ -344,6 +345,49 @@ TEST_F(Relay18, AStalledChunkMakesWayAtOnceAndTheMessageEndsInAnEmptyChunk) {
                            last->tid + "$\r\n");
   EXPECT_EQ(last->flag, '$');
   EXPECT_EQ(last->body, "");
+}
+
+// RFC 4975 §7.1.1: a chunk the relay may interrupt carries range-end "*", so the chunk it ends
+// early with '+' claims no byte it does not carry; the rest of the message follows from the next
+// byte, and the total stays the sender's.
+TEST_F(Relay18, AnInterruptedChunksByteRangeMatchesWhatItCarries) {
+  Receiver bob = auth_receiver();
+  ASSERT_FALSE(bob.use_path.empty());
+  std::string to = bob.use_path + " " + bob.uri;
+  Client alice = d_.connect();
+  std::string alice_uri = "msrp://127.0.0.1:" + std::to_string(alice.local_port()) + "/alice;tcp";
+  const size_t total = 100000, sent_first = 67000;  // past route_body_limit: routed, then streamed
+  std::string body(total, 'b');
+  for (size_t i = 0; i < total; ++i) body[i] = static_cast<char>('a' + i % 23);
+  std::string head =
+      "MSRP intr0001 SEND\r\nTo-Path: " + to + "\r\nFrom-Path: " + alice_uri +
+      "\r\nMessage-ID: m-intr\r\nByte-Range: 1-100000/100000\r\nContent-Type: text/plain\r\n\r\n";
+  ASSERT_TRUE(alice.send(head + body.substr(0, sent_first)));  // and alice stalls
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  Client carol = d_.connect();
+  std::string carol_uri = "msrp://127.0.0.1:" + std::to_string(carol.local_port()) + "/carol;tcp";
+  ASSERT_TRUE(carol.send(client::make_send("small002", to, carol_uri, "m-small", "hi")));
+
+  std::string from = bob.use_path + " " + alice_uri;
+  auto first = bob.c.read_frame(2000);
+  ASSERT_TRUE(first) << "the stalled chunk was not interrupted: " << first.error().message;
+  EXPECT_EQ(testing::forwarded_as(first->raw, "intr0001"),
+            "MSRP intr0001 SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
+                "\r\nMessage-ID: m-intr\r\nByte-Range: 1-*/100000\r\nContent-Type: text/plain\r\n\r\n" +
+                body.substr(0, sent_first) + "\r\n-------intr0001+\r\n");
+  auto small = bob.c.read_frame(2000);
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_EQ(small->body, "hi");
+
+  ASSERT_TRUE(alice.send(body.substr(sent_first) + "\r\n-------intr0001$\r\n"));
+  auto rest = bob.c.read_frame(3000);
+  ASSERT_TRUE(rest) << rest.error().message;
+  EXPECT_NE(rest->tid, first->tid);
+  EXPECT_EQ(rest->raw,
+            "MSRP " + rest->tid + " SEND\r\nTo-Path: " + bob.uri + "\r\nFrom-Path: " + from +
+                "\r\nByte-Range: 67001-*/100000\r\nMessage-ID: m-intr\r\nContent-Type: text/plain\r\n\r\n" +
+                body.substr(sent_first) + "\r\n-------" + rest->tid + "$\r\n");
+  EXPECT_EQ(first->body + rest->body, body);
 }
 
 TEST_F(Relay18, HundredMegabyteChunkStreamsWithBoundedMemory) {
