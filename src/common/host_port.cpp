@@ -1,5 +1,7 @@
 #include "common/host_port.h"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 
 #include "common/ascii.h"
@@ -68,6 +70,34 @@ void HostPort::append_to(std::string& out) const {
 std::string HostPort::str() const {
   std::string s;
   append_to(s);
+  return s;
+}
+
+Result<SockName> SockName::parse(std::string_view text) {
+  auto bad = [](const char* why) { return make_error(0, why); };
+  SockName s;
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos) return bad("no proto");
+  s.proto = text.substr(0, colon);
+  if (s.proto != "tcp" && s.proto != "tls") return bad("the proto is tcp or tls");
+  std::string_view rest = text.substr(colon + 1);
+  // The port follows the last ':' (an IPv6 address is bracketed, so its own colons come before).
+  size_t last = rest.rfind(':');
+  if (last == std::string_view::npos || last == 0) return bad("no port");
+  std::string_view ip = rest.substr(0, last);
+  if (ip.front() == '[' && ip.back() != ']') return bad("unclosed '['");
+  bool bracketed = ip.front() == '[';
+  s.ip = strip_brackets(ip);
+  if (!ascii::parse_uint(rest.substr(last + 1), s.port) || s.port == 0) return bad("bad port");
+  // Numeric: a socket is an address of this machine, never a name.
+  char buf[64];
+  unsigned char addr[16];
+  if (s.ip.empty() || s.ip.size() >= sizeof buf) return bad("the address must be numeric");
+  s.ip.copy(buf, s.ip.size());
+  buf[s.ip.size()] = 0;
+  bool v6 = s.ip.find(':') != std::string_view::npos;
+  if (v6 != bracketed || ::inet_pton(v6 ? AF_INET6 : AF_INET, buf, addr) != 1)
+    return bad(v6 != bracketed && v6 ? "an IPv6 address is bracketed" : "the address must be numeric");
   return s;
 }
 

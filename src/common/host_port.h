@@ -34,4 +34,16 @@ struct HostPort {
   bool operator==(const HostPort&) const = default;
 };
 
+// A local socket as Kamailio writes one (msrp_set_dst's sock, $msrp(srcsock)): "proto:ip:port",
+// the ip numeric and bracketed when IPv6 ("tcp:127.0.0.1:5060", "tls:[::1]:5061"). Views into
+// the text; the ip without brackets.
+struct SockName {
+  std::string_view proto;  // "tcp" or "tls" (msrpd's transports)
+  std::string_view ip;
+  uint16_t port = 0;
+
+  // An error says what is wrong, in a few words ("no port", "the address must be numeric").
+  static Result<SockName> parse(std::string_view text);
+};
+
 }  // namespace msrpd

@@ -337,8 +337,10 @@ class ConnectionRegistry {
   Connection* find(uint64_t id) const;
   // An open connection (inbound or outbound) to that peer, or nullptr. With send flag 1
   // ("never open a new connection") nullptr means: fail, do not connect.
-  Connection* find_reusable(Transport t, const SockAddr& peer) const;
-  Connection* find_reusable(Transport t, std::string_view ip, uint16_t port) const;
+  // local_ip (numeric, no brackets): only a connection whose local end has that address (msrp_set_dst's
+  // sock: the operator chose where traffic to this peer leaves from); empty: any.
+  Connection* find_reusable(Transport t, const SockAddr& peer, std::string_view local_ip = {}) const;
+  Connection* find_reusable(Transport t, std::string_view ip, uint16_t port, std::string_view local_ip = {}) const;
   size_t size() const { return by_id_.size(); }
   // The loop's free list of read buffers and write blocks.
   BlockPool& blocks() { return blocks_; }

@@ -103,17 +103,18 @@ Connection* ConnectionRegistry::find(uint64_t id) const {
   return it->second.get();
 }
 
-Connection* ConnectionRegistry::find_reusable(Transport t, const SockAddr& peer) const {
+Connection* ConnectionRegistry::find_reusable(Transport t, const SockAddr& peer, std::string_view local_ip) const {
   auto it = pool_.find(key_of(t, peer));
   if (it == pool_.end()) return nullptr;
   for (Connection* c = it->second; c; c = c->pool_next_)
-    if (c->is_open()) return c;
+    if (c->is_open() && (local_ip.empty() || c->local_ip() == local_ip)) return c;
   return nullptr;
 }
 
-Connection* ConnectionRegistry::find_reusable(Transport t, std::string_view ip, uint16_t port) const {
+Connection* ConnectionRegistry::find_reusable(Transport t, std::string_view ip, uint16_t port,
+                                              std::string_view local_ip) const {
   auto a = SockAddr::parse(ip, port);
-  return a ? find_reusable(t, *a) : nullptr;
+  return a ? find_reusable(t, *a, local_ip) : nullptr;
 }
 
 Connection& ConnectionRegistry::adopt(std::unique_ptr<Stream> stream, const ConnectionSettings& s,

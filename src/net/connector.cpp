@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "net/resolver.h"
 #include "net/socket.h"
@@ -81,7 +82,13 @@ void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const 
   std::string target = addr->str();
   if (opts.transport == Transport::tls && !opts.tls)
     return fail_soon(std::move(fn), "connect " + target + ": tls without a TlsContext");
-  auto started = sock::connect_tcp(*addr, target);
+  std::optional<SockAddr> local;
+  if (!opts.local_ip.empty()) {
+    auto l = SockAddr::parse(opts.local_ip, 0);
+    if (!l) return fail_soon(std::move(fn), "connect " + target + " from " + opts.local_ip + ": " + l.error().message);
+    local = *l;
+  }
+  auto started = sock::connect_tcp(*addr, target, local ? &*local : nullptr);
   if (!started) return fail_soon(std::move(fn), started.error().message);
   int fd = *started;
   uint64_t id = next_attempt_++;

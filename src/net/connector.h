@@ -39,6 +39,10 @@ struct ConnectOptions {
   Transport transport = Transport::tcp;
   const TlsContext* tls = nullptr;  // required for Transport::tls; must outlive the attempt
   std::string verify_host;
+  // The local address the connection is made from (numeric, no port: the kernel picks one); empty:
+  // the system's choice (msrp_set_dst's sock, bound before connect). A next hop of the other
+  // address family cannot be reached from it (an error, as a refused connect).
+  std::string local_ip;
 };
 
 class Connector {

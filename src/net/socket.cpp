@@ -73,10 +73,19 @@ int accept_tcp(int listen_fd, bool& out_of_fds) {
   return fd;
 }
 
-Result<int> connect_tcp(const SockAddr& addr, std::string_view target) {
+Result<int> connect_tcp(const SockAddr& addr, std::string_view target, const SockAddr* local) {
+  if (local && local->family() != addr.family())
+    return make_error(0, "bind " + local->str() + " for " + std::string(target) + ": not the same address family");
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return failure("connect", target, errno);
   set_nodelay(fd);
+  if (local) {
+    if (::bind(fd, local->sa(), local->len) < 0) {
+      int e = errno;
+      ::close(fd);
+      return failure("bind", local->str() + " for " + std::string(target), e);
+    }
+  }
   int rc;
   do rc = ::connect(fd, addr.sa(), addr.len);
   while (rc < 0 && errno == EINTR);

@@ -38,8 +38,9 @@ Result<void> claim_address(const SockAddr& addr, std::string_view where);
 int accept_tcp(int listen_fd, bool& out_of_fds);
 
 // Starts a non-blocking connect (TCP_NODELAY): the fd is writable once it completed or failed
-// (connect_error() says which). Errors: "connect <target>: <why>".
-Result<int> connect_tcp(const SockAddr& addr, std::string_view target);
+// (connect_error() says which). Errors: "connect <target>: <why>". local: bound to that address
+// first (port 0: the kernel picks one); "bind <local> for <target>: <why>".
+Result<int> connect_tcp(const SockAddr& addr, std::string_view target, const SockAddr* local = nullptr);
 // SO_ERROR of the socket: 0 once connected, EINPROGRESS while connecting, else the errno.
 int connect_error(int fd);
 // The pending socket error (SO_ERROR), EIO if there is none.

@@ -4,7 +4,7 @@
 
 namespace msrpd::relay {
 
-const std::string& AddressIndex::key(bool tls, std::string_view ip, uint16_t port) {
+const std::string& AddressIndex::key(bool tls, std::string_view ip, uint16_t port, std::string_view local_ip) {
   thread_local std::string k;
   k.clear();
   k.push_back(tls ? 's' : 't');
@@ -13,26 +13,36 @@ const std::string& AddressIndex::key(bool tls, std::string_view ip, uint16_t por
   auto r = std::to_chars(buf, buf + sizeof(buf), port);
   k.push_back('|');
   k.append(buf, r.ptr);
+  if (!local_ip.empty()) k.append("|").append(local_ip);
   return k;
 }
 
-void AddressIndex::add(bool tls, std::string_view ip, uint16_t port, uint64_t conid) {
-  const std::string& k = key(tls, ip, port);
+void AddressIndex::add_key(const std::string& k, uint64_t conid) {
   Shard& s = shard_of(k);
   std::lock_guard lock(s.mu);
   s.by_addr[k] = conid;
 }
 
-void AddressIndex::remove(bool tls, std::string_view ip, uint16_t port, uint64_t conid) {
-  const std::string& k = key(tls, ip, port);
+void AddressIndex::remove_key(const std::string& k, uint64_t conid) {
   Shard& s = shard_of(k);
   std::lock_guard lock(s.mu);
   auto it = s.by_addr.find(k);
   if (it != s.by_addr.end() && it->second == conid) s.by_addr.erase(it);
 }
 
-uint64_t AddressIndex::find(bool tls, std::string_view ip, uint16_t port) const {
-  const std::string& k = key(tls, ip, port);
+void AddressIndex::add(bool tls, std::string_view ip, uint16_t port, uint64_t conid, std::string_view local_ip) {
+  add_key(key(tls, ip, port, {}), conid);
+  if (!local_ip.empty()) add_key(key(tls, ip, port, local_ip), conid);
+}
+
+void AddressIndex::remove(bool tls, std::string_view ip, uint16_t port, uint64_t conid,
+                          std::string_view local_ip) {
+  remove_key(key(tls, ip, port, {}), conid);
+  if (!local_ip.empty()) remove_key(key(tls, ip, port, local_ip), conid);
+}
+
+uint64_t AddressIndex::find(bool tls, std::string_view ip, uint16_t port, std::string_view local_ip) const {
+  const std::string& k = key(tls, ip, port, local_ip);
   Shard& s = shard_of(k);
   std::lock_guard lock(s.mu);
   auto it = s.by_addr.find(k);
