@@ -127,6 +127,7 @@ struct BenchEnv {
   relay::RouteEnv env;
   BenchOrigin origin;
   relay::Destination dst;
+  relay::RelayOrders relays;
   relay::FrameBytes bytes;
   bool relayed = false;
 
@@ -151,7 +152,7 @@ struct BenchEnv {
   void run(Route& r, const msrpd::msrp::Frame& f) {
     origin.reply_bytes().clear();
     dst.clear();
-    relay::FrameContext ctx(origin, env, dst, f, bytes);
+    relay::FrameContext ctx(origin, env, dst, relays, f, bytes);
     r.run(ctx);
     relayed = ctx.relay_requested();
   }

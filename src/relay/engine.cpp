@@ -79,6 +79,7 @@ Result<void> Engine::start() {
     }
     ports_.push_back(port);
   }
+  sockets_.assign(cfg_.listen, ports_);
   // RFC 4976 §6.2: the names this relay answers to.
   own_ = OwnUris();
   for (size_t i = 0; i < cfg_.listen.size(); ++i) own_.add_listen(cfg_.listen[i].ip, ports_[i]);

@@ -19,6 +19,7 @@
 #include "relay/chunk_caps.h"
 #include "relay/cmap.h"
 #include "relay/context.h"
+#include "relay/local_sockets.h"
 #include "relay/own_uris.h"
 #include "relay/stats.h"
 
@@ -127,6 +128,8 @@ class Engine {
   ConnectionMap* cmap() { return cmap_.get(); }
   // RFC 4976 §6.2: the authorities this relay answers to (built by start()).
   const OwnUris& own_uris() const { return own_; }
+  // The listen sockets as msrp_set_dst's sock names them (built by start(), with the bound ports).
+  const LocalSockets& local_sockets() const { return sockets_; }
   OwnUris& mutable_own_uris() { return own_; }
   // RFC 4976 §6.3: every session URI of this relay's handed out in a Use-Path of a 200 to AUTH,
   // bound to the connection that AUTHed (until Expires or until it closes). Only conid and
@@ -159,6 +162,7 @@ class Engine {
   std::unique_ptr<ConnectionMap> cmap_;
   ConnectionMap bindings_{10};
   OwnUris own_;
+  LocalSockets sockets_;
   std::unique_ptr<net::TlsContext> tls_;  // outlives the workers (declared before them)
   AddressIndex addresses_;
   std::unique_ptr<Threads> threads_;              // the net::Workers (declared before the workers' state)

@@ -414,7 +414,7 @@ void Forward::track() {
 
 void Forward::register_transaction(std::string_view tid, uint64_t received, bool last) {
   Worker& w = link_.worker();
-  std::string_view orig = last ? std::string_view(orig_tid_) : std::string_view();
+  std::string_view orig = last && !copy_ ? std::string_view(orig_tid_) : std::string_view();
   // Tracked by the destination's worker, where the response will arrive; a pooled record (no
   // allocation once warm; the REPORT fields are assigned into kept storage).
   Transaction* tp = nullptr;

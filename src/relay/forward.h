@@ -64,6 +64,10 @@ class Forward {
   // The next frame's next hop takes chunks of at most this many body bytes (0: any size; msrp
   // max_chunk_size): a SEND relayed to it is cut into chunks that fit (RFC 4976 §6.4.1).
   void set_chunk_cap(size_t body_bytes) { cap_ = body_bytes; }
+  // The frames start() relays next are another copy of a frame relayed already (msrp_relay()
+  // called again, link_relay.cpp): the sender has its response from the first one (RFC 4975
+  // §7.2: one per request), so the response to a copy ends here (a failure still REPORTed).
+  void set_copy(bool copy) { copy_ = copy; }
 
   // The route decided to relay `f` (its first bytes `fb`) to connection `dest`, or, with dest 0,
   // to a new connection (connecting: the caller opens it, or joins a connect already pending to
@@ -134,6 +138,7 @@ class Forward {
   bool close_after_ = false;  // send flag 2: close the destination once the frame is written
   bool tracked_ = false;      // a response is expected: register a transaction when the end is written
   bool has_report_ = false;   // a REPORT goes upstream on failure (SEND, Failure-Report yes/partial)
+  bool copy_ = false;         // set_copy
   ReportInfo report_;
   // Splitting (a SEND whose continuation head is known: streamed, or whole and over the cap).
   bool splittable_ = false;

@@ -14,6 +14,7 @@
 #include "relay/address_index.h"
 #include "relay/cmap.h"
 #include "relay/engine.h"
+#include "relay/local_sockets.h"
 #include "relay/own_uris.h"
 #include "relay/refusals.h"
 #include "relay/stats.h"
@@ -73,9 +74,11 @@ bool same_hop(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-FrameContext::FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst,
+FrameContext::FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst, RelayOrders& relays,
                            const msrp::Frame& frame, const FrameBytes& bytes)
-    : origin_(origin), env_(env), frame_(frame), bytes_(bytes), dst_(dst) {}
+    : origin_(origin), env_(env), frame_(frame), bytes_(bytes), dst_(dst), relays_(relays) {
+  relays_.count = 0;
+}
 
 MessageKind FrameContext::kind() const {
   return frame_.is_request() ? MessageKind::msrp_request : MessageKind::msrp_reply;
@@ -297,6 +300,23 @@ int FrameContext::msrp_set_dst(std::string_view addr, std::string_view sock) {
   dst_.port_given = d.port_given;
   dst_.secure = d.secure;
   dst_.set = true;
+  sock = trim(sock);
+  if (sock.empty() || !env_.sockets) return 1;
+  // The local address the connection is made from (Kamailio forces the socket). A literal the
+  // config names was checked at load; a value from a variable is checked here: none such, and
+  // relaying there fails as a refused connect does.
+  LocalSockets::IpText ip_buf;
+  auto s = SockName::parse(sock);
+  std::optional<std::string_view> ip = s ? env_.sockets->find(*s, ip_buf) : std::nullopt;
+  if (!ip) {
+    LM_WARN("msrp_set_dst: '%.*s' is not a listen socket of msrpd (%s): relaying to %.*s fails",
+            static_cast<int>(sock.size()), sock.data(),
+            s ? env_.sockets->describe().c_str() : s.error().message.c_str(), static_cast<int>(addr.size()),
+            addr.data());
+    dst_.no_socket = true;
+    return -1;
+  }
+  dst_.local_ip.assign(*ip);
   return 1;
 }
 
@@ -315,18 +335,37 @@ void FrameContext::auth_succeeded(std::string_view authentication_info) {
 }
 
 int FrameContext::msrp_relay() {
-  if (relay_) return 1;
   auto to = frame_.to_path();
   if (to.size() < 2) {
     // RFC 4976 §6.4.3: a response addressed to this relay only ends here.
     if (frame_.is_request()) LM_INFO("msrp_relay: To-Path has only one URI, nowhere to forward");
     return -1;
   }
+  // Kamailio sends the frame on each call, to the destination set at that moment. A response goes
+  // back once (RFC 4976 §6.4.3: along its transaction); a frame whose body is still arriving
+  // (longer than route_body_limit) is streamed to one destination only; and at most kMax copies.
+  if (relays_.count > 0) {
+    std::string_view tid = frame_.transaction_id();
+    const char* why = frame_.is_response() ? "a response goes back once"
+                      : !bytes_.complete   ? "its body is longer than route_body_limit and still arriving"
+                      : relays_.count == RelayOrders::kMax ? "a frame is relayed at most 8 times"
+                                                           : nullptr;
+    if (why) {
+      LM_WARN("msrp_relay: %.*s from %.*s not relayed again: %s", static_cast<int>(tid.size()), tid.data(),
+              static_cast<int>(origin_.srcaddr().size()), origin_.srcaddr().data(), why);
+      return -1;
+    }
+  }
+  // This call's destination: the route's (msrp_set_dst / msrp_cmap_lookup / the transaction),
+  // completed here; the route's own stays as it set it for the next call.
+  RelayOrder& order = relays_.next();
+  Destination& d = order.dst;
+  d = dst_;
   if (frame_.is_response()) {
     // RFC 4976 §6.4.3: a response goes back only on the connection its request came in on,
     // found through the transaction this relay forwarded; any other is dropped and counted.
-    if (dst_.answer == Destination::Answer::ends_here) return -1;
-    if (dst_.answer != Destination::Answer::back) {
+    if (d.answer == Destination::Answer::ends_here) return -1;
+    if (d.answer != Destination::Answer::back) {
       if (env_.refusals) {
         env_.refusals->refuse(Rule::unmatched_response, origin_.srcaddr(),
                               "a response to no transaction of this relay");
@@ -335,47 +374,54 @@ int FrameContext::msrp_relay() {
       }
       return -1;
     }
-    relay_ = true;
+    order.flags = relay_flags_;
+    ++relays_.count;
     return 1;
   }
   // Where: msrp_set_dst / msrp_cmap_lookup, else the next To-Path URI.
-  bool next_uri = !dst_.set;
-  if (!dst_.set) {
-    if (!host_port_of(to[1], dst_)) {
+  bool next_uri = !d.set;
+  if (!d.set) {
+    if (!host_port_of(to[1], d)) {
       LM_WARN("msrp_relay: cannot route to '%.*s'", static_cast<int>(to[1].size()), to[1].data());
       origin_.relay_undeliverable(frame_, bytes_, code_of(Status::bad_request));
       return -1;
     }
   }
+  // msrp_set_dst's sock named no listen socket: as a connect that could not be made.
+  if (d.no_socket) {
+    origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
+    return -1;
+  }
   // A next hop that is this relay itself goes inside the process, never over a connection to its
   // own address (which may not even be reachable from here behind NAT).
-  if (dst_.conid == 0 && env_.own && env_.self &&
-      env_.own->is_own(dst_.host, dst_.port, origin_.source().local_ip)) {
-    dst_.conid = env_.self->self_link();
-    dst_.self = dst_.conid != 0;
+  if (d.conid == 0 && env_.own && env_.self && env_.own->is_own(d.host, d.port, origin_.source().local_ip)) {
+    d.conid = env_.self->self_link();
+    d.self = d.conid != 0;
   }
-  if (dst_.conid == 0 && net::SockAddr::is_numeric(dst_.host)) {
-    net::Transport t = dst_.secure ? net::Transport::tls : net::Transport::tcp;
+  // RFC 4975 §5.4: reuse a connection to that address (with a sock, one from that local address
+  // only: the route chose where its traffic leaves from).
+  if (d.conid == 0 && net::SockAddr::is_numeric(d.host)) {
+    net::Transport t = d.secure ? net::Transport::tls : net::Transport::tcp;
     if (net::Connection* c =
-            env_.connections ? env_.connections->find_reusable(t, dst_.host, dst_.port) : nullptr) {
-      dst_.conid = c->id();
+            env_.connections ? env_.connections->find_reusable(t, d.host, d.port, d.local_ip) : nullptr) {
+      d.conid = c->id();
     } else {
       // A connection to that address owned by another worker.
-      dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
+      d.conid = env_.addresses->find(d.secure, d.host, d.port, d.local_ip);
     }
-  } else if (dst_.conid == 0) {
+  } else if (d.conid == 0) {
     // RFC 4975 §5.4: a connection opened earlier for the same URI host, port and scheme.
-    dst_.conid = env_.addresses->find(dst_.secure, dst_.host, dst_.port);
+    d.conid = env_.addresses->find(d.secure, d.host, d.port, d.local_ip);
   }
   // RFC 4976 §6.4: a request for a session whose client did not send it goes to that client only:
   // relayed to the next To-Path URI, when that is the hop the AUTH came from, it takes the
   // connection the AUTH came in on (a relay in front of the client may have connected from any
   // port); anywhere else it is refused.
-  if (must_reach_ != 0 && dst_.conid != must_reach_ && next_uri && same_hop(to[1], must_prev_)) {
-    dst_.conid = must_reach_;
-    dst_.self = false;
+  if (must_reach_ != 0 && d.conid != must_reach_ && next_uri && same_hop(to[1], must_prev_)) {
+    d.conid = must_reach_;
+    d.self = false;
   }
-  if (must_reach_ != 0 && dst_.conid != must_reach_) {
+  if (must_reach_ != 0 && d.conid != must_reach_) {
     env_.refusals->refuse(Rule::not_authorized, origin_.srcaddr(),
                           "a request for a session of another connection, not towards it");
     if (!replied()) {
@@ -385,21 +431,15 @@ int FrameContext::msrp_relay() {
     }
     return -1;
   }
-  // RFC 4976 §6.4.3: a response travels over an existing connection only (normally the one its
-  // request came in on, found through the transaction); none: it is dropped.
-  if (dst_.conid == 0 && frame_.is_response()) {
-    LM_INFO("msrp_relay: no connection to %s:%u for a response, dropped", dst_.host.c_str(), dst_.port);
-    origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
-    return -1;
-  }
   // Send flag 1: never open a new connection.
-  if (dst_.conid == 0 && (relay_flags_ & 1)) {
-    LM_WARN("msrp_relay: no connection to %s:%u (flag 1)", dst_.host.c_str(), dst_.port);
+  if (d.conid == 0 && (relay_flags_ & 1)) {
+    LM_WARN("msrp_relay: no connection to %s:%u (flag 1)", d.host.c_str(), d.port);
     origin_.relay_undeliverable(frame_, bytes_, code_of(Status::session_does_not_exist));
     return -1;
   }
-  if (dst_.self) Stats::bump(env_.stats->self_hops);
-  relay_ = true;
+  if (d.self) Stats::bump(env_.stats->self_hops);
+  order.flags = relay_flags_;
+  ++relays_.count;
   return 1;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "msrp/frame.h"
 #include "relay/buffers.h"
@@ -25,6 +26,7 @@ class AddressIndex;
 struct CmapItem;
 class Refusals;
 class OwnUris;
+class LocalSockets;
 
 // Where msrp_relay sends the frame, when set by msrp_set_dst, msrp_cmap_lookup or a matched
 // transaction (responses go back on the connection the request came from).
@@ -36,6 +38,10 @@ struct Destination {
   bool secure = false;      // msrps: TLS, the certificate checked against host (RFC 4976 §9)
   bool set = false;
   bool self = false;  // this relay itself: routed inside the process (the worker's self link)
+  // msrp_set_dst's sock: the local address (numeric) the connection to it is made from, and the
+  // only one a reused connection may have (empty: any).
+  std::string local_ip;
+  bool no_socket = false;  // the sock names no listen socket of msrpd: relaying there fails
   // A response travels only back along the transaction it answers (RFC 4976 §6.4.3).
   enum class Answer : uint8_t {
     unmatched,  // no transaction of this relay's: not relayed (a forged or late response)
@@ -50,7 +56,33 @@ struct Destination {
     secure = false;
     set = false;
     self = false;
+    local_ip.clear();
+    no_socket = false;
     answer = Answer::unmatched;
+  }
+};
+
+// One msrp_relay() call: where the frame goes and the send flags set before the call (Kamailio
+// sends at the call, so a flag set after it does not apply to it).
+struct RelayOrder {
+  Destination dst;
+  int flags = 0;
+};
+
+// The relays one route asked for, in call order. Kept by the caller across frames (the entries
+// and their strings are reused: no allocation once warm). A frame whose body is still arriving
+// when the route runs (longer than route_body_limit) is relayed once; a whole frame up to kMax
+// times (Kamailio sends it on each call).
+struct RelayOrders {
+  static constexpr size_t kMax = 8;
+  std::vector<RelayOrder> items;  // the first `count` are this frame's
+  size_t count = 0;
+  const RelayOrder& operator[](size_t i) const { return items[i]; }
+  RelayOrder& operator[](size_t i) { return items[i]; }
+  // The entry the next order is written into (committed by ++count).
+  RelayOrder& next() {
+    if (items.size() == count) items.emplace_back();
+    return items[count];
   }
 };
 
@@ -113,13 +145,16 @@ struct RouteEnv {
   OwnUris* own = nullptr;
   ConnectionMap* bindings = nullptr;
   SelfRoute* self = nullptr;
+  // msrpd's listen sockets, for msrp_set_dst's sock (null: the sock is not looked at).
+  const LocalSockets* sockets = nullptr;
 };
 
 class FrameContext final : public Context {
  public:
-  // dst: where the route's decisions about the destination are recorded (kept by the caller).
-  FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst, const msrp::Frame& frame,
-               const FrameBytes& bytes);
+  // dst: where the route's decisions about the destination are recorded; relays: each
+  // msrp_relay() call's destination and flags (both kept by the caller; relays is emptied here).
+  FrameContext(FrameOrigin& origin, const RouteEnv& env, Destination& dst, RelayOrders& relays,
+               const msrp::Frame& frame, const FrameBytes& bytes);
 
   MessageKind kind() const override;
   const Source& source() const override;
@@ -141,8 +176,8 @@ class FrameContext final : public Context {
   // Decisions, read by the engine after the route.
   const msrp::Frame& frame() const { return frame_; }
   const FrameBytes& bytes() const { return bytes_; }
-  bool relay_requested() const { return relay_; }
-  int relay_flags() const { return relay_flags_; }
+  bool relay_requested() const { return relays_.count > 0; }
+  const RelayOrders& relays() const { return relays_; }
   int reply_flags() const { return reply_flags_; }
   Destination& destination() { return dst_; }
   bool replied() const { return reply_code_ != 0; }
@@ -166,7 +201,7 @@ class FrameContext final : public Context {
   const msrp::Frame& frame_;
   FrameBytes bytes_;
   Destination& dst_;
-  bool relay_ = false;
+  RelayOrders& relays_;
   int relay_flags_ = 0;
   int reply_flags_ = 0;
   uint16_t reply_code_ = 0;

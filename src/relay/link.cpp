@@ -81,7 +81,7 @@ Link::Link(Worker& w, net::Connection& c, bool outbound, bool self)
   source_.proto = proto_name_;
   source_.conid = id_;
   if (outbound_ || self_) input_ = Input::msrp_head;  // we speak first, and only MSRP
-  if (!self_) w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_);
+  if (!self_) w_.engine().addresses().add(secure_, peer_ip_, source_.port, id_, local_ip_);
 }
 
 bool Link::over_limit() const {
@@ -416,23 +416,14 @@ void Link::route(const msrp::Frame& f, const FrameBytes& fb) {
       stop_streamed_chunk(f);  // RFC 4975 §10.5: a 413 to the chunk being written (message_stop.cpp)
     }
   }
-  FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
+  FrameContext ctx(*this, w_.route_env(), dst_, relays_, f, fb);
   if (must_reach != 0) ctx.require_destination(must_reach, w_.binding_item().peer);
   w_.engine().router().msrp_frame(ctx, w_.index());
   if (!ctx.relay_requested() || !conn_) {
     forward_->reset();
     return;
   }
-  // A frame of this connection waits for a connect to the same next hop: this one joins it rather
-  // than overtake it over a connection that appeared meanwhile (not a frame held to a session's
-  // own connection: that one only goes there, RFC 4976 §6.4).
-  if (dst_.conid != 0 && !dst_.self && must_reach == 0 && w_.waits_on_hop(dst_, id_)) dst_.conid = 0;
-  std::string_view tid = f.is_response() ? std::string_view(answer_tid_) : std::string_view();
-  // The next hop's chunk cap (not for the self link: the next pass relays it and applies its own).
-  bool capped = f.method_id() == msrp::Method::send && !dst_.self;
-  forward_->set_chunk_cap(capped ? w_.config().max_chunk.for_hop(dst_.host, dst_.port) : 0);
-  if (forward_->start(f, fb, dst_.conid, ctx.relay_flags(), tid, dst_.self) && dst_.conid == 0)
-    open_next_hop();
+  relay_out(f, fb, f.is_response() ? std::string_view(answer_tid_) : std::string_view(), must_reach);
 }
 
 bool Link::own_authority(std::string_view uri) {
@@ -509,10 +500,10 @@ void Link::learn_prev_hop(const msrp::Frame& f) {
   }
   if (!proven) return;
   AddressIndex& index = w_.engine().addresses();
-  if (!prev_host_.empty()) index.remove(secure_, prev_host_, prev_port_, id_);
+  if (!prev_host_.empty()) index.remove(secure_, prev_host_, prev_port_, id_, local_ip_);
   prev_host_.assign(host);
   prev_port_ = port;
-  index.add(secure_, prev_host_, prev_port_, id_);
+  index.add(secure_, prev_host_, prev_port_, id_, local_ip_);
 }
 
 void Link::refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code,
@@ -525,7 +516,7 @@ void Link::refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_
   std::string_view text = code == msrp::code_of(msrp::Status::session_does_not_exist)
                               ? "Session-does-not-exist"
                               : std::string_view();
-  FrameContext ctx(*this, w_.route_env(), dst_, f, fb);
+  FrameContext ctx(*this, w_.route_env(), dst_, relays_, f, fb);
   ctx.reply(code, text, {});
 }
 
@@ -554,7 +545,7 @@ void Link::report_failure(const msrp::Frame& f, const FrameBytes& fb, uint16_t c
 void Link::set_name_alias(std::string_view host, uint16_t port) {
   alias_host_.assign(host);
   alias_port_ = port;
-  w_.engine().addresses().add(secure_, alias_host_, alias_port_, id_);
+  w_.engine().addresses().add(secure_, alias_host_, alias_port_, id_, local_ip_);
 }
 
 void Link::on_drained(net::Connection& c) {
@@ -588,10 +579,10 @@ void Link::on_close(net::Connection& c, net::CloseReason reason, std::string_vie
   // RFC 4976 §6.3: a session's URI is valid only on the connection that AUTHed.
   if (ConnectionMap* m = w_.engine().cmap()) m->remove_connection(id_);
   w_.engine().bindings().remove_connection(id_);
-  if (!self_) w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_);
+  if (!self_) w_.engine().addresses().remove(secure_, peer_ip_, source_.port, id_, local_ip_);
   if (self_) w_.self_link_closed(id_);
-  if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_);
-  if (!prev_host_.empty()) w_.engine().addresses().remove(secure_, prev_host_, prev_port_, id_);
+  if (!alias_host_.empty()) w_.engine().addresses().remove(secure_, alias_host_, alias_port_, id_, local_ip_);
+  if (!prev_host_.empty()) w_.engine().addresses().remove(secure_, prev_host_, prev_port_, id_, local_ip_);
   // Whoever waits on this connection must not wait forever; the held frames' transactions time
   // out (and REPORT) as the written ones do.
   gate_.clear();

@@ -141,6 +141,10 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   void stop_streamed_chunk(const msrp::Frame& f);
   bool refuse_stopped(const msrp::Frame& f, const FrameBytes& fb);
   void answer_stopped();  // the 413 in place of the route's 200 waiting in at_end_
+  // link_relay.cpp: carries out the route's msrp_relay() calls, in order (a response with the id
+  // its request came in with, answer_tid; must_reach as admit() set it).
+  void relay_out(const msrp::Frame& f, const FrameBytes& fb, std::string_view answer_tid,
+                 uint64_t must_reach);
   // RFC 4976 §6.2-6.4 before the route runs (docs/SECURITY.md): false when the frame is refused
   // (answered as the rule says). Sets must_reach: the only destination allowed (0: any).
   bool admit(const msrp::Frame& f, const FrameBytes& fb, uint64_t& must_reach);
@@ -151,9 +155,9 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   // name in its verified certificate).
   void learn_prev_hop(const msrp::Frame& f);
   void refuse(Rule rule, const msrp::Frame& f, const FrameBytes& fb, uint16_t code, std::string_view what);
-  // link_connect.cpp: the frame forward_ holds waits for a new connection to dst_'s next hop (a
+  // link_connect.cpp: the frame forward_ holds waits for a new connection to d's next hop (a
   // connect already pending to it is joined); the complete frame is parked when the next one comes.
-  void open_next_hop();
+  void open_next_hop(const Destination& d);
   void park();
   Forward* waiting_forward(uint64_t seq);
   void release_parked();
@@ -199,6 +203,7 @@ class Link final : public net::ConnectionHandler, public FrameOrigin, private Ga
   sip::SipMessage sip_msg_;
   msrp::FrameParser parser_;
   Destination dst_;         // where the route sends the current frame
+  RelayOrders relays_;      // each msrp_relay() of the current frame (link_relay.cpp)
   std::string answer_tid_;  // a response's id on the way back (its request's id on the way in)
   // wait_for_end: the frame's "\r\n-------<tid>", how far it was searched, where waiting stops.
   std::string wait_marker_;

@@ -15,8 +15,8 @@ namespace {
 constexpr size_t kSpareForwards = 4;
 }  // namespace
 
-void Link::open_next_hop() {
-  w_.connect_for(dst_, FrameKey{id_, forward_->seq()});
+void Link::open_next_hop(const Destination& d) {
+  w_.connect_for(d, FrameKey{id_, forward_->seq()});
 }
 
 void Link::park() {

@@ -60,6 +60,7 @@ Worker::Worker(Engine& e, unsigned index, net::ConnectionRegistry& connections)
   env_.own = &e.mutable_own_uris();
   env_.bindings = cfg.open_relay ? nullptr : &e.bindings();
   env_.self = this;
+  env_.sockets = &e.local_sockets();
   // The memory budget of connections without a successful request yet closes one (net::Workers).
   connections.on_budget_close([this](net::Connection& c) { budget_closing(c); });
 }
@@ -222,6 +223,7 @@ void Worker::connect_to(const Destination& d, net::Connector::ConnectFn fn) {
     o.tls = tls;
     o.verify_host = d.host;
   }
+  o.local_ip = d.local_ip;  // msrp_set_dst's sock
   net::NextHop hop{d.host, d.port, d.port_given, d.secure};
   net::connect_next_hop(loop_, connector_, resolver_.get(), hop, o, std::move(fn));
 }
@@ -238,6 +240,7 @@ void Worker::connect_for(const Destination& d, FrameKey waiter) {
   hop->port = d.port;
   hop->port_given = d.port_given;
   hop->secure = d.secure;
+  hop->local_ip = d.local_ip;
   hop->waiters.push_back(waiter);
   PendingHop* p = hop.get();
   pending_hops_.push_back(std::move(hop));
