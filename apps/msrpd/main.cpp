@@ -22,6 +22,7 @@
 #include "net/tls.h"
 #include "relay/engine.h"
 #include "script/engine_config.h"
+#include "script/local_sockets.h"
 #include "script/script.h"
 #include "script/source.h"
 
@@ -123,6 +124,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   msrpd::relay::EngineConfig& ec = *engine_cfg;
+  // msrp_set_dst's sock literals name listen sockets (known now, -l applied): "file:line:col: ...".
+  if (auto r = msrpd::script::check_local_sockets(cfg, ec); !r) {
+    std::fprintf(stderr, "%s\n", r.error().message.c_str());
+    return 1;
+  }
   if (!ec.tls.certificate.empty()) {
     // Start-up: a missing or wrong file is named here, before anything listens (a tls listener
     // without a certificate was refused by engine_config).

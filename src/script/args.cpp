@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/ascii.h"
+#include "common/host_port.h"
 #include "db/db.h"
 #include "script/internal.h"
 #include "script/lexer.h"
@@ -133,6 +135,22 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
                           "expected a writable pseudo-variable (like \"$var(x)\") for " + what() + found());
       }
       a.out = pv;
+      return a;
+    }
+    case ParamKind::sock: {
+      // A literal must be a socket's syntax here, and one of msrpd's listen sockets once those
+      // are known (check_local_sockets); a value from a variable is checked when the call runs.
+      // Empty: no socket (Kamailio's examples pass "" when they have none).
+      a.fmt = as_format(src, ls, raw);
+      if (!a.fmt.is_constant()) return a;
+      std::string_view text = ascii::trim(a.fmt.constant());
+      if (text.empty()) return a;
+      if (auto s = SockName::parse(text); !s) {
+        return make_error(0, "expected a local socket proto:ip:port (like \"tcp:127.0.0.1:5060\") for " + what() +
+                                 found() + ": " + s.error().message);
+      }
+      // Only a call written in the config (KEMI passes values per call): its place is kept.
+      if (raw.quoted) ls.data->config.local_sockets.push_back({src.where(raw.loc), std::string(text)});
       return a;
     }
     case ParamKind::htable: {

@@ -115,6 +115,7 @@ enum class ParamKind : uint8_t {
   level,    // an xlog level: "L_INFO"... or a pseudo-variable
   htable,   // an htable name, resolved at load (Arg::const_int = the table index)
   dbtable,  // a database table name, a constant identifier (Arg::const_int = LoadState::db_tables index)
+  sock,     // a local socket "proto:ip:port" (msrp_set_dst): a literal is checked at load
 };
 
 struct FunctionDef {

@@ -120,6 +120,14 @@ struct Config {
   std::vector<std::string> ctl_binrpc;     // modparam("ctl", "binrpc", ...), in order
   std::map<std::string, std::string> ctl;  // the other ctl params
   std::map<std::string, std::string> tls;  // tls module params as written
+
+  // msrp_set_dst's sock written as a literal, and where ("file:line:col"): it must name one of
+  // the listen sockets, which are known once -l is applied (script::check_local_sockets).
+  struct SockUse {
+    std::string where;
+    std::string sock;
+  };
+  std::vector<SockUse> local_sockets;
 };
 
 }  // namespace msrpd::script

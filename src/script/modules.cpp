@@ -209,7 +209,7 @@ constexpr FunctionDef kFunctions[] = {
     {"msrp", "msrp_reply", 2, 3, {P::str, P::str, P::str}, fn_msrp_reply},
     {"msrp", "msrp_is_request", 0, 0, {}, fn_msrp_is_request},
     {"msrp", "msrp_is_reply", 0, 0, {}, fn_msrp_is_reply},
-    {"msrp", "msrp_set_dst", 2, 2, {P::str, P::str}, fn_msrp_set_dst},
+    {"msrp", "msrp_set_dst", 2, 2, {P::str, P::sock}, fn_msrp_set_dst},
     {"msrp", "msrp_relay_flags", 1, 1, {P::num}, fn_msrp_relay_flags},
     {"msrp", "msrp_reply_flags", 1, 1, {P::num}, fn_msrp_reply_flags},
     {"msrp", "msrp_cmap_save", 0, 0, {}, fn_msrp_cmap_save},
