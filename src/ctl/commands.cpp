@@ -222,6 +222,8 @@ StatsSnapshot relay_stats_snapshot(const relay::Stats& st, const relay::Connecti
   put("msrp:refused_no_session", S::get(st.refused_no_session));
   put("msrp:refused_not_authorized", S::get(st.refused_not_authorized));
   put("msrp:refused_loop", S::get(st.refused_loop));
+  put("msrp:refused_relay_again", S::get(st.refused_relay_again));
+  put("msrp:refused_no_socket", S::get(st.refused_no_socket));
   put("msrp:auth_limit_closes", S::get(st.auth_limit_closes));
   put("msrp:budget_closes", S::get(st.budget_closes));
   put("msrp:self_hops", S::get(st.self_hops));

@@ -340,7 +340,8 @@ class ConnectionRegistry {
   // local_ip (numeric, no brackets): only a connection whose local end has that address (msrp_set_dst's
   // sock: the operator chose where traffic to this peer leaves from); empty: any.
   Connection* find_reusable(Transport t, const SockAddr& peer, std::string_view local_ip = {}) const;
-  Connection* find_reusable(Transport t, std::string_view ip, uint16_t port, std::string_view local_ip = {}) const;
+  Connection* find_reusable(Transport t, std::string_view ip, uint16_t port,
+                            std::string_view local_ip = {}) const;
   size_t size() const { return by_id_.size(); }
   // The loop's free list of read buffers and write blocks.
   BlockPool& blocks() { return blocks_; }

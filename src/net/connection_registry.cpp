@@ -103,7 +103,8 @@ Connection* ConnectionRegistry::find(uint64_t id) const {
   return it->second.get();
 }
 
-Connection* ConnectionRegistry::find_reusable(Transport t, const SockAddr& peer, std::string_view local_ip) const {
+Connection* ConnectionRegistry::find_reusable(Transport t, const SockAddr& peer,
+                                              std::string_view local_ip) const {
   auto it = pool_.find(key_of(t, peer));
   if (it == pool_.end()) return nullptr;
   for (Connection* c = it->second; c; c = c->pool_next_)

@@ -85,7 +85,9 @@ void Connector::connect(std::string_view ip, uint16_t port, ConnectFn fn, const 
   std::optional<SockAddr> local;
   if (!opts.local_ip.empty()) {
     auto l = SockAddr::parse(opts.local_ip, 0);
-    if (!l) return fail_soon(std::move(fn), "connect " + target + " from " + opts.local_ip + ": " + l.error().message);
+    if (!l)
+      return fail_soon(std::move(fn),
+                       "connect " + target + " from " + opts.local_ip + ": " + l.error().message);
     local = *l;
   }
   auto started = sock::connect_tcp(*addr, target, local ? &*local : nullptr);

@@ -75,7 +75,8 @@ int accept_tcp(int listen_fd, bool& out_of_fds) {
 
 Result<int> connect_tcp(const SockAddr& addr, std::string_view target, const SockAddr* local) {
   if (local && local->family() != addr.family())
-    return make_error(0, "bind " + local->str() + " for " + std::string(target) + ": not the same address family");
+    return make_error(
+        0, "bind " + local->str() + " for " + std::string(target) + ": not the same address family");
   int fd = ::socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return failure("connect", target, errno);
   set_nodelay(fd);

@@ -4,7 +4,8 @@
 
 namespace msrpd::relay {
 
-const std::string& AddressIndex::key(bool tls, std::string_view ip, uint16_t port, std::string_view local_ip) {
+const std::string& AddressIndex::key(bool tls, std::string_view ip, uint16_t port,
+                                     std::string_view local_ip) {
   thread_local std::string k;
   k.clear();
   k.push_back(tls ? 's' : 't');
@@ -30,7 +31,8 @@ void AddressIndex::remove_key(const std::string& k, uint64_t conid) {
   if (it != s.by_addr.end() && it->second == conid) s.by_addr.erase(it);
 }
 
-void AddressIndex::add(bool tls, std::string_view ip, uint16_t port, uint64_t conid, std::string_view local_ip) {
+void AddressIndex::add(bool tls, std::string_view ip, uint16_t port, uint64_t conid,
+                       std::string_view local_ip) {
   add_key(key(tls, ip, port, {}), conid);
   if (!local_ip.empty()) add_key(key(tls, ip, port, local_ip), conid);
 }

@@ -309,10 +309,13 @@ int FrameContext::msrp_set_dst(std::string_view addr, std::string_view sock) {
   auto s = SockName::parse(sock);
   std::optional<std::string_view> ip = s ? env_.sockets->find(*s, ip_buf) : std::nullopt;
   if (!ip) {
-    LM_WARN("msrp_set_dst: '%.*s' is not a listen socket of msrpd (%s): relaying to %.*s fails",
-            static_cast<int>(sock.size()), sock.data(),
-            s ? env_.sockets->describe().c_str() : s.error().message.c_str(), static_cast<int>(addr.size()),
-            addr.data());
+    // Counted, logged at most once a second (a route's mistake, met by every frame it routes).
+    if (env_.refusals) {
+      BufferPool::Lease what = env_.buffers->take();
+      what->append("msrp_set_dst's sock '").append(sock).append("' is not a listen socket of msrpd (");
+      what->append(s ? env_.sockets->describe() : s.error().message).append("), not relayed");
+      env_.refusals->refuse(Rule::no_socket, origin_.srcaddr(), *what);
+    }
     dst_.no_socket = true;
     return -1;
   }
@@ -351,8 +354,12 @@ int FrameContext::msrp_relay() {
                       : relays_.count == RelayOrders::kMax ? "a frame is relayed at most 8 times"
                                                            : nullptr;
     if (why) {
-      LM_WARN("msrp_relay: %.*s from %.*s not relayed again: %s", static_cast<int>(tid.size()), tid.data(),
-              static_cast<int>(origin_.srcaddr().size()), origin_.srcaddr().data(), why);
+      // Counted, logged at most once a second: a sender's long frames meet it on every one.
+      if (env_.refusals) {
+        BufferPool::Lease what = env_.buffers->take();
+        what->append("msrp_relay() again for ").append(tid).append(": ").append(why);
+        env_.refusals->refuse(Rule::relay_again, origin_.srcaddr(), *what);
+      }
       return -1;
     }
   }

@@ -23,7 +23,8 @@ bool same_ip(const net::SockAddr& a, const net::SockAddr& b) {
 }
 
 bool is_wildcard(const net::SockAddr& a) {
-  if (a.family() == AF_INET) return reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr == INADDR_ANY;
+  if (a.family() == AF_INET)
+    return reinterpret_cast<const sockaddr_in*>(a.sa())->sin_addr.s_addr == INADDR_ANY;
   const in6_addr& v6 = reinterpret_cast<const sockaddr_in6*>(a.sa())->sin6_addr;
   return std::memcmp(&v6, &in6addr_any, sizeof v6) == 0;
 }
@@ -56,9 +57,10 @@ std::optional<std::string_view> LocalSockets::find(const SockName& s, IpText& bu
   for (const Socket& l : sockets_) {
     if (l.tls != tls || (l.addr.port() != 0 && l.addr.port() != s.port)) continue;
     if (l.wildcard ? l.addr.family() != want->family() : !same_ip(l.addr, *want)) continue;
-    const void* raw = want->family() == AF_INET
-                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(want->sa())->sin_addr)
-                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(want->sa())->sin6_addr);
+    const void* raw =
+        want->family() == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(want->sa())->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(want->sa())->sin6_addr);
     if (!::inet_ntop(want->family(), raw, buf, sizeof(IpText))) return std::nullopt;
     return std::string_view(buf);
   }

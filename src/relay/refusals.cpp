@@ -26,6 +26,10 @@ std::string_view rule_name(Rule r) {
       return "message_stopped";
     case Rule::stopped_chunk:
       return "stopped_chunk";
+    case Rule::relay_again:
+      return "relay_again";
+    case Rule::no_socket:
+      return "no_socket";
   }
   return "?";
 }
@@ -52,6 +56,10 @@ Stats::Counter& rule_counter(Stats& st, Rule r) {
       return st.messages_stopped;
     case Rule::stopped_chunk:
       return st.stopped_chunks;
+    case Rule::relay_again:
+      return st.refused_relay_again;
+    case Rule::no_socket:
+      return st.refused_no_socket;
   }
   return st.refused_loop;
 }

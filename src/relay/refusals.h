@@ -23,8 +23,10 @@ enum class Rule : uint8_t {
   bad_frame,           // RFC 4975 §7.2: a frame the parser rejected (answered or dropped, skipped)
   message_stopped,     // RFC 4975 §10.5: a next hop answered 413 to a message (message_stop.h)
   stopped_chunk,       // RFC 4975 §10.5: a later chunk of such a message, answered 413
+  relay_again,         // msrp_relay() called again for a frame that is relayed once (still streaming in)
+  no_socket,           // msrp_set_dst's sock (from a variable) names no listen socket: not relayed
 };
-inline constexpr size_t kRuleCount = 10;
+inline constexpr size_t kRuleCount = 12;
 
 std::string_view rule_name(Rule r);  // "foreign_uri", ...
 Stats::Counter& rule_counter(Stats& st, Rule r);

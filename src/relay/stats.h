@@ -38,6 +38,8 @@ struct Stats {
   Counter refused_no_session{0};      // to forward, but the session URI was never handed out here (§6.3)
   Counter refused_not_authorized{0};  // the session's client neither sent it nor receives it (§6.4)
   Counter refused_loop{0};            // To-Path too long, or too many passes through this relay
+  Counter refused_relay_again{0};     // msrp_relay() again for a frame relayed once (issue 12 item 13)
+  Counter refused_no_socket{0};       // msrp_set_dst's sock names no listen socket: not relayed
   Counter auth_limit_closes{0};       // connections closed after too many failed AUTHs (§6.3)
   Counter budget_closes{0};           // not-yet-successful connections closed over the memory budget
   Counter self_hops{0};               // frames routed to this relay itself, inside the process

@@ -103,7 +103,7 @@ class Worker final : public SelfRoute {
     uint16_t port = 0;
     bool port_given = false;
     bool secure = false;
-    std::string local_ip;  // msrp_set_dst's sock: a connect from another address is another hop
+    std::string local_ip;           // msrp_set_dst's sock: a connect from another address is another hop
     std::vector<FrameKey> waiters;  // oldest first
     bool is(const Destination& d) const {
       return port == d.port && secure == d.secure && port_given == d.port_given && host == d.host &&

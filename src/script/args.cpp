@@ -146,8 +146,8 @@ Result<Arg> fixup_arg(const SourceText& src, LoadState& ls, const FunctionDef& d
       std::string_view text = ascii::trim(a.fmt.constant());
       if (text.empty()) return a;
       if (auto s = SockName::parse(text); !s) {
-        return make_error(0, "expected a local socket proto:ip:port (like \"tcp:127.0.0.1:5060\") for " + what() +
-                                 found() + ": " + s.error().message);
+        return make_error(0, "expected a local socket proto:ip:port (like \"tcp:127.0.0.1:5060\") for " +
+                                 what() + found() + ": " + s.error().message);
       }
       // Only a call written in the config (KEMI passes values per call): its place is kept.
       if (raw.quoted) ls.data->config.local_sockets.push_back({src.where(raw.loc), std::string(text)});
