@@ -57,7 +57,9 @@ class HopConn {
     }
     return eof_;
   }
-  void send(std::string_view bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  void send(std::string_view bytes) {
+    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  }
 
  private:
   // The length of the first whole frame in buf_, 0 when it is not all there.
@@ -128,15 +130,16 @@ class NextHop {
 };
 
 // A config whose event_route runs `route` (responses go back), open_relay so that raw clients may
-// relay (this file is about the functions, not RFC 4976 §6).
+// relay (this file is about the functions, not RFC 4976 §6), refusals logged (debug=2: info).
 std::string write_config(const std::string& name, const std::string& route, const std::string& extra = {}) {
   std::string path = "/tmp/msrpd-itest-functions-" + name + "-" + std::to_string(::getpid()) + ".cfg";
-  std::ofstream(path) << "#!KAMAILIO\nloadmodule \"msrp.so\"\nloadmodule \"pv.so\"\nloadmodule \"xlog.so\"\n"
-                         "modparam(\"msrp\", \"open_relay\", 1)\n"
-                      << extra
-                      << "event_route[msrp:frame-in] {\n"
-                         "  if (msrp_is_reply()) {\n    msrp_relay();\n    exit;\n  }\n"
-                      << route << "}\n";
+  std::ofstream(path)
+      << "#!KAMAILIO\ndebug=2\nloadmodule \"msrp.so\"\nloadmodule \"pv.so\"\nloadmodule \"xlog.so\"\n"
+         "modparam(\"msrp\", \"open_relay\", 1)\n"
+      << extra
+      << "event_route[msrp:frame-in] {\n"
+         "  if (msrp_is_reply()) {\n    msrp_relay();\n    exit;\n  }\n"
+      << route << "}\n";
   return path;
 }
 
@@ -149,12 +152,14 @@ class Functions : public ::testing::Test {
   // msrpd on 127.0.0.1:<port> and 127.0.0.2:<port2>.
   void start(const std::string& cfg) {
     cfg_ = cfg;
-    ASSERT_TRUE(d_.start(cfg, {"-n", "1", "-l", "tcp:127.0.0.2:" + std::to_string(port2_)}, port1_)) << d_.log();
+    ASSERT_TRUE(d_.start(cfg, {"-n", "1", "-l", "tcp:127.0.0.2:" + std::to_string(port2_)}, port1_))
+        << d_.log();
   }
   std::string sock1() const { return "tcp:127.0.0.1:" + std::to_string(port1_); }
   std::string sock2() const { return "tcp:127.0.0.2:" + std::to_string(port2_); }
   // A SEND from `c` through msrpd to `to`.
-  std::string send_to(Client& c, const std::string& tid, const std::string& to, const std::string& body = "hi") {
+  std::string send_to(Client& c, const std::string& tid, const std::string& to,
+                      const std::string& body = "hi") {
     from_ = my_uri(c, "alice");
     return client::make_send(tid, d_.uri("s1") + " " + to, from_, "m-" + tid, body);
   }
@@ -177,10 +182,14 @@ TEST_F(Functions, SetDstSockMakesTheNextHopSeeTheConnectionComeFromThatAddress) 
   std::string dst = "msrp://127.0.0.1:" + std::to_string(hop.port()) + ";tcp";
   start(write_config("sock",
                      "  if ($msrp(msgid) == \"m-via2\" || $msrp(msgid) == \"m-again\")\n"
-                     "    msrp_set_dst(\"" + dst + "\", \"" + sock2() + "\");\n"
-                     "  else\n"
-                     "    msrp_set_dst(\"" + dst + "\", \"" + sock1() + "\");\n"
-                     "  msrp_relay();\n"));
+                     "    msrp_set_dst(\"" +
+                         dst + "\", \"" + sock2() +
+                         "\");\n"
+                         "  else\n"
+                         "    msrp_set_dst(\"" +
+                         dst + "\", \"" + sock1() +
+                         "\");\n"
+                         "  msrp_relay();\n"));
   Client alice = d_.connect();
   ASSERT_TRUE(alice.send(send_to(alice, "via2", hop.uri("bob"))));
   auto c2 = hop.accept();
@@ -207,9 +216,9 @@ TEST(FunctionsConfig, SetDstNamingNoListenSocketFailsToLoadWithFileLine) {
                                                 std::to_string(p) + "\");\n  msrp_relay();\n");
   RunResult r = run_msrpd({"-c", "-f", path, "-l", "tcp:127.0.0.1:" + std::to_string(p)});
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(r.output, path + ":11:42: msrp_set_dst: 'tcp:127.0.0.2:" + std::to_string(p) +
-                          "' is not a listen socket of msrpd (it listens on tcp:127.0.0.1:" + std::to_string(p) +
-                          ")\n");
+  EXPECT_EQ(r.output, path + ":12:42: msrp_set_dst: 'tcp:127.0.0.2:" + std::to_string(p) +
+                          "' is not a listen socket of msrpd (it listens on tcp:127.0.0.1:" +
+                          std::to_string(p) + ")\n");
   // The same config with that socket among the listen addresses loads.
   r = run_msrpd({"-c", "-f", path, "-l", "tcp:127.0.0.1:" + std::to_string(p), "-l",
                  "tcp:127.0.0.2:" + std::to_string(p)});
@@ -224,7 +233,9 @@ TEST_F(Functions, SetDstSockFromAVariableNamingNoSocketFailsTheRelay) {
   std::string dst = "msrp://127.0.0.1:" + std::to_string(hop.port()) + ";tcp";
   start(write_config("varsock", "  $var(sock) = \"tcp:127.0.0.3:" + std::to_string(port2_) +
                                     "\";\n"
-                                    "  if (!msrp_set_dst(\"" + dst + "\", \"$var(sock)\")) xlog(\"L_ERR\", \"set_dst failed\\n\");\n"
+                                    "  if (!msrp_set_dst(\"" +
+                                    dst +
+                                    "\", \"$var(sock)\")) xlog(\"L_ERR\", \"set_dst failed\\n\");\n"
                                     "  if (!msrp_relay()) xlog(\"L_ERR\", \"relay failed\\n\");\n"));
   Client alice = d_.connect();
   ASSERT_TRUE(alice.send(send_to(alice, "nosock1", hop.uri("bob"))));
@@ -236,7 +247,10 @@ TEST_F(Functions, SetDstSockFromAVariableNamingNoSocketFailsTheRelay) {
                 "-------r$\r\n");
   EXPECT_FALSE(hop.accept(300));
   std::string log = d_.log();
-  EXPECT_NE(log.find("msrp_set_dst: 'tcp:127.0.0.3:" + std::to_string(port2_) + "' is not a listen socket of msrpd"),
+  EXPECT_NE(log.find("refused (no_socket): msrp_set_dst's sock 'tcp:127.0.0.3:" + std::to_string(port2_) +
+                     "' is not a listen socket of msrpd (tcp:127.0.0.1:" + std::to_string(port1_) +
+                     ", tcp:127.0.0.2:" + std::to_string(port2_) +
+                     "), not relayed from msrp://127.0.0.1:" + std::to_string(alice.local_port())),
             std::string::npos)
       << log;
   EXPECT_NE(log.find("set_dst failed"), std::string::npos) << log;
@@ -247,8 +261,10 @@ TEST_F(Functions, SetDstSockFromAVariableNamingNoSocketFailsTheRelay) {
 // receivers get it, each exactly as relayed, with a transaction id of the relay's each.
 TEST_F(Functions, RelayCalledTwiceDeliversTheFrameToBothDestinations) {
   NextHop a, b;
-  start(write_config("twice", "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n  msrp_relay();\n"
-                              "  msrp_set_dst(\"" + b.uri("carol") + "\", \"\");\n  msrp_relay();\n"));
+  start(write_config("twice", "  msrp_set_dst(\"" + a.uri("bob") +
+                                  "\", \"\");\n  msrp_relay();\n"
+                                  "  msrp_set_dst(\"" +
+                                  b.uri("carol") + "\", \"\");\n  msrp_relay();\n"));
   Client alice = d_.connect();
   ASSERT_TRUE(alice.send(send_to(alice, "fork0001", a.uri("bob"))));
   auto ca = a.accept();
@@ -267,11 +283,14 @@ TEST_F(Functions, RelayCalledTwiceDeliversTheFrameToBothDestinations) {
 // destination's ends at msrpd.
 TEST_F(Functions, ARequestRelayedTwiceGetsOneResponseBack) {
   NextHop a, b;
-  start(write_config("twice-resp", "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n  msrp_relay();\n"
-                                   "  msrp_set_dst(\"" + b.uri("carol") + "\", \"\");\n  msrp_relay();\n"));
+  start(write_config("twice-resp", "  msrp_set_dst(\"" + a.uri("bob") +
+                                       "\", \"\");\n  msrp_relay();\n"
+                                       "  msrp_set_dst(\"" +
+                                       b.uri("carol") + "\", \"\");\n  msrp_relay();\n"));
   Client alice = d_.connect();
   from_ = my_uri(alice, "alice");
-  ASSERT_TRUE(alice.send(client::make_request("nick0001", "NICKNAME", d_.uri("s1") + " " + a.uri("bob"), from_)));
+  ASSERT_TRUE(
+      alice.send(client::make_request("nick0001", "NICKNAME", d_.uri("s1") + " " + a.uri("bob"), from_)));
   auto ca = a.accept();
   auto cb = b.accept();
   ASSERT_TRUE(ca && cb);
@@ -281,8 +300,10 @@ TEST_F(Functions, ARequestRelayedTwiceGetsOneResponseBack) {
             client::make_request("nick0001", "NICKNAME", a.uri("bob"), path_back));
   EXPECT_EQ(testing::forwarded_as(fb, "nick0001"),
             client::make_request("nick0001", "NICKNAME", a.uri("bob"), path_back));
-  ca->send(client::make_response(std::string(testing::transaction_id_of(fa)), 200, "OK", path_back, a.uri("bob")));
-  cb->send(client::make_response(std::string(testing::transaction_id_of(fb)), 200, "OK", path_back, a.uri("bob")));
+  ca->send(
+      client::make_response(std::string(testing::transaction_id_of(fa)), 200, "OK", path_back, a.uri("bob")));
+  cb->send(
+      client::make_response(std::string(testing::transaction_id_of(fb)), 200, "OK", path_back, a.uri("bob")));
   auto ok = alice.read_frame();
   ASSERT_TRUE(ok) << ok.error().message;
   EXPECT_EQ(ok->raw, client::make_response("nick0001", 200, "OK", from_, d_.uri("s1") + " " + a.uri("bob")));
@@ -293,7 +314,8 @@ TEST_F(Functions, ARequestRelayedTwiceGetsOneResponseBack) {
 // Twice to the same destination: it gets the frame twice, over the one connection.
 TEST_F(Functions, RelayCalledTwiceToTheSameDestinationSendsTwice) {
   NextHop a;
-  start(write_config("same", "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n  msrp_relay();\n  msrp_relay();\n"));
+  start(write_config("same",
+                     "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n  msrp_relay();\n  msrp_relay();\n"));
   Client alice = d_.connect();
   ASSERT_TRUE(alice.send(send_to(alice, "dup00001", a.uri("bob"))));
   auto ca = a.accept();
@@ -309,9 +331,12 @@ TEST_F(Functions, RelayCalledTwiceToTheSameDestinationSendsTwice) {
 TEST_F(Functions, AStreamedFrameIsRelayedOnceOnly) {
   NextHop a, b;
   start(write_config("streamed",
-                     "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n  msrp_relay();\n"
-                     "  msrp_set_dst(\"" + b.uri("carol") + "\", \"\");\n"
-                     "  if (!msrp_relay()) xlog(\"L_ERR\", \"second relay refused\\n\");\n",
+                     "  msrp_set_dst(\"" + a.uri("bob") +
+                         "\", \"\");\n  msrp_relay();\n"
+                         "  msrp_set_dst(\"" +
+                         b.uri("carol") +
+                         "\", \"\");\n"
+                         "  if (!msrp_relay()) xlog(\"L_ERR\", \"second relay refused\\n\");\n",
                      "modparam(\"msrp\", \"route_body_limit\", 100)\n"));
   Client alice = d_.connect();
   std::string body(5000, 'x');
@@ -321,8 +346,9 @@ TEST_F(Functions, AStreamedFrameIsRelayedOnceOnly) {
   EXPECT_EQ(testing::forwarded_as(ca->read_frame(), "long0001"), relayed("long0001", a.uri("bob"), body));
   EXPECT_FALSE(b.accept(300));
   std::string log = d_.log();
-  EXPECT_NE(log.find("msrp_relay: long0001 from msrp://127.0.0.1:" + std::to_string(alice.local_port()) +
-                     " not relayed again: its body is longer than route_body_limit and still arriving"),
+  EXPECT_NE(log.find("refused (relay_again): msrp_relay() again for long0001: its body is longer than "
+                     "route_body_limit and still arriving from msrp://127.0.0.1:" +
+                     std::to_string(alice.local_port())),
             std::string::npos)
       << log;
   EXPECT_NE(log.find("second relay refused"), std::string::npos) << log;
@@ -332,10 +358,11 @@ TEST_F(Functions, AStreamedFrameIsRelayedOnceOnly) {
 // msrp_relay() it leaves the destination open, set before it closes it once the frame is out.
 TEST_F(Functions, RelayFlagsApplyOnlyToTheRelaysThatFollowThem) {
   NextHop a;
-  start(write_config("flags",
-                     "  msrp_set_dst(\"" + a.uri("bob") + "\", \"\");\n"
-                     "  if ($msrp(msgid) == \"m-after\") {\n    msrp_relay();\n    msrp_relay_flags(\"2\");\n"
-                     "  } else {\n    msrp_relay_flags(\"2\");\n    msrp_relay();\n  }\n"));
+  start(write_config(
+      "flags", "  msrp_set_dst(\"" + a.uri("bob") +
+                   "\", \"\");\n"
+                   "  if ($msrp(msgid) == \"m-after\") {\n    msrp_relay();\n    msrp_relay_flags(\"2\");\n"
+                   "  } else {\n    msrp_relay_flags(\"2\");\n    msrp_relay();\n  }\n"));
   Client alice = d_.connect();
   ASSERT_TRUE(alice.send(send_to(alice, "after", a.uri("bob"))));
   auto c1 = a.accept();

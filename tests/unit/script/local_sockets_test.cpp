@@ -60,9 +60,10 @@ TEST(LocalSocketSyntax, ErrorsSayWhatIsWrong) {
 }
 
 TEST(LocalSocketLoad, AMalformedLiteralIsRefusedWhereItIsWritten) {
-  EXPECT_EQ(load_error(set_dst("tcp:127.0.0.2")),
-            "t.cfg:4:42: expected a local socket proto:ip:port (like \"tcp:127.0.0.1:5060\") for argument 2 of "
-            "msrp_set_dst(), found string \"tcp:127.0.0.2\": no port");
+  EXPECT_EQ(
+      load_error(set_dst("tcp:127.0.0.2")),
+      "t.cfg:4:42: expected a local socket proto:ip:port (like \"tcp:127.0.0.1:5060\") for argument 2 of "
+      "msrp_set_dst(), found string \"tcp:127.0.0.2\": no port");
 }
 
 TEST(LocalSocketLoad, ALiteralNamingNoListenSocketIsRefusedWithItsPlace) {
@@ -70,8 +71,10 @@ TEST(LocalSocketLoad, ALiteralNamingNoListenSocketIsRefusedWithItsPlace) {
             "t.cfg:4:42: msrp_set_dst: 'tcp:127.0.0.2:5060' is not a listen socket of msrpd (it listens on "
             "tcp:127.0.0.1:5060)");
   // The right address on another port, or another proto, is not that socket either.
-  EXPECT_EQ(check(set_dst("tcp:127.0.0.1:5061"), {"tcp:127.0.0.1:5060"}).substr(0, 24), "t.cfg:4:42: msrp_set_dst");
-  EXPECT_EQ(check(set_dst("tls:127.0.0.1:5060"), {"tcp:127.0.0.1:5060"}).substr(0, 24), "t.cfg:4:42: msrp_set_dst");
+  EXPECT_EQ(check(set_dst("tcp:127.0.0.1:5061"), {"tcp:127.0.0.1:5060"}).substr(0, 24),
+            "t.cfg:4:42: msrp_set_dst");
+  EXPECT_EQ(check(set_dst("tls:127.0.0.1:5060"), {"tcp:127.0.0.1:5060"}).substr(0, 24),
+            "t.cfg:4:42: msrp_set_dst");
   // Without -l, the config's own listen lines (none: 127.0.0.1:2855).
   EXPECT_EQ(check(set_dst("tcp:127.0.0.1:2855")), "ok");
   EXPECT_EQ(check("listen=tcp:127.0.0.2:5060\n" + set_dst("tcp:127.0.0.1:2855")),
@@ -84,13 +87,15 @@ TEST(LocalSocketLoad, ALiteralNamingAListenSocketLoads) {
   EXPECT_EQ(check(set_dst("tcp:[::1]:5060"), {"tcp:[::1]:5060"}), "ok");
   // A wildcard listen address stands for every address of its family on that port.
   EXPECT_EQ(check(set_dst("tcp:127.0.0.2:5060"), {"tcp:0.0.0.0:5060"}), "ok");
-  EXPECT_EQ(check(set_dst("tcp:127.0.0.2:5060"), {"tcp:[::]:5060"}).substr(0, 24), "t.cfg:4:42: msrp_set_dst");
+  EXPECT_EQ(check(set_dst("tcp:127.0.0.2:5060"), {"tcp:[::]:5060"}).substr(0, 24),
+            "t.cfg:4:42: msrp_set_dst");
   // No socket at all (Kamailio's configs pass "" when they have none).
   EXPECT_EQ(check(set_dst(""), {"tcp:127.0.0.1:5060"}), "ok");
 }
 
 TEST(LocalSocketLoad, AValueFromAVariableIsLeftToTheCall) {
-  EXPECT_EQ(check(kHead + "  $var(s) = \"tcp:10.9.9.9:1\";\n  msrp_set_dst(\"msrp://127.0.0.1:9;tcp\", \"$var(s)\");\n}\n",
+  EXPECT_EQ(check(kHead + "  $var(s) = \"tcp:10.9.9.9:1\";\n  msrp_set_dst(\"msrp://127.0.0.1:9;tcp\", "
+                          "\"$var(s)\");\n}\n",
                   {"tcp:127.0.0.1:5060"}),
             "ok");
 }
