@@ -31,10 +31,11 @@ FakeContext sip_request() {
 }
 
 TEST(ScriptRouter, NativeFramesRunTheEventRouteAndSipRunsRequestRoute) {
-  script::Script s = script::load_text(kModules +
-                                           "event_route[msrp:frame-in] { msrp_set_dst(\"w$pp\", \"x\"); }\n"
-                                           "request_route { sl_send_reply(\"200\", \"OK $pp\"); }\n",
-                                       "t.cfg");
+  script::Script s =
+      script::load_text(kModules +
+                            "event_route[msrp:frame-in] { msrp_set_dst(\"w$pp\", \"tcp:127.0.0.1:2855\"); }\n"
+                            "request_route { sl_send_reply(\"200\", \"OK $pp\"); }\n",
+                        "t.cfg");
   std::vector<unsigned> started;
   ScriptRouter router(s, 2, [&](unsigned w) { started.push_back(w); });
   router.on_worker_start(0);
@@ -44,7 +45,7 @@ TEST(ScriptRouter, NativeFramesRunTheEventRouteAndSipRunsRequestRoute) {
   router.msrp_frame(frame, 1);
   FakeContext sip = sip_request();
   router.sip_request(sip, 0);
-  EXPECT_THAT(frame.actions, ElementsAre("set_dst w2 x"));
+  EXPECT_THAT(frame.actions, ElementsAre("set_dst w2 tcp:127.0.0.1:2855"));
   EXPECT_THAT(sip.actions, ElementsAre("sl 200 OK 1"));
 }
 
@@ -87,13 +88,14 @@ TEST_F(LuaRouter, FramesRunTheEventCallbackAndSipRunsKsrRequestRoute) {
 }
 
 TEST_F(LuaRouter, WithoutEventCallbackFramesRunTheEventRoute) {
-  script::Script s = load("function ksr_request_route() end\n",
-                          "event_route[msrp:frame-in] { msrp_set_dst(\"native\", \"z\"); }\n");
+  script::Script s =
+      load("function ksr_request_route() end\n",
+           "event_route[msrp:frame-in] { msrp_set_dst(\"native\", \"tcp:127.0.0.1:2855\"); }\n");
   ScriptRouter router(s, 1);
   router.on_worker_start(0);
   FakeContext frame = send_frame();
   router.msrp_frame(frame, 0);
-  EXPECT_THAT(frame.actions, ElementsAre("set_dst native z"));
+  EXPECT_THAT(frame.actions, ElementsAre("set_dst native tcp:127.0.0.1:2855"));
 }
 
 }  // namespace
