@@ -53,15 +53,27 @@ class Connection {
   }
   // Several statements without parameters (a schema), in one transaction.
   virtual Result<void> exec_script(std::string_view sql) = 0;
+  // Which SQL dialect this connection speaks (a schema differs: SERIAL, ON CONFLICT).
+  virtual Url::Driver driver() const = 0;
+  // True once the connection is unusable (the server went away, a query passed its time limit):
+  // its owner drops it and connects again.
+  virtual bool broken() const { return false; }
 };
 
 struct ConnectOptions {
   bool create = false;         // sqlite: make the file when missing (msrpctl db init)
-  bool read_only = false;      // sqlite: open read-only (the relay only reads credentials)
+  bool read_only = false;      // open read-only (the relay only reads credentials); postgres:
+                               // default_transaction_read_only
   int busy_timeout_ms = 2000;  // sqlite: how long a statement waits for a writer's lock
+  // postgres: how long connecting may take (TCP, TLS, authentication), in milliseconds.
+  int connect_timeout_ms = 3000;
+  // postgres: the server cancels a statement after this long (statement_timeout); the client
+  // gives up waiting for an answer 500 ms later and drops the connection (a server that went
+  // silent). 0: no limit.
+  int query_timeout_ms = 2000;
 };
 
-// Opens a connection. A driver msrpd does not have yet (postgres) is an error that says so.
+// Opens a connection: sqlite:// (db_sqlite, libsqlite3) or postgres:// (db_postgres, libpq).
 Result<std::unique_ptr<Connection>> connect(const Url& url, const ConnectOptions& options = {});
 
 // Whether `name` may be written into SQL as a table or column name: [A-Za-z_][A-Za-z0-9_]*, at

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "db/db.h"
+#include "db/drivers.h"
 
 namespace msrpd::db {
 
@@ -77,6 +78,8 @@ class SqliteConnection final : public Connection {
     return out;
   }
 
+  Url::Driver driver() const override { return Url::Driver::sqlite; }
+
   Result<void> exec_script(std::string_view sql) override {
     std::string all = "BEGIN;\n" + std::string(sql) + "\nCOMMIT;";
     char* msg = nullptr;
@@ -114,19 +117,7 @@ class SqliteConnection final : public Connection {
 
 }  // namespace
 
-bool is_identifier(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (size_t k = 0; k < name.size(); ++k) {
-    char c = name[k];
-    bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-    if (!alpha && !(k > 0 && c >= '0' && c <= '9')) return false;
-  }
-  return true;
-}
-
-Result<std::unique_ptr<Connection>> connect(const Url& url, const ConnectOptions& options) {
-  if (url.driver != Url::Driver::sqlite)
-    return make_error(0, url.redacted() + ": the PostgreSQL driver (db_postgres) is not in msrpd yet");
+Result<std::unique_ptr<Connection>> connect_sqlite(const Url& url, const ConnectOptions& options) {
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   // Each pool thread has its own connection: no shared cache, no mutex inside SQLite needed.

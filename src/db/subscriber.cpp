@@ -23,6 +23,26 @@ CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username);
 INSERT OR IGNORE INTO version (table_name, table_version) VALUES ('subscriber', 7);
 )";
 
+// The same tables in PostgreSQL's words, as Kamailio's own PostgreSQL schema has them (SERIAL ids).
+const char* const kSubscriberSchemaPostgres = R"(CREATE TABLE IF NOT EXISTS version (
+    id SERIAL PRIMARY KEY NOT NULL,
+    table_name VARCHAR(32) NOT NULL,
+    table_version INTEGER DEFAULT 0 NOT NULL,
+    CONSTRAINT version_table_name_idx UNIQUE (table_name)
+);
+CREATE TABLE IF NOT EXISTS subscriber (
+    id SERIAL PRIMARY KEY NOT NULL,
+    username VARCHAR(64) DEFAULT '' NOT NULL,
+    domain VARCHAR(64) DEFAULT '' NOT NULL,
+    password VARCHAR(64) DEFAULT '' NOT NULL,
+    ha1 VARCHAR(128) DEFAULT '' NOT NULL,
+    ha1b VARCHAR(128) DEFAULT '' NOT NULL,
+    CONSTRAINT subscriber_account_idx UNIQUE (username, domain)
+);
+CREATE INDEX IF NOT EXISTS subscriber_username_idx ON subscriber (username);
+INSERT INTO version (table_name, table_version) VALUES ('subscriber', 7) ON CONFLICT (table_name) DO NOTHING;
+)";
+
 Result<Account> parse_account(std::string_view text, std::string_view default_domain) {
   Account a;
   auto at = text.rfind('@');
@@ -62,7 +82,7 @@ std::string ha1b_of(const Account& a, std::string_view password) {
 }
 
 Result<void> init_schema(Connection& c) {
-  return c.exec_script(kSubscriberSchema);
+  return c.exec_script(c.driver() == Url::Driver::postgres ? kSubscriberSchemaPostgres : kSubscriberSchema);
 }
 
 Result<void> add_subscriber(Connection& c, const Account& a, std::string_view password, bool store_plain) {
@@ -70,7 +90,9 @@ Result<void> add_subscriber(Connection& c, const Account& a, std::string_view pa
                    {Value::text(a.username), Value::text(a.domain), Value::text(store_plain ? password : ""),
                     Value::text(ha1_of(a, password)), Value::text(ha1b_of(a, password))});
   if (!r) {
-    if (r.error().message.find("UNIQUE") != std::string::npos)
+    // SQLite: "UNIQUE constraint failed"; PostgreSQL: "duplicate key value violates unique constraint".
+    const std::string& m = r.error().message;
+    if (m.find("UNIQUE") != std::string::npos || m.find("duplicate key") != std::string::npos)
       return make_error(0, a.username + "@" + a.domain + " exists already");
     return r.error();
   }

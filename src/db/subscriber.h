@@ -15,6 +15,7 @@ namespace msrpd::db {
 
 // The schema msrpctl db init makes (version table included, subscriber at Kamailio's version 7).
 extern const char* const kSubscriberSchema;
+extern const char* const kSubscriberSchemaPostgres;  // the same for PostgreSQL (init_schema picks)
 
 struct Account {
   std::string username, domain;

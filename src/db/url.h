@@ -2,7 +2,7 @@
 // A database URL as Kamailio's db_url writes it:
 //   sqlite:///var/lib/msrpd/msrpd.db          (an absolute path after the third slash)
 //   sqlite://relative/file.db                 (relative to the config file's directory)
-//   postgres://user:pass@host:port/dbname     (postgres:// and postgresql://; parsed, no driver yet)
+//   postgres://user:pass@host:port/dbname     (postgres:// and postgresql://, libpq)
 // The password of a URL never appears in messages (redacted()).
 
 #include <cstdint>
