@@ -79,13 +79,6 @@ TEST_F(Sqlite, AMissingFileIsNotCreatedUnlessAsked) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/t.db"));
 }
 
-TEST_F(Sqlite, PostgresIsNotThereYet) {
-  auto c = connect(*parse_url("postgres://u:pw@localhost/db"));
-  ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().message,
-            "postgres://u:***@localhost/db: the PostgreSQL driver (db_postgres) is not in msrpd yet");
-}
-
 TEST(DbIdentifier, OnlyPlainNames) {
   EXPECT_TRUE(is_identifier("subscriber"));
   EXPECT_TRUE(is_identifier("_ha1b"));
