@@ -1,5 +1,5 @@
 // The auth_db module: Digest authentication of AUTH requests against Kamailio's subscriber table
-// through a database (db_sqlite), with each worker keeping the rows it read for cache_ttl.
+// through a database (db_sqlite or db_postgres), with each worker keeping the rows it read for cache_ttl.
 //
 // www_authorize(realm, table) and auth_check(realm, table, flags) return pv_www_authenticate's
 // codes (auth.cpp), and -3 when the table has no row for the user. A row whose password column
@@ -35,12 +35,22 @@ struct AuthDbState {
   std::once_flag pool_once;
   std::unique_ptr<db::Pool> pool;  // made on the first lookup (not by msrpd -c)
 
+  int timeout_ms = 2000;  // db_postgres's timeout: connect, statement, and a query's wait for a thread
+
+  db::ConnectOptions connect_options() const {
+    db::ConnectOptions o;
+    o.read_only = true;  // the relay only reads subscribers
+    o.connect_timeout_ms = timeout_ms;
+    o.query_timeout_ms = timeout_ms;
+    return o;
+  }
   db::Pool& get_pool() {
     std::call_once(pool_once, [&] {
       db::Pool::Options o;
       o.threads = static_cast<unsigned>(cfg.db_threads);
       o.queue_limit = static_cast<size_t>(cfg.db_queue);
-      o.connect.read_only = true;  // the relay only reads subscribers
+      o.connect = connect_options();
+      o.job_timeout = std::chrono::milliseconds(timeout_ms);
       pool = std::make_unique<db::Pool>(url, o);
     });
     return *pool;
@@ -265,12 +275,14 @@ void finish_auth_db(LoadState& ls) {
     ls.src->fail(ls.auth_db_loc,
                  "auth_db needs modparam(\"auth_db\", \"db_url\", \"sqlite:///path/file.db\")");
   }
-  if (!ls.has_module("db_sqlite")) {
-    ls.src->fail(ls.db_url_loc,
-                 "auth_db's db_url " + ls.db_url->redacted() + " needs loadmodule \"db_sqlite.so\"");
+  const char* driver_module = ls.db_url->driver == db::Url::Driver::postgres ? "db_postgres" : "db_sqlite";
+  if (!ls.has_module(driver_module)) {
+    ls.src->fail(ls.db_url_loc, "auth_db's db_url " + ls.db_url->redacted() + " needs loadmodule \"" +
+                                    driver_module + ".so\"");
   }
   auto a = std::make_shared<AuthDbState>();
   a->cfg = ls.data->config.auth_db;
+  a->timeout_ms = ls.data->config.db_postgres.timeout * 1000;
   a->url = *ls.db_url;
   a->tables = ls.db_tables;
   for (const auto& t : a->tables) {
@@ -282,9 +294,7 @@ void finish_auth_db(LoadState& ls) {
   // An unknown table or column is a load error when the database is there to ask (msrpd -c); a
   // missing file is only a warning: it may be made after the config is checked.
   if (!a->tables.empty()) {
-    db::ConnectOptions o;
-    o.read_only = true;
-    auto c = db::connect(a->url, o);
+    auto c = db::connect(a->url, a->connect_options());
     if (!c) {
       ls.warn(ls.db_url_loc, "auth_db: cannot open the database now (" + c.error().message +
                                  "): AUTHs fail (-1) until it can be opened");

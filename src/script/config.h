@@ -98,6 +98,12 @@ struct Config {
     int db_queue = 1024;
   } auth_db;
 
+  // db_postgres: Kamailio's `timeout` (seconds): bounds a connect and a statement (the server's
+  // statement_timeout). Kamailio's default is 0 (none); msrpd always bounds them.
+  struct DbPostgres {
+    int timeout = 2;
+  } db_postgres;
+
   std::vector<HtableDef> htables;
 
   struct Xlog {

@@ -224,8 +224,9 @@ constexpr FunctionDef kFunctions[] = {
 // ---- modules ----
 
 // app_lua runs cfgengine "lua" (src/kemi/).
-constexpr const char* kProvided[] = {"sl",   "xlog",     "pv",  "auth", "auth_db", "db_sqlite", "htable",
-                                     "msrp", "cfgutils", "kex", "ctl",  "tls",     "app_lua"};
+constexpr const char* kProvided[] = {"sl",        "xlog",        "pv",     "auth",   "auth_db",
+                                     "db_sqlite", "db_postgres", "htable", "msrp",   "cfgutils",
+                                     "kex",       "ctl",         "tls",    "app_lua"};
 
 struct Unprovided {
   const char* name;
@@ -263,7 +264,6 @@ constexpr Unprovided kUnprovided[] = {
     {"path", "SIP Path headers"},
     {"outbound", "SIP outbound"},
     {"db_mysql", "the MySQL database connector"},
-    {"db_postgres", "the PostgreSQL database connector (not yet: use db_sqlite)"},
     {"db_text", "the text database connector"},
     {"presence", "SIP presence"},
     {"pua", "SIP presence user agent"},

@@ -190,10 +190,6 @@ void db_url_check(const ModParamSite& p, Config& c) {
   auto u =
       db::parse_url(c.auth_db.db_url, slash == std::string::npos ? std::string() : cfg.substr(0, slash + 1));
   if (!u) p.fail(p.what + ": " + u.error().message);
-  if (u->driver != db::Url::Driver::sqlite) {
-    p.fail(p.what + ": " + u->redacted() +
-           ": msrpd has no PostgreSQL driver yet (db_postgres): use sqlite://");
-  }
   p.ls.db_url = *u;
   p.ls.db_url_loc = p.loc;
 }
@@ -295,6 +291,8 @@ constexpr ModParamDef kModParams[] = {
     ignored("auth_db", "password_column_2"), ignored("auth_db", "version_table"),
     ignored("db_sqlite", "db_set_readonly"), ignored("db_sqlite", "db_set_journal_mode"),
     ignored("db_sqlite", "db_set_busy_timeout"),
+    integer("db_postgres", "timeout", [](Config& c) -> int& { return c.db_postgres.timeout; }, 1, 60, " (seconds)"),
+    ignored("db_postgres", "retries"), ignored("db_postgres", "bytea_output_escape"),
 
     special("htable", "htable", htable_def),
     ignored("htable", "db_url"), ignored("htable", "key_name_column"), ignored("htable", "key_type_column"),
