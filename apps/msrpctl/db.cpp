@@ -34,7 +34,9 @@ const char* const kDbUsage =
     "       msrpctl [-d DB_URL] user rm USER[@DOMAIN]\n"
     "       msrpctl [-d DB_URL] user list\n"
     "       msrpctl [-d DB_URL] user show USER[@DOMAIN]\n"
-    "  -d DB_URL    the subscriber database (default $MSRPD_DB_URL, else sqlite:///var/lib/msrpd/msrpd.db);\n"
+    "  -d DB_URL    the subscriber database: sqlite:///path/file.db or "
+    "postgres://user:pass@host[:port]/dbname\n"
+    "               (default $MSRPD_DB_URL, else sqlite:///var/lib/msrpd/msrpd.db);\n"
     "               USER without @DOMAIN takes $MSRPD_DOMAIN; the Digest realm is the domain\n";
 
 bool is_db_command(std::string_view word) {
@@ -51,7 +53,9 @@ int db_command(std::string db_url, const std::vector<std::string>& args) {
     return 2;
   }
   msrpd::db::ConnectOptions o;
-  o.create = init;
+  o.create = init;  // sqlite: the file; postgres: the database must exist (createdb), the tables are made
+  // An administrator's command may wait longer than a relay's lookup, but not forever.
+  o.query_timeout_ms = 10000;
   auto conn = msrpd::db::connect(*url, o);
   if (!conn) return fail(conn.error().message);
   msrpd::db::Connection& c = **conn;
