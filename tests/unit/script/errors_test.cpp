@@ -36,10 +36,10 @@ TEST(ScriptErrors, FunctionOfAModuleNotLoaded) {
 }
 
 TEST(ScriptErrors, UnknownModule) {
-  EXPECT_EQ(
-      load_error("loadmodule \"foo.so\"\n"),
-      "t.cfg:1:12: unknown module 'foo' (msrpd provides sl, xlog, pv, auth, auth_db, db_sqlite, htable, "
-      "msrp, cfgutils, kex, ctl, tls, app_lua)");
+  EXPECT_EQ(load_error("loadmodule \"foo.so\"\n"),
+            "t.cfg:1:12: unknown module 'foo' (msrpd provides sl, xlog, pv, auth, auth_db, db_sqlite, "
+            "db_postgres, htable, "
+            "msrp, cfgutils, kex, ctl, tls, app_lua)");
 }
 
 TEST(ScriptErrors, UnknownModuleParameter) {
