@@ -138,7 +138,13 @@ std::unique_ptr<Control> start_control(const script::Script& script, relay::Engi
   ctl::register_msrp_commands(reg, engine.cmap());
   relay::ConnectionMap* cmap = engine.cmap();
   const relay::Stats* stats = &engine.stats();
-  ctl::StatsSource snapshot = [stats, cmap] { return ctl::relay_stats_snapshot(*stats, cmap); };
+  const script::Script* sc = &script;
+  ctl::StatsSource snapshot = [stats, cmap, sc] {
+    ctl::StatsSnapshot out = ctl::relay_stats_snapshot(*stats, cmap);
+    // auth_db's database pool (db/pool.h), when the script has auth_db.
+    for (auto& [name, v] : sc->db_stats()) out.emplace_back(name, static_cast<int64_t>(v));
+    return out;
+  };
   ctl::register_stats_commands(reg, snapshot);
   ctl::register_htable_commands(reg, htable_access(script));
 

@@ -15,6 +15,7 @@
 // serves that AUTH even if cache_ttl is 0 or passed meanwhile.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <unordered_map>
@@ -33,7 +34,8 @@ struct AuthDbState {
   std::vector<std::string> tables;
   std::vector<std::string> sql;  // per table: SELECT password_column FROM table WHERE user_column=? ...
   std::once_flag pool_once;
-  std::unique_ptr<db::Pool> pool;  // made on the first lookup (not by msrpd -c)
+  std::unique_ptr<db::Pool> pool;                   // made on the first lookup (not by msrpd -c)
+  std::atomic<const db::Pool*> pool_made{nullptr};  // for readers on other threads (db_stats)
 
   int timeout_ms = 2000;  // db_postgres's timeout: connect, statement, and a query's wait for a thread
 
@@ -52,6 +54,7 @@ struct AuthDbState {
       o.connect = connect_options();
       o.job_timeout = std::chrono::milliseconds(timeout_ms);
       pool = std::make_unique<db::Pool>(url, o);
+      pool_made.store(pool.get(), std::memory_order_release);
     });
     return *pool;
   }
@@ -76,6 +79,10 @@ struct CredEntry {
 
 struct CredCache {
   std::unordered_map<std::string, CredEntry> rows;
+  // A database that is down fails every AUTH: one line a second per worker says so (with how
+  // many were left out); the pool's own line says why.
+  int64_t error_logged_ms = -1;
+  uint64_t errors_not_logged = 0;
 };
 
 namespace {
@@ -204,8 +211,19 @@ int authorize(Run& run, const Call& c, const char* fname) {
           case S::pending:
             break;
         }
-        run.log(kLogErr,
-                run.s.where(c.loc) + ": " + fname + ": " + a->url.redacted() + ": " + e->message + "\n");
+        CredCache& cache = *run.env.creds;
+        int64_t now = now_ms();
+        if (cache.error_logged_ms >= 0 && now - cache.error_logged_ms < 1000) {
+          ++cache.errors_not_logged;
+          return Secret{{}, false, -1};
+        }
+        std::string more;
+        if (cache.errors_not_logged > 0)
+          more = " (and " + std::to_string(cache.errors_not_logged) + " more since the previous line)";
+        cache.error_logged_ms = now;
+        cache.errors_not_logged = 0;
+        run.log(kLogErr, run.s.where(c.loc) + ": " + fname + ": " + a->url.redacted() + ": " + e->message +
+                             more + "\n");
         return Secret{{}, false, -1};
       });
 }
@@ -266,6 +284,24 @@ bool Script::prepare_auth(std::optional<std::string_view> authorization, WorkerE
     }
   }
   return ready;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Script::db_stats() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  auto a = data_ ? data_->auth_db : nullptr;
+  if (!a) return out;
+  const db::Pool* p = a->pool_made.load(std::memory_order_acquire);
+  auto get = [p](auto member) -> uint64_t {
+    return p ? (p->stats().*member).load(std::memory_order_relaxed) : 0;
+  };
+  using S = db::Pool::Stats;
+  out.emplace_back("db:connects", get(&S::connects));
+  out.emplace_back("db:connect_failures", get(&S::connect_failures));
+  out.emplace_back("db:connections_lost", get(&S::lost));
+  out.emplace_back("db:lookups_unavailable", get(&S::unavailable));
+  out.emplace_back("db:lookups_expired", get(&S::expired));
+  out.emplace_back("db:lookups_refused", get(&S::refused));
+  return out;
 }
 
 void finish_auth_db(LoadState& ls) {

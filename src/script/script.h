@@ -72,6 +72,10 @@ class Script {
   bool prepare_auth(std::optional<std::string_view> authorization, class WorkerEnv& env,
                     const relay::Resume& resume) const;
 
+  // auth_db's database pool counters (db:connects, db:connect_failures, ...: docs/CONTROL.md),
+  // all 0 before the first lookup; empty without auth_db. From any thread.
+  std::vector<std::pair<std::string, uint64_t>> db_stats() const;
+
   // htables: drop expired items (the daemon calls this from a timer); how many were dropped.
   size_t clean_expired(time_t now) const;
   // The htable of that name (for RPC dumps), or null.

@@ -148,6 +148,18 @@ class DbPg : public ::testing::Test {
     return true;
   }
 
+  // A db:* counter through the ctl socket (msrpctl stats.get_statistics), -1 when not found.
+  int64_t db_stat(const std::string& sock, const std::string& name) {
+    std::string out = dir_ + "/stat.out";
+    std::string cmd =
+        msrpctl_path() + " -s unix:" + sock + " stats.get_statistics " + name + " >" + out + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) return -1;
+    std::string text = read_file(out);
+    auto at = text.find(name + " = ");
+    if (at == std::string::npos) return -1;
+    return std::atoll(text.c_str() + at + name.size() + 3);
+  }
+
   std::string redacted() const { return db::parse_url(url_)->redacted(); }
 
   std::string dir_, cfg_, url_;
@@ -265,7 +277,11 @@ TEST_F(DbPg, DownAtStartThenUp) {
   use_own();
   make_users();
   ASSERT_TRUE(pg_->stop()) << pg_->error();
-  start(config("modparam(\"db_postgres\", \"timeout\", 1)\n"));
+  std::string sock = dir_ + "/ctl.sock";
+  start(
+      config("modparam(\"db_postgres\", \"timeout\", 1)\nloadmodule \"ctl.so\"\nmodparam(\"ctl\", "
+             "\"binrpc\", \"unix:" +
+             sock + "\")\n"));
   // msrpd runs, says so, and each AUTH gets the bounded error.
   EXPECT_TRUE(log_has("auth_db: cannot open the database now"));
   for (int k = 0; k < 3; ++k) {
@@ -276,9 +292,20 @@ TEST_F(DbPg, DownAtStartThenUp) {
   EXPECT_TRUE(log_has("db: " + redacted() + ": connection to server at \"127.0.0.1\""));
   EXPECT_TRUE(log_has("Connection refused"));
   EXPECT_EQ(d_.log().find(Postgres::role_password()), std::string::npos);
+  // Logged at most once a second per worker: three quick failures are not three lines.
+  size_t lines = 0;
+  std::string log = d_.log(), what = "www_authorize: " + redacted() + ": ";
+  for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++lines;
+  EXPECT_GE(lines, 1u);
+  EXPECT_LT(lines, 3u) << log;
+  // Counted: each of the three lookups failed without a connection.
+  EXPECT_EQ(db_stat(sock, "db:lookups_unavailable"), 3);
+  EXPECT_GE(db_stat(sock, "db:connect_failures"), 1);
+  EXPECT_EQ(db_stat(sock, "db:connects"), 0);
   // Back: within the back-off's bound (4 s) an AUTH succeeds again.
   ASSERT_TRUE(pg_->start()) << pg_->error();
   EXPECT_TRUE(auth_until(200, "alice", "secret", 8000));
+  EXPECT_GE(db_stat(sock, "db:connects"), 1);
 }
 
 TEST_F(DbPg, StoppedAndStartedDuringARun) {
