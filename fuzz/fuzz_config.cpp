@@ -11,6 +11,8 @@
 // line has no '/', '.' or backslash (a plain file name, no continued line), so that it can only reach
 // the files this target writes in its own directory (a route block, and one that includes itself,
 // for the depth limit).
+// A postgres:// db_url makes the load ask that server for auth_db's tables (a name lookup and a
+// connect over the network, whose answers vary): inputs naming one are not run.
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -96,6 +98,7 @@ std::vector<std::string> load(std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (!includes_only_plain_names(text)) return 0;
+  if (text.find("postgres") != text.npos) return 0;
   std::vector<std::string> first = load(text);
   // Twice for small inputs only: a second load halves the runs a large config gets.
   if (size <= 1024) check(load(text) == first);
