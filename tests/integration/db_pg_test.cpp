@@ -30,7 +30,7 @@ std::string msrpctl_path() {
 }
 
 // Each test its own database in the program's cluster; the tests that stop PostgreSQL use a
-// cluster of their own (own()).
+// cluster of their own (use_own()).
 class DbPg : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,10 +54,12 @@ class DbPg : public ::testing::Test {
     ASSERT_TRUE(pg_->ok()) << pg_->error();
     make_database();
   }
-  // A cluster for this test alone (it is stopped and started).
+  // A cluster apart from the shared one, for the tests that stop and start it (made once, started
+  // again if a previous test left it stopped).
   void use_own() {
-    own_ = std::make_unique<Postgres>();
-    pg_ = own_.get();
+    static Postgres own;
+    pg_ = &own;
+    if (pg_->ok() && !pg_->running()) pg_->start();
     ASSERT_TRUE(pg_->ok()) << pg_->error();
     make_database();
   }
@@ -164,7 +166,6 @@ class DbPg : public ::testing::Test {
 
   std::string dir_, cfg_, url_;
   Postgres* pg_ = nullptr;
-  std::unique_ptr<Postgres> own_;
   Msrpd d_;
 };
 
