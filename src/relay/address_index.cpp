@@ -28,7 +28,11 @@ void AddressIndex::remove_key(const std::string& k, uint64_t conid) {
   Shard& s = shard_of(k);
   std::lock_guard lock(s.mu);
   auto it = s.by_addr.find(k);
-  if (it != s.by_addr.end() && it->second == conid) s.by_addr.erase(it);
+  if (it == s.by_addr.end() || it->second != conid) return;
+  s.by_addr.erase(it);
+  // Empty again: the buckets go too (made by a worker somewhere in its heap, they pinned a page
+  // each after the load: see ConnectionMap's erase_list).
+  if (s.by_addr.empty()) decltype(s.by_addr)().swap(s.by_addr);
 }
 
 void AddressIndex::add(bool tls, std::string_view ip, uint16_t port, uint64_t conid,

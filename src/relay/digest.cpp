@@ -461,16 +461,7 @@ NonceStore::Check NonceStore::use(std::string_view nonce, std::string_view nc_he
   Shard& shard = shards_[IdHash()(id) % kShards];
   std::lock_guard<std::mutex> lock(shard.mutex);
   // Records of stale nonces are useless (staleness is checked first): sweep them now and then.
-  if (now >= shard.next_sweep) {
-    for (auto it = shard.records.begin(); it != shard.records.end();) {
-      if (it->second.stale_at < now) {
-        it = shard.records.erase(it);
-      } else {
-        ++it;
-      }
-    }
-    shard.next_sweep = now + lifetime_;
-  }
+  sweep_shard(shard, now);
   auto [it, inserted] = shard.records.try_emplace(id, Shard::Record{nc, issued + lifetime_});
   if (inserted) return Check::ok;
   // RFC 2617 §3.2.2: the server can detect a replay by seeing the same nc twice; we require growth.
@@ -499,6 +490,24 @@ bool NonceStore::opaque_matches(std::string_view nonce, std::string_view opaque)
   char expected[kOpaqueChars];
   opaque_mac(nonce, expected);
   return CRYPTO_memcmp(expected, opaque.data(), kOpaqueChars) == 0;
+}
+
+size_t NonceStore::sweep_shard(Shard& shard, Clock::time_point now) {
+  if (now < shard.next_sweep) return 0;
+  size_t n = std::erase_if(shard.records, [now](const auto& r) { return r.second.stale_at < now; });
+  shard.next_sweep = now + lifetime_;
+  if (shard.records.empty() && shard.records.bucket_count() > 1)
+    decltype(shard.records)().swap(shard.records);
+  return n;
+}
+
+size_t NonceStore::sweep(Clock::time_point now) {
+  size_t n = 0;
+  for (size_t s = 0; s < kShards; ++s) {
+    std::lock_guard<std::mutex> lock(shards_[s].mutex);
+    n += sweep_shard(shards_[s], now);
+  }
+  return n;
 }
 
 size_t NonceStore::tracked() const {

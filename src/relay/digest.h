@@ -74,6 +74,13 @@ class NonceStore {
   // How many nonces have replay records now (for tests and metrics).
   size_t tracked() const;
 
+  // Drops the records of stale nonces (each shard at most once per lifetime) and frees the index
+  // of a shard left empty; returns how many went. use() sweeps its shard too, but only when an AUTH
+  // comes: after a burst of AUTHs with none later, the records and their scattered small
+  // allocations stayed for good (the soak: each pinned a page of the worker's heap). Called about
+  // once a second from the daemon's housekeeping (script::Script::clean_expired).
+  size_t sweep(Clock::time_point now);
+
   std::chrono::seconds lifetime() const { return lifetime_; }
 
  private:
@@ -83,6 +90,7 @@ class NonceStore {
   static constexpr size_t kOpaqueMacBytes = 16;
   static constexpr size_t kOpaqueChars = 22;  // base64url of 16 bytes, no padding
   void opaque_mac(std::string_view nonce, char out[kOpaqueChars]) const;
+  size_t sweep_shard(Shard& shard, Clock::time_point now);  // shard.mutex held
 
   Check verify_nonce(std::string_view nonce, Clock::time_point now, std::array<unsigned char, 16>& id,
                      Clock::time_point& issued) const;

@@ -1,5 +1,8 @@
 #include "relay/transactions.h"
 
+#include <algorithm>
+#include <bit>
+
 namespace msrpd::relay {
 
 bool ReportInfo::assign(const msrp::Frame& f) {
@@ -40,7 +43,7 @@ Transactions::Transactions(net::EventLoop& loop, uint32_t timeout_ms, TimeoutFn 
     : loop_(loop),
       timeout_ms_(timeout_ms),
       on_timeout_(std::move(on_timeout)),
-      buckets_(64, nullptr),
+      buckets_(kMinBuckets, nullptr),
       timer_(loop, [this] { on_timer(); }) {}
 
 Transactions::~Transactions() = default;
@@ -57,6 +60,9 @@ size_t Transactions::trim(size_t spare) {
   *p = nullptr;
   std::erase_if(records_, [](const std::unique_ptr<Transaction>& r) { return r->drop_; });
   if (records_.capacity() > 2 * records_.size() + 64) records_.shrink_to_fit();
+  // The index too, once it is four times what is left (it doubles again at one per bucket).
+  if (buckets_.size() > kMinBuckets && size_ * 4 < buckets_.size())
+    rehash(std::max(kMinBuckets, std::bit_ceil(size_ * 2)));
   return n;
 }
 
@@ -71,8 +77,8 @@ Transaction** Transactions::find_slot(uint64_t dest, std::string_view tid, size_
   return p;
 }
 
-void Transactions::grow() {
-  std::vector<Transaction*> b(buckets_.size() * 2, nullptr);
+void Transactions::rehash(size_t count) {
+  std::vector<Transaction*> b(count, nullptr);
   for (Transaction* head : buckets_) {
     while (head) {
       Transaction* next = head->chain_;
@@ -118,7 +124,7 @@ Transaction& Transactions::add(uint64_t dest, std::string_view tid, bool armed) 
     records_.push_back(std::make_unique<Transaction>());
     t = records_.back().get();
   }
-  if (size_ >= buckets_.size()) grow();
+  if (size_ >= buckets_.size()) rehash(buckets_.size() * 2);
   t->dest = dest;
   t->tid.assign(tid);
   t->source = 0;

@@ -96,8 +96,10 @@ class Transactions {
   size_t size() const { return size_; }
   // Records allocated so far (in use plus free): stops growing once the pool is warm.
   size_t records() const { return records_.size(); }
+  size_t buckets() const { return buckets_.size(); }  // the index's size
   // Frees the free records beyond `spare` (a load that has passed leaves its high-water mark of
-  // records behind otherwise); returns how many were freed.
+  // records behind otherwise), and halves the index while it is four times the live records;
+  // returns how many records were freed.
   size_t trim(size_t spare);
 
  private:
@@ -106,7 +108,8 @@ class Transactions {
   void unlink(Transaction* t);  // from the index and the queue
   void start_deadline(Transaction* t);
   void release(Transaction* t);
-  void grow();
+  static constexpr size_t kMinBuckets = 64;  // a power of two, as every bucket count
+  void rehash(size_t count);                 // count: a power of two
   void on_timer();
 
   net::EventLoop& loop_;

@@ -122,26 +122,35 @@ namespace {
 constexpr uint32_t kTrimEveryMs = 5000;
 constexpr size_t kSpareTransactions = 256;  // beyond a quarter more than the live ones
 constexpr size_t kSpareBlocks = 64;         // 1 MiB of 16 KiB write blocks and read buffers
+constexpr size_t kQuietSpareBlocks = 8;     // while no byte comes in
+constexpr uint64_t kQuietTrimTicks = 6;     // the heap is trimmed every 30 s while quiet
 constexpr size_t kHeapTrimBytes = size_t{1} << 20;
 }  // namespace
 
 // A load that has passed leaves the worker's pools at their high-water mark (transaction records,
 // write blocks) and glibc keeps what was freed in its heaps: the soak (bench/soak.sh) saw RSS go
 // 11 -> 95 MB and stay there after the last connection closed. Every few seconds what the pools
-// hold beyond the present need, plus a margin, goes back; the heap is given back to the system
-// when that was more than a little, and once when the worker has gone quiet (no byte read since
-// the last look, after a period with traffic). Nothing here runs per frame.
+// hold beyond the present need, plus a margin, goes back, and the heap is given back to the
+// system when that was more than a little. Once the worker is quiet (no byte read since the last
+// look) the margins go too: spare records and blocks are small allocations made all over the heap
+// during the peak, and each one left pins its page (docs/PERFORMANCE.md, "Soak"); the heap is then
+// trimmed at once and every kQuietTrimTicks while quiet, since what other threads free later
+// (closed connections' index entries, stale nonces, expired cmap items) lands in this heap too.
+// Nothing here runs per frame.
 void Worker::trim() {
-  size_t freed = txns_.trim(txns_.size() / 4 + kSpareTransactions) * sizeof(Transaction);
-  freed += connections_.blocks().trim(kSpareBlocks);
   uint64_t in = stats().bytes_in.load(std::memory_order_relaxed);
-  bool went_quiet = in == trim_bytes_in_ && busy_since_trim_;
-  busy_since_trim_ = in != trim_bytes_in_;
+  bool quiet = in == trim_bytes_in_;
+  bool went_quiet = quiet && busy_since_trim_;
+  busy_since_trim_ = !quiet;
   trim_bytes_in_ = in;
+  quiet_ticks_ = quiet ? quiet_ticks_ + 1 : 0;
+  size_t freed = txns_.trim(quiet ? 0 : txns_.size() / 4 + kSpareTransactions) * sizeof(Transaction);
+  freed += connections_.blocks().trim(quiet ? kQuietSpareBlocks : kSpareBlocks);
   if (went_quiet) {
     for (unsigned to = 0; to < engine_.worker_count(); ++to) engine_.channel(index_, to).trim();
   }
-  if (freed < kHeapTrimBytes && !went_quiet) return;
+  bool quiet_trim = went_quiet || (quiet && quiet_ticks_ % kQuietTrimTicks == 0);
+  if (freed < kHeapTrimBytes && !quiet_trim) return;
 #if defined(__GLIBC__)
   ::malloc_trim(0);
 #endif

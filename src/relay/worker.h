@@ -132,6 +132,7 @@ class Worker final : public SelfRoute {
   std::unique_ptr<net::Timer> trim_timer_;  // trim(): pools back to what the present load needs
   uint64_t trim_bytes_in_ = 0;              // stats().bytes_in at the last trim()
   bool busy_since_trim_ = false;
+  uint64_t quiet_ticks_ = 0;  // trim() calls in a row without a byte read
   net::ConnectionSettings inbound_, outbound_;
   int64_t last_refusal_log_ = -1000000;  // tcp_max_connections warnings: at most one a second
 };

@@ -34,6 +34,10 @@ std::shared_ptr<AuthState> make_auth_state(const Config& config) {
   return a;
 }
 
+size_t sweep_nonces(AuthState& a) {
+  return a.nonces->sweep(relay::NonceStore::Clock::now());
+}
+
 int digest_authenticate(Run& run, Loc loc, const char* fname, std::string_view realm, std::string_view method,
                         const std::function<Secret(const relay::DigestCredentials&)>& secret) {
   int rc = [&]() {

@@ -144,6 +144,7 @@ std::optional<int64_t> arg_int(Run& run, const Arg& a);
 
 // auth.cpp
 std::shared_ptr<AuthState> make_auth_state(const Config& config);
+size_t sweep_nonces(AuthState& a);  // stale nonces' replay records (relay::NonceStore::sweep)
 int fn_pv_www_authenticate(Run& run, const Call& call);
 int fn_auth_get_www_authenticate(Run& run, const Call& call);
 int fn_consume_credentials(Run& run, const Call& call);

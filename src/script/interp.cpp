@@ -391,6 +391,7 @@ RunResult Script::run_event_route(std::string_view name, relay::Context& ctx, Wo
 size_t Script::clean_expired(time_t now) const {
   size_t n = 0;
   for (const auto& t : data_->htables) n += t->clean(now);
+  if (data_->auth) sweep_nonces(*data_->auth);
   return n;
 }
 

@@ -77,6 +77,7 @@ class Script {
   std::vector<std::pair<std::string, uint64_t>> db_stats() const;
 
   // htables: drop expired items (the daemon calls this from a timer); how many were dropped.
+  // Also drops the replay records of stale nonces (relay::NonceStore::sweep).
   size_t clean_expired(time_t now) const;
   // The htable of that name (for RPC dumps), or null.
   HTable* htable(std::string_view name) const;

@@ -422,6 +422,22 @@ TEST(NonceStore, RecordsOfStaleNoncesAreSwept) {
   EXPECT_EQ(store.tracked(), 200u);
 }
 
+TEST(NonceStore, SweepDropsStaleRecordsWithoutAnyNewAuth) {
+  NonceStore store(10s);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(store.use(store.issue(kT0), "00000001", kT0), NonceStore::Check::ok);
+  EXPECT_EQ(store.sweep(kT0 + 5s), 0u);  // each shard swept at its first use: next in 10 s
+  EXPECT_EQ(store.tracked(), 100u);
+  EXPECT_EQ(store.sweep(kT0 + 11s), 100u);  // all stale, no AUTH needed
+  EXPECT_EQ(store.tracked(), 0u);
+  // A nonce used again after the sweep is still refused as stale, not taken as new.
+  std::string n = store.issue(kT0 + 11s);
+  ASSERT_EQ(store.use(n, "00000001", kT0 + 12s), NonceStore::Check::ok);
+  EXPECT_EQ(store.use(n, "00000001", kT0 + 12s), NonceStore::Check::replay);
+  EXPECT_EQ(store.sweep(kT0 + 13s), 0u);  // swept less than a lifetime ago
+  EXPECT_EQ(store.tracked(), 1u);
+}
+
 TEST(NonceStore, ConcurrentUsesOfOneNonceAcceptEachCountOnce) {
   NonceStore store;
   std::string n = store.issue();

@@ -199,5 +199,22 @@ TEST_F(TransactionsTest, TrimFreesTheSpareRecordsBeyondTheMarginAndKeepsTheLiveO
   EXPECT_EQ(txns.trim(0), 0u);  // none free
 }
 
+TEST_F(TransactionsTest, TrimShrinksTheIndexOnceFewAreLeft) {
+  for (int i = 0; i < 5000; ++i) add(7, i);
+  size_t grown = txns.buckets();
+  ASSERT_GE(grown, 5000u);
+  for (int i = 0; i < 4990; ++i) ASSERT_NE(txns.take(7, tid_of(i)), nullptr);
+  txns.trim(0);
+  EXPECT_EQ(txns.buckets(), 64u);      // 10 left: the smallest index
+  for (int i = 4990; i < 5000; ++i) {  // still found after the rehash
+    auto t = txns.take(7, tid_of(i));
+    ASSERT_NE(t, nullptr) << i;
+    EXPECT_EQ(t->source, 1000u + i);
+  }
+  for (int i = 0; i < 200; ++i) add(9, i);  // grows again
+  EXPECT_GE(txns.buckets(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_NE(txns.take(9, tid_of(i)), nullptr) << i;
+}
+
 }  // namespace
 }  // namespace msrpd::relay
