@@ -1,18 +1,27 @@
 // db_postgres: the Connection over libpq. The interface's `?` parameters become PostgreSQL's
 // $1, $2... (outside quotes and comments) and are sent apart from the statement
 // (PQsendQueryParams), never spliced into its text. Every wait is bounded: connecting by
-// connect_timeout_ms (libpq's non-blocking connect under our own poll), a statement by the
-// server's statement_timeout, and the wait for its answer by query_timeout_ms + 500 ms, after
-// which the connection is marked broken (a server that went silent) and its owner connects anew.
+// connect_timeout_ms (the host name resolved under that bound, then libpq's non-blocking connect
+// under our own poll), a statement by the server's statement_timeout, and the wait for its answer
+// by query_timeout_ms + 500 ms, after which the connection is marked broken (a server that went
+// silent) and its owner connects anew.
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/log.h"
@@ -105,6 +114,60 @@ std::string numbered_placeholders(std::string_view sql, size_t& count) {
 // Integer types come back as integers (the rest as text), as SQLite's INTEGER does.
 bool is_integer_type(Oid t) {
   return t == 20 || t == 21 || t == 23 || t == 26;  // int8, int2, int4, oid
+}
+
+// The addresses of `host` (at most 8, comma-separated, as libpq's hostaddr takes them), found
+// within `ms`: libpq resolves a name with a blocking getaddrinfo that no timeout of its own bounds,
+// so the name is resolved here, on a thread of its own that is left to finish alone when the wait
+// is over. An address written as such is returned as it is.
+Result<std::string> resolve(const std::string& host, int ms, size_t& count) {
+  in6_addr probe{};
+  count = 1;
+  if (::inet_pton(AF_INET, host.c_str(), &probe) == 1 || ::inet_pton(AF_INET6, host.c_str(), &probe) == 1)
+    return host;
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    int rc = 0;
+    std::vector<std::string> addresses;
+  };
+  auto answer = std::make_shared<Answer>();
+  std::thread([answer, host] {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* res = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &res);
+    std::vector<std::string> found;
+    for (addrinfo* p = rc == 0 ? res : nullptr; p && found.size() < 8; p = p->ai_next) {
+      char text[INET6_ADDRSTRLEN] = {};
+      const void* a = p->ai_family == AF_INET6
+                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(p->ai_addr)->sin6_addr)
+                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(p->ai_addr)->sin_addr);
+      if ((p->ai_family == AF_INET || p->ai_family == AF_INET6) &&
+          ::inet_ntop(p->ai_family, a, text, sizeof(text)) &&
+          std::find(found.begin(), found.end(), text) == found.end())
+        found.emplace_back(text);
+    }
+    if (res) ::freeaddrinfo(res);
+    std::lock_guard lk(answer->mu);
+    answer->done = true;
+    answer->rc = rc;
+    answer->addresses = std::move(found);
+    answer->cv.notify_all();
+  }).detach();
+  std::unique_lock lk(answer->mu);
+  if (!answer->cv.wait_for(lk, std::chrono::milliseconds(ms), [&] { return answer->done; }))
+    return make_error(0, "resolving \"" + host + "\" took longer than " + std::to_string(ms) + " ms");
+  if (answer->rc != 0 || answer->addresses.empty()) {
+    return make_error(0, "could not resolve \"" + host +
+                             "\": " + (answer->rc != 0 ? ::gai_strerror(answer->rc) : "no address"));
+  }
+  std::string joined;
+  for (const auto& a : answer->addresses) joined += (joined.empty() ? "" : ",") + a;
+  count = answer->addresses.size();
+  return joined;
 }
 
 class PostgresConnection final : public Connection {
@@ -252,13 +315,22 @@ Result<std::unique_ptr<Connection>> connect_postgres(const Url& url, const Conne
   std::string connect_s = std::to_string((connect_ms + 999) / 1000);
   // A server that stops acknowledging (cable cut, host gone) is noticed by the kernel too.
   std::string user_timeout = std::to_string(connect_ms + std::max(options.query_timeout_ms, 0) + 500);
+  std::string name = url.redacted();
+  auto deadline = Clock::now() + std::chrono::milliseconds(connect_ms);
+  size_t naddresses = 1;
+  auto address = resolve(url.host, connect_ms, naddresses);
+  if (!address) return make_error(0, name + ": " + address.error().message);
+  // libpq pairs host and hostaddr entry by entry: the name once per address.
+  std::string hosts = url.host;
+  for (size_t k = 1; k < naddresses; ++k) hosts += "," + url.host;
   std::vector<const char*> keys, values;
   auto set = [&](const char* k, const std::string& v) {
     if (v.empty()) return;
     keys.push_back(k);
     values.push_back(v.c_str());
   };
-  set("host", url.host);
+  set("host", hosts);  // still named: for TLS's name check and libpq's messages
+  if (*address != url.host) set("hostaddr", *address);
   set("port", port);
   set("user", url.user);
   set("password", url.password);
@@ -271,7 +343,6 @@ Result<std::unique_ptr<Connection>> connect_postgres(const Url& url, const Conne
   set("client_encoding", kUtf8);
   keys.push_back(nullptr);
   values.push_back(nullptr);
-  std::string name = url.redacted();
   PGconn* c = PQconnectStartParams(keys.data(), values.data(), 0);
   if (!c) return make_error(0, name + ": out of memory");
   auto give_up = [&](const std::string& why) {
@@ -279,7 +350,6 @@ Result<std::unique_ptr<Connection>> connect_postgres(const Url& url, const Conne
     return make_error(0, name + ": " + why);
   };
   if (PQstatus(c) == CONNECTION_BAD) return give_up(one_line(PQerrorMessage(c)));
-  auto deadline = Clock::now() + std::chrono::milliseconds(connect_ms);
   PostgresPollingStatusType st = PGRES_POLLING_WRITING;
   while (st != PGRES_POLLING_OK) {
     if (st == PGRES_POLLING_FAILED) return give_up(one_line(PQerrorMessage(c)));

@@ -118,6 +118,27 @@ TEST_F(Pg, NoServerIsAnErrorAtOnce) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
 }
 
+TEST_F(Pg, AHostNameIsResolvedAndEachAddressTried) {
+  Url u = url_;
+  u.host = "localhost";  // ::1 (nothing listens there) and 127.0.0.1 (the server), in either order
+  auto c = connect(u);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_TRUE((*c)->query("SELECT 1"));
+}
+
+TEST_F(Pg, AnUnknownHostIsAnErrorWithinTheConnectTimeout) {
+  Url u = url_;
+  u.host = "no-such-host.invalid";  // RFC 6761: never resolves
+  ConnectOptions o;
+  o.connect_timeout_ms = 1000;
+  auto t0 = std::chrono::steady_clock::now();
+  auto c = connect(u, o);
+  ASSERT_FALSE(c);
+  // NXDOMAIN at once, or a resolver that does not answer: either way within the bound.
+  EXPECT_NE(c.error().message.find("resolv"), std::string::npos) << c.error().message;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1500));
+}
+
 TEST_F(Pg, ASlowStatementIsCancelledAfterQueryTimeout) {
   ConnectOptions o;
   o.query_timeout_ms = 300;
