@@ -20,12 +20,19 @@ struct Listen {
   std::string text;  // as written, for messages
 };
 
-// modparam("htable", "htable", "name=>size=8;autoexpire=3600;")
+// modparam("htable", "htable", "name=>size=8;autoexpire=3600;dbtable=t;dbmode=1;cols='k,v';")
 struct HtableDef {
   std::string name;
   int size = 4;         // 2^size slots
   int autoexpire = 0;   // seconds; 0 = items never expire
   std::string initval;  // not used: kept for dumps
+  // Loaded from htable's db_url at start (script/htable_db.h); empty: not.
+  std::string dbtable;
+  int dbmode = 0;                 // 1: written back to dbtable when msrpd stops
+  std::vector<std::string> cols;  // the key column, then the value columns (packed with coldelim)
+  char coldelim = ',';
+  std::string colnull;  // a NULL value column in the packed value
+  std::string where;    // "file:line:col" of the modparam, for messages at start
 };
 
 struct Config {
@@ -105,6 +112,17 @@ struct Config {
   } db_postgres;
 
   std::vector<HtableDef> htables;
+  // The htable module's database parameters (Kamailio's names and defaults).
+  struct HtableDb {
+    std::string db_url;  // empty: no table is loaded
+    std::string key_name_column = "key_name";
+    std::string key_type_column = "key_type";
+    std::string value_type_column = "value_type";
+    std::string key_value_column = "key_value";
+    std::string expires_column = "expires";
+    std::string array_size_suffix = "::size";
+    bool db_expires = false;  // 1: expires is read and written (tables with autoexpire only)
+  } htable_db;
 
   struct Xlog {
     std::string prefix = "<script>: ";

@@ -97,4 +97,25 @@ std::vector<HTable::Item> HTable::dump(time_t now) const {
   return out;
 }
 
+size_t HTable::replace(std::vector<Item> items, time_t now) {
+  size_t n = mask_ + 1;
+  std::vector<decltype(Slot::items)> fresh(n);
+  for (auto& it : items) {
+    Stored st;
+    st.is_int = it.value.is_int();
+    st.i = it.value.i;
+    if (it.value.is_str()) st.s.assign(it.value.str());
+    st.expires = it.expires != 0 ? it.expires : (def_.autoexpire > 0 ? now + def_.autoexpire : 0);
+    size_t k = std::hash<std::string_view>{}(it.key) & mask_;
+    fresh[k].insert_or_assign(std::move(it.key), std::move(st));
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    total += fresh[i].size();
+    std::lock_guard lock(slots_[i].mu);
+    slots_[i].items.swap(fresh[i]);
+  }
+  return total;  // the old items are freed here, outside the locks
+}
+
 }  // namespace msrpd::script

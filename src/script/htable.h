@@ -40,6 +40,11 @@ class HTable {
     time_t expires = 0;
   };
   std::vector<Item> dump(time_t now) const;
+  // The table's whole content becomes `items` (htable.reload, the load at start): built aside,
+  // then swapped in slot by slot, each under its lock, so a route waits at most for one slot's
+  // swap and reads either the old or the new item of a key. An item's expires 0 gets autoexpire
+  // from now (as a new item does); a later duplicate key wins. Returns how many items it holds.
+  size_t replace(std::vector<Item> items, time_t now);
   // The slot a key lives in (htable.dump groups items by slot).
   uint32_t slot_index(std::string_view key) const {
     return static_cast<uint32_t>(std::hash<std::string_view>{}(key)&mask_);

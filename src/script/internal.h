@@ -39,6 +39,7 @@ struct ScriptData {
   std::vector<std::unique_ptr<HTable>> htables;
   std::shared_ptr<AuthState> auth;
   std::shared_ptr<AuthDbState> auth_db;
+  std::optional<db::Url> htable_url;  // modparam("htable", "db_url")
 
   // "file:line:col"; "file:line" when there is no column (a KSR call from a Lua file).
   std::string where(Loc l) const {
@@ -168,6 +169,13 @@ int fn_auth_check(Run& run, const Call& call);
 // After parsing: the queries, checked against the database file when it exists.
 void finish_auth_db(LoadState& ls);
 
+// htable_load.cpp
+// modparam("htable", "htable", "name=>size=8;autoexpire=60;dbtable=t;dbmode=1;cols='k,v';").
+void define_htable(LoadState& ls, const std::string& spec, Loc loc);
+// After parsing: the tables with dbtable need db_url (and its driver module); their SELECT is
+// tried when the database can be opened now (an unknown table or column: file:line).
+void finish_htable_db(LoadState& ls);
+
 // What the parser builds, and the module tables consult.
 struct LoadState {
   const SourceText* src = nullptr;
@@ -181,6 +189,7 @@ struct LoadState {
   // name (ParamKind::dbtable: Arg::const_int is the index) and where each is first named.
   std::optional<db::Url> db_url;
   Loc db_url_loc, auth_db_loc;
+  Loc htable_db_url_loc;  // modparam("htable", "db_url")
   std::vector<std::string> db_tables;
   std::vector<Loc> db_table_locs;
 

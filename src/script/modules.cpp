@@ -341,6 +341,7 @@ void load_module(LoadState& ls, const std::string& path, Loc loc) {
 void finish_modules(LoadState& ls) {
   if (ls.has_module("auth")) ls.data->auth = make_auth_state(ls.data->config);
   finish_auth_db(ls);
+  finish_htable_db(ls);
   const Config& c = ls.data->config;
   if (c.cfgengine == "lua") {
     if (!ls.has_module("app_lua"))

@@ -108,52 +108,7 @@ constexpr ModParamDef special(std::string_view m, std::string_view n,
 }
 
 void htable_def(const ModParamSite& p, Config&) {
-  // name=>size=8;autoexpire=3600;initval=0;...
-  LoadState& ls = p.ls;
-  Loc loc = p.loc;
-  std::string spec = p.text();
-  size_t sep = spec.find("=>");
-  if (sep == std::string::npos || sep == 0)
-    ls.src->fail(loc, "expected \"name=>size=N;autoexpire=S;\" for modparam htable, found \"" + spec + "\"");
-  HtableDef def;
-  def.name = spec.substr(0, sep);
-  std::string_view rest = std::string_view(spec).substr(sep + 2);
-  while (!rest.empty()) {
-    size_t e = rest.find(';');
-    std::string_view item = rest.substr(0, e);
-    rest = e == std::string_view::npos ? std::string_view() : rest.substr(e + 1);
-    if (item.empty()) continue;
-    size_t eq = item.find('=');
-    std::string key(item.substr(0, eq));
-    std::string val(eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1));
-    auto num = [&]() {
-      auto i = parse_int(val);
-      if (!i || *i < 0 || *i > INT32_MAX) {
-        std::string m = "expected an integer for htable attribute '";
-        m.append(key).append("', found \"").append(val).append("\"");
-        ls.src->fail(loc, m);
-      }
-      return static_cast<int>(*i);
-    };
-    if (key == "size") {
-      def.size = num();
-      if (def.size < 1 || def.size > 16)
-        ls.src->fail(loc, "htable size must be 1..16 (2^size slots), found " + val);
-    } else if (key == "autoexpire") {
-      def.autoexpire = num();
-    } else if (key == "initval") {
-      def.initval = val;
-    } else if (key == "dbtable" || key == "dbmode" || key == "cols" || key == "updateexpire" ||
-               key == "dmqreplicate" || key == "coldelim" || key == "colnull") {
-      ls.warn(loc, "htable attribute '" + key + "' has no effect in msrpd");
-    } else {
-      ls.src->fail(loc, "unknown htable attribute '" + key + "' (expected size, autoexpire or initval)");
-    }
-  }
-  if (ls.htable_index.count(def.name)) ls.src->fail(loc, "htable '" + def.name + "' is declared twice");
-  ls.htable_index[def.name] = static_cast<int>(ls.data->htables.size());
-  ls.data->htables.push_back(std::make_unique<HTable>(def));
-  ls.data->config.htables.push_back(def);
+  define_htable(p.ls, p.text(), p.loc);
 }
 
 void app_lua_load(const ModParamSite& p, Config& c) {
@@ -192,6 +147,18 @@ void db_url_check(const ModParamSite& p, Config& c) {
   if (!u) p.fail(p.what + ": " + u.error().message);
   p.ls.db_url = *u;
   p.ls.db_url_loc = p.loc;
+}
+
+// htable's own db_url (Kamailio's modules each have one): any driver db::connect knows; a driver
+// msrpd lacks is refused when the tables are loaded at start.
+void htable_db_url_check(const ModParamSite& p, Config& c) {
+  const std::string& cfg = p.ls.src->files.at(p.loc.file);
+  auto slash = cfg.rfind('/');
+  auto u = db::parse_url(c.htable_db.db_url,
+                         slash == std::string::npos ? std::string() : cfg.substr(0, slash + 1));
+  if (!u) p.fail(p.what + ": " + u.error().message);
+  p.ls.data->htable_url = *u;
+  p.ls.htable_db_url_loc = p.loc;
 }
 
 void load_credentials(const ModParamSite& p, Config&) {
@@ -295,10 +262,20 @@ constexpr ModParamDef kModParams[] = {
     ignored("db_postgres", "retries"), ignored("db_postgres", "bytea_output_escape"),
 
     special("htable", "htable", htable_def),
-    ignored("htable", "db_url"), ignored("htable", "key_name_column"), ignored("htable", "key_type_column"),
-    ignored("htable", "value_type_column"), ignored("htable", "key_value_column"),
-    ignored("htable", "expires_column"), ignored("htable", "array_size_suffix"),
-    ignored("htable", "fetch_rows"), ignored("htable", "timer_interval"), ignored("htable", "db_expires"),
+    text("htable", "db_url", [](Config& c) -> std::string& { return c.htable_db.db_url; }, htable_db_url_check),
+    text("htable", "key_name_column", [](Config& c) -> std::string& { return c.htable_db.key_name_column; },
+         db_identifier),
+    text("htable", "key_type_column", [](Config& c) -> std::string& { return c.htable_db.key_type_column; },
+         db_identifier),
+    text("htable", "value_type_column", [](Config& c) -> std::string& { return c.htable_db.value_type_column; },
+         db_identifier),
+    text("htable", "key_value_column", [](Config& c) -> std::string& { return c.htable_db.key_value_column; },
+         db_identifier),
+    text("htable", "expires_column", [](Config& c) -> std::string& { return c.htable_db.expires_column; },
+         db_identifier),
+    text("htable", "array_size_suffix", [](Config& c) -> std::string& { return c.htable_db.array_size_suffix; }),
+    flag("htable", "db_expires", [](Config& c) -> bool& { return c.htable_db.db_expires; }),
+    ignored("htable", "fetch_rows"), ignored("htable", "timer_interval"),
     ignored("htable", "enable_dmq"), ignored("htable", "timer_procs"), ignored("htable", "event_callback"),
 
     text("xlog", "prefix", [](Config& c) -> std::string& { return c.xlog.prefix; }),

@@ -42,6 +42,11 @@ int declare_route(LoadState& ls, const std::string& kw, const std::string& name,
     if (name == "msrp:frame-in") {
       d.frame_in_route = index;
       if (!ls.has_module("msrp")) ls.warn(kloc, "event_route[msrp:frame-in] without loadmodule \"msrp.so\"");
+    } else if (name == "htable:mod-init") {
+      // Run once at start, before any frame (Script::run_htable_mod_init), as Kamailio runs it
+      // before it forks its children.
+      if (!ls.has_module("htable"))
+        ls.warn(kloc, "event_route[htable:mod-init] without loadmodule \"htable.so\" is never run");
     } else {
       ls.warn(kloc, "event_route[" + name + "] is never run by msrpd");
     }

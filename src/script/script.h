@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/result.h"
 #include "relay/context.h"
 #include "script/config.h"
 #include "script/source.h"
@@ -75,6 +76,23 @@ class Script {
   // auth_db's database pool counters (db:connects, db:connect_failures, ...: docs/CONTROL.md),
   // all 0 before the first lookup; empty without auth_db. From any thread.
   std::vector<std::pair<std::string, uint64_t>> db_stats() const;
+  // htables with dbtable (htable_load.cpp), from modparam("htable", "db_url"). At start, before
+  // any frame: every such table read (its items in place); an error names the modparam's
+  // file:line and the daemon does not start (as Kamailio). Returns the items loaded.
+  Result<size_t> load_htables() const;
+  // htable.reload: the table read again on the caller's thread, then swapped in. Errors are
+  // the RPC's fault texts ("No such htable", "No htable db_url", "Htable reload failed: ...").
+  Result<size_t> reload_htable(std::string_view name) const;
+  // At stop: the dbmode=1 tables written back (their rows replaced by the items). The errors.
+  std::vector<std::string> save_htables() const;
+  // event_route[htable:mod-init]: once at start, after load_htables, before any frame; it runs
+  // with no message (msrp_* functions answer -1) in `env`.
+  bool has_htable_mod_init() const;
+  RunResult run_htable_mod_init(class WorkerEnv& env) const;
+  // auth_db.cache_drop: drops this worker's cached rows of `user` (of `domain` too when it is
+  // not empty and use_domain is set), or every row when user is empty. Returns how many. A row
+  // being fetched stays for the AUTHs waiting on it, and is not kept after them.
+  size_t drop_credentials(class WorkerEnv& env, std::string_view user, std::string_view domain) const;
 
   // htables: drop expired items (the daemon calls this from a timer); how many were dropped.
   // Also drops the replay records of stale nonces (relay::NonceStore::sweep).
