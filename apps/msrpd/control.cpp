@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -72,7 +76,46 @@ ctl::HtableAccess htable_access(const script::Script& script) {
     if (h == nullptr) return R::NoTable;
     return h->remove(key) ? R::Removed : R::NoKey;
   };
+  a.set = [&script](std::string_view table, std::string_view key, const ctl::HtableItem& v) {
+    script::HTable* h = script.htable(table);
+    if (h == nullptr) return false;
+    h->set(key, v.is_int ? script::Val::of_int(v.i) : script::Val::of_string(v.s), std::time(nullptr));
+    return true;
+  };
+  // On the control thread: the database is read here, never on a worker's loop.
+  a.reload = [&script](std::string_view table) { return script.reload_htable(table); };
   return a;
+}
+
+// auth_db.cache_drop: each worker drops its rows on its own loop; the answer waits (bounded)
+// until every worker has, so a password changed just before is asked for at the next AUTH.
+ctl::CacheDrop cache_drop(relay::Engine& engine, const ControlOptions& options) {
+  auto drop = options.drop_credentials;
+  return [&engine, drop](std::string_view user, std::string_view domain) -> Result<ctl::CacheDropped> {
+    struct Tally {
+      std::mutex mu;
+      std::condition_variable cv;
+      unsigned answered = 0;
+      int64_t dropped = 0;
+    };
+    auto tally = std::make_shared<Tally>();
+    unsigned asked = 0;
+    for (unsigned w = 0; w < engine.worker_count(); ++w) {
+      bool posted = engine.post_to(w, [tally, drop, w, u = std::string(user), d = std::string(domain)] {
+        size_t n = drop ? drop(w, u, d) : 0;
+        std::lock_guard lk(tally->mu);
+        ++tally->answered;
+        tally->dropped += static_cast<int64_t>(n);
+        tally->cv.notify_all();
+      });
+      if (posted) ++asked;
+    }
+    std::unique_lock lk(tally->mu);
+    if (!tally->cv.wait_for(lk, std::chrono::seconds(2), [&] { return tally->answered == asked; }))
+      return make_error(0, "workers did not answer in 2 s: " + std::to_string(tally->answered) + " of " +
+                               std::to_string(asked) + " dropped");
+    return ctl::CacheDropped{static_cast<int64_t>(tally->answered), tally->dropped};
+  };
 }
 
 bool loads_ctl(const script::Config& cfg) {
@@ -147,6 +190,8 @@ std::unique_ptr<Control> start_control(const script::Script& script, relay::Engi
   };
   ctl::register_stats_commands(reg, snapshot);
   ctl::register_htable_commands(reg, htable_access(script));
+  if (std::find(cfg.loaded_modules.begin(), cfg.loaded_modules.end(), "auth_db") != cfg.loaded_modules.end())
+    ctl::register_auth_db_commands(reg, cache_drop(engine, options));
 
   ctl::ControlConfig cc;
   bool default_binrpc = false;

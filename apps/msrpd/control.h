@@ -12,8 +12,10 @@
 //   modparam("ctl", "http", "tcp:127.0.0.1:8080")        JSON-RPC + GET /metrics; none: off
 //   modparam("ctl", "mode", 0600)                        unix socket file mode (octal digits)
 // Commands: core.* (version, uptime, psx, ps, echo), system.*, msrp.cmaplist, stats.get_statistics,
-// htable.dump/get/delete over the script's htables.
+// htable.dump/get/delete/sets/seti/reload over the script's htables, auth_db.cache_drop (with
+// auth_db) through every worker.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +38,9 @@ struct ControlOptions {
   // Non-empty: used instead of the config's modparam("ctl", "binrpc") / ("ctl", "http") values.
   std::vector<std::string> binrpc;
   std::string http;
+  // auth_db.cache_drop: called on worker `worker`'s thread, drops its cached rows of user@domain
+  // (user "" = all; domain "" = any) and returns how many (kemi::ScriptRouter::drop_credentials).
+  std::function<size_t(unsigned worker, std::string_view user, std::string_view domain)> drop_credentials;
 };
 
 class Control {

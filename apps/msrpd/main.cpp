@@ -182,6 +182,20 @@ int main(int argc, char** argv) {
       ec.max_connections = msrpd::script::default_max_connections(now.rlim_cur);
   }
 
+  // htable: the tables with dbtable are read now (a table that cannot be read refuses the start,
+  // as Kamailio's htable does), then event_route[htable:mod-init] runs once: both before any frame.
+  if (auto n = script.load_htables(); !n) {
+    LM_ERR("%s", n.error().message.c_str());
+    std::fprintf(stderr, "msrpd: %s\n", n.error().message.c_str());
+    return 1;
+  } else if (*n > 0) {
+    LM_NOTICE("htable: %zu items loaded from the database", *n);
+  }
+  if (script.has_htable_mod_init()) {
+    msrpd::script::WorkerEnv init_env(script, 0);
+    script.run_htable_mod_init(init_env);
+  }
+
   msrpd::kemi::ScriptRouter router(script, ec.children, msrpd::daemon::note_worker_thread);
   msrpd::relay::Engine engine(ec, router);
   if (auto r = engine.start(); !r) {
@@ -202,7 +216,11 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<msrpd::daemon::Control> control;  // ctl module: kamcmd/msrpctl, JSON-RPC, /metrics
   try {
-    control = msrpd::daemon::start_control(script, engine, kVersion);
+    msrpd::daemon::ControlOptions copts;
+    copts.drop_credentials = [&router](unsigned w, std::string_view user, std::string_view domain) {
+      return router.drop_credentials(w, user, domain);
+    };
+    control = msrpd::daemon::start_control(script, engine, kVersion, copts);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "msrpd: %s\n", e.what());
     engine.stop();
@@ -220,5 +238,7 @@ int main(int argc, char** argv) {
   }
   if (control) control->stop();
   engine.stop();
+  // htable dbmode=1: the tables written back once no route can change them any more.
+  for (const auto& e : script.save_htables()) LM_ERR("%s", e.c_str());
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/ascii.h"
 #include "msrp/status.h"
@@ -314,6 +315,70 @@ void register_htable_commands(Registry& reg, const HtableAccess& access) {
     }
     return Value::str("Ok. Key deleted.");
   });
+  // Kamailio's argument order (table, key, value) and texts; "Ok. Key set to new value." as 5.6.
+  auto setter = [access](bool integer) {
+    return [access, integer](const Params& p) -> Result<Value> {
+      std::string table, key;
+      HtableItem v;
+      bool have = param_string(p, 0, table) && param_string(p, 1, key) && p.size() >= 3;
+      if (have && integer) {
+        // kamcmd sends digits as an int; a JSON-RPC caller may send "42".
+        std::optional<int64_t> n;
+        if (p[2].is_int()) {
+          n = p[2].as_int();
+        } else if (p[2].is_string()) {
+          const std::string& t = p[2].as_string();
+          int64_t x = 0;
+          auto r = std::from_chars(t.data(), t.data() + t.size(), x);
+          if (!t.empty() && r.ec == std::errc() && r.ptr == t.data() + t.size()) n = x;
+        }
+        if (!n) return fault(500, "Not enough parameters (htable name, key name and value)");
+        v.is_int = true;
+        v.i = *n;
+      } else if (have) {
+        if (!param_string(p, 2, v.s))
+          return fault(500, "Not enough parameters (htable name, key name and value)");
+      } else {
+        return fault(500, "Not enough parameters (htable name, key name and value)");
+      }
+      if (!access.set || !access.set(table, key, v)) return fault(500, "No such htable");
+      return Value::str("Ok. Key set to new value.");
+    };
+  };
+  reg.add("htable.sets", "Set one key in a hash table to a string value.", setter(false));
+  reg.add("htable.seti", "Set one key in a hash table to an integer value.", setter(true));
+  reg.add("htable.reload", "Reload hash table from database.", [access](const Params& p) -> Result<Value> {
+    std::string table;
+    if (!param_string(p, 0, table)) return fault(500, "No htable name given");
+    if (!access.reload) return fault(500, "No such htable");
+    auto r = access.reload(table);
+    if (!r) return fault(500, r.error().message);
+    return Value::str("Ok. Htable reloaded.");
+  });
+}
+
+void register_auth_db_commands(Registry& reg, const CacheDrop& drop) {
+  reg.add("auth_db.cache_drop",
+          "Drop cached credentials from every worker: user@domain, user (any domain) or all.",
+          [drop](const Params& p) -> Result<Value> {
+            std::string who;
+            if (!param_string(p, 0, who) || who.empty())
+              return fault(500, "Not enough parameters (user@domain, user or all)");
+            std::string user = who, domain;
+            if (who == "all") {
+              user.clear();
+            } else if (auto at = who.rfind('@'); at != std::string::npos) {
+              user = who.substr(0, at);
+              domain = who.substr(at + 1);
+              if (user.empty() || domain.empty()) return fault(500, "Expected user@domain, user or all");
+            }
+            auto r = drop(user, domain);
+            if (!r) return fault(500, r.error().message);
+            Value out = Value::structure();
+            out.add("workers", Value::integer(r->workers));
+            out.add("dropped", Value::integer(r->dropped));
+            return out;
+          });
 }
 
 }  // namespace msrpd::ctl

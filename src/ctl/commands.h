@@ -69,8 +69,24 @@ struct HtableAccess {
   std::function<bool(std::string_view table, std::string_view key, std::optional<HtableItem>& out)> get;
   enum class Removed { NoTable, NoKey, Removed };
   std::function<Removed(std::string_view table, std::string_view key)> remove;
+  // htable.sets / htable.seti: false when there is no such table.
+  std::function<bool(std::string_view table, std::string_view key, const HtableItem& value)> set;
+  // htable.reload: the table read again from its database and swapped in; the items it holds,
+  // or the fault's text.
+  std::function<Result<size_t>(std::string_view table)> reload;
 };
-// htable.dump TABLE, htable.get TABLE KEY, htable.delete TABLE KEY.
+// htable.dump TABLE, htable.get TABLE KEY, htable.delete TABLE KEY, htable.sets TABLE KEY VALUE,
+// htable.seti TABLE KEY INT, htable.reload TABLE.
 void register_htable_commands(Registry& reg, const HtableAccess& access);
+
+// auth_db.cache_drop WHO: drops cached credentials from every worker's auth_db cache, WHO being
+// "user@domain", "user" (any domain) or "all". `drop` gets user and domain ("" for any; user ""
+// for all) and returns how many workers answered and how many rows they dropped, or an error.
+struct CacheDropped {
+  int64_t workers = 0;
+  int64_t dropped = 0;
+};
+using CacheDrop = std::function<Result<CacheDropped>(std::string_view user, std::string_view domain)>;
+void register_auth_db_commands(Registry& reg, const CacheDrop& drop);
 
 }  // namespace msrpd::ctl

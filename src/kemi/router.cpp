@@ -43,6 +43,11 @@ bool ScriptRouter::ready(const msrp::Frame& f, unsigned worker, const relay::Res
   return script_.prepare_auth(f.header("Authorization"), *envs_[worker], resume);
 }
 
+size_t ScriptRouter::drop_credentials(unsigned worker, std::string_view user, std::string_view domain) {
+  if (worker >= envs_.size() || !envs_[worker]) return 0;
+  return script_.drop_credentials(*envs_[worker], user, domain);
+}
+
 void ScriptRouter::sip_request(relay::Context& ctx, unsigned worker) {
   if (lua_engine_) {
     Lua& l = lua_[worker];

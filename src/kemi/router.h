@@ -32,6 +32,9 @@ class ScriptRouter final : public relay::Router {
   // auth_db: the AUTH's credentials are looked up before its route (script::Script::prepare_auth).
   bool ready(const msrp::Frame& f, unsigned worker, const relay::Resume& resume) override;
   void sip_request(relay::Context& ctx, unsigned worker) override;
+  // auth_db.cache_drop, on worker `worker`'s thread: its cached rows of user (and domain) dropped
+  // (script::Script::drop_credentials); how many.
+  size_t drop_credentials(unsigned worker, std::string_view user, std::string_view domain);
 
  private:
   struct Lua {

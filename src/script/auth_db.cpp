@@ -73,7 +73,8 @@ struct CredEntry {
   std::string secret;
   std::string message;
   int64_t expires_ms = 0;
-  bool used = false;  // a route has read it: from now on it lives until expires_ms
+  bool used = false;     // a route has read it: from now on it lives until expires_ms
+  bool dropped = false;  // auth_db.cache_drop while pending: serves its waiters, then expires
   std::vector<relay::Resume> waiters;
 };
 
@@ -142,7 +143,9 @@ void store(CredCache& cache, const std::string& key, Lookup l, int ttl_s) {
   e.message = std::move(l.message);
   e.used = false;
   // A failed query is not kept: the next AUTH asks again.
-  e.expires_ms = now_ms() + (l.status == CredEntry::Status::error ? 0 : int64_t{ttl_s} * 1000);
+  bool keep = l.status != CredEntry::Status::error && !e.dropped;
+  e.expires_ms = now_ms() + (keep ? int64_t{ttl_s} * 1000 : 0);
+  e.dropped = false;
   std::vector<relay::Resume> waiters = std::move(e.waiters);
   e.waiters.clear();
   for (auto& w : waiters) w({});
@@ -302,6 +305,33 @@ std::vector<std::pair<std::string, uint64_t>> Script::db_stats() const {
   out.emplace_back("db:lookups_expired", get(&S::expired));
   out.emplace_back("db:lookups_refused", get(&S::refused));
   return out;
+}
+
+size_t Script::drop_credentials(WorkerEnv& env, std::string_view user, std::string_view domain) const {
+  const std::shared_ptr<AuthDbState>& a = data_->auth_db;
+  WorkerEnv::State& st = env.state();
+  if (!a || !st.creds) return 0;
+  bool by_domain = a->cfg.use_domain && !domain.empty();
+  size_t n = 0;
+  // Keys are table digit, user, NUL, domain (cache_key): a drop walks the worker's rows, at
+  // most cache_size of them, on its own loop.
+  for (auto it = st.creds->rows.begin(); it != st.creds->rows.end();) {
+    std::string_view k = it->first;
+    size_t nul = k.find('\0', 1);
+    std::string_view u = k.substr(1, nul - 1), d = nul == std::string_view::npos ? "" : k.substr(nul + 1);
+    bool match = user.empty() || (u == user && (!by_domain || d == domain));
+    if (!match) {
+      ++it;
+    } else if (it->second.status == CredEntry::Status::pending) {
+      it->second.dropped = true;  // its waiters still need the row being fetched
+      ++n;
+      ++it;
+    } else {
+      it = st.creds->rows.erase(it);
+      ++n;
+    }
+  }
+  return n;
 }
 
 void finish_auth_db(LoadState& ls) {

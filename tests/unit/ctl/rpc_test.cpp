@@ -274,6 +274,62 @@ TEST(HtableCommands, GetAndDeleteAnswerKamailiosFaults) {
   EXPECT_EQ(*dd, Value::str("Ok. Key deleted."));
 }
 
+TEST(HtableCommands, SetsSetiAndReloadTakeKamailiosArgumentsAndTexts) {
+  Registry reg;
+  HtableAccess a = fake_htable();
+  std::vector<std::string> seen;
+  a.set = [&seen](std::string_view t, std::string_view k, const HtableItem& v) {
+    if (t != "t") return false;
+    seen.push_back(std::string(k) + "=" + (v.is_int ? "#" + std::to_string(v.i) : v.s));
+    return true;
+  };
+  a.reload = [](std::string_view t) -> Result<size_t> {
+    if (t != "t") return make_error(0, "No such htable");
+    return size_t{3};
+  };
+  register_htable_commands(reg, a);
+  EXPECT_EQ(*reg.call("htable.sets", {Value::str("t"), Value::str("k"), Value::str("v")}),
+            Value::str("Ok. Key set to new value."));
+  // kamcmd sends digits as ints: sets stores their text, seti the integer (or a JSON string of digits).
+  EXPECT_TRUE(reg.call("htable.sets", {Value::str("t"), Value::str("n"), Value::integer(5)}).ok());
+  EXPECT_TRUE(reg.call("htable.seti", {Value::str("t"), Value::str("i"), Value::integer(-3)}).ok());
+  EXPECT_TRUE(reg.call("htable.seti", {Value::str("t"), Value::str("j"), Value::str("42")}).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"k=v", "n=5", "i=#-3", "j=#42"}));
+  auto bad = reg.call("htable.seti", {Value::str("t"), Value::str("i"), Value::str("4x")});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "Not enough parameters (htable name, key name and value)");
+  auto few = reg.call("htable.sets", {Value::str("t"), Value::str("k")});
+  ASSERT_FALSE(few.ok());
+  EXPECT_EQ(few.error().status, 500);
+  EXPECT_EQ(few.error().message, "Not enough parameters (htable name, key name and value)");
+  EXPECT_EQ(reg.call("htable.sets", {Value::str("x"), Value::str("k"), Value::str("v")}).error().message,
+            "No such htable");
+  EXPECT_EQ(*reg.call("htable.reload", {Value::str("t")}), Value::str("Ok. Htable reloaded."));
+  EXPECT_EQ(reg.call("htable.reload", {Value::str("x")}).error().message, "No such htable");
+  EXPECT_EQ(reg.call("htable.reload", {}).error().message, "No htable name given");
+}
+
+TEST(AuthDbCommands, CacheDropSplitsUserAndDomain) {
+  Registry reg;
+  std::vector<std::string> seen;
+  register_auth_db_commands(reg, [&seen](std::string_view u, std::string_view d) -> Result<CacheDropped> {
+    seen.push_back(std::string(u) + "|" + std::string(d));
+    return CacheDropped{2, 1};
+  });
+  auto r = reg.call("auth_db.cache_drop", {Value::str("alice@example.com")});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->find("workers")->as_int(), 2);
+  EXPECT_EQ(r->find("dropped")->as_int(), 1);
+  EXPECT_TRUE(reg.call("auth_db.cache_drop", {Value::str("bob")}).ok());
+  EXPECT_TRUE(reg.call("auth_db.cache_drop", {Value::str("all")}).ok());
+  EXPECT_TRUE(reg.call("auth_db.cache_drop", {Value::str("a@b@c")}).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"alice|example.com", "bob|", "|", "a@b|c"}));
+  EXPECT_EQ(reg.call("auth_db.cache_drop", {Value::str("alice@")}).error().message,
+            "Expected user@domain, user or all");
+  EXPECT_EQ(reg.call("auth_db.cache_drop", {}).error().message,
+            "Not enough parameters (user@domain, user or all)");
+}
+
 TEST(Format, CmaplistTable) {
   Value d = Value::structure();
   d.add("CITEMID", Value::integer(1))
