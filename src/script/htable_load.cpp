@@ -36,10 +36,13 @@ std::vector<std::string> split_cols(std::string_view v) {
   return out;
 }
 
-// db::connect's errors start with the URL: the messages here name it once.
-Result<std::unique_ptr<db::Connection>> open(const db::Url& url, bool write) {
+// db::connect's errors start with the URL: the messages here name it once. db_postgres's
+// timeout bounds the connect and each statement (so a reload's wait, on the control thread).
+Result<std::unique_ptr<db::Connection>> open(const db::Url& url, const Config& cfg, bool write) {
   db::ConnectOptions o;
   o.read_only = !write;
+  o.connect_timeout_ms = cfg.db_postgres.timeout * 1000;
+  o.query_timeout_ms = cfg.db_postgres.timeout * 1000;
   auto c = db::connect(url, o);
   if (c) return c;
   std::string m = c.error().message, prefix = url.redacted() + ": ";
@@ -138,13 +141,14 @@ void finish_htable_db(LoadState& ls) {
     }
     return;
   }
-  if (d.htable_url->driver == db::Url::Driver::sqlite && !ls.has_module("db_sqlite")) {
-    ls.src->fail(ls.htable_db_url_loc,
-                 "htable's db_url " + d.htable_url->redacted() + " needs loadmodule \"db_sqlite.so\"");
+  const char* driver_module = d.htable_url->driver == db::Url::Driver::postgres ? "db_postgres" : "db_sqlite";
+  if (!ls.has_module(driver_module)) {
+    ls.src->fail(ls.htable_db_url_loc, "htable's db_url " + d.htable_url->redacted() +
+                                           " needs loadmodule \"" + driver_module + ".so\"");
   }
   // As auth_db: an unknown table or column is a load error when the database is there to ask
   // (msrpd -c); one that cannot be opened now is only a warning here, and refuses the start.
-  auto c = open(*d.htable_url, false /*read*/);
+  auto c = open(*d.htable_url, d.config, false);
   if (!c) {
     ls.warn(ls.htable_db_url_loc, "htable: cannot open the database now (" + c.error().message +
                                       "): msrpd does not start until it can be read");
@@ -174,7 +178,7 @@ Result<size_t> Script::load_htables() const {
                                d.htable_url->redacted() + ": " + why);
     };
     if (!conn) {
-      auto c = open(*d.htable_url, false);
+      auto c = open(*d.htable_url, d.config, false);
       if (!c) return fail(c.error().message);
       conn = std::move(*c);
     }
@@ -194,7 +198,7 @@ Result<size_t> Script::reload_htable(std::string_view name) const {
   const HtableDef& def = t->def();
   const std::string failed = "Htable reload failed: ";
   if (def.dbtable.empty()) return make_error(0, failed + "htable '" + def.name + "' has no dbtable");
-  auto c = open(*d.htable_url, false);
+  auto c = open(*d.htable_url, d.config, false);
   if (!c) return make_error(0, failed + c.error().message);
   // The read happens here, on the caller's thread (the control server's), never on a worker's
   // loop; the routes see the old items until the swap.
@@ -214,7 +218,7 @@ std::vector<std::string> Script::save_htables() const {
     if (def.dbtable.empty() || def.dbmode != 1) continue;
     std::string what = "htable '" + def.name + "': cannot write back to " + d.htable_url->redacted() + ": ";
     if (!conn) {
-      auto c = open(*d.htable_url, true);
+      auto c = open(*d.htable_url, d.config, true);
       if (!c) {
         errors.push_back(what + c.error().message);
         return errors;
