@@ -294,7 +294,8 @@ void register_htable_commands(Registry& reg, const HtableAccess& access) {
             item.add("name", Value::str(it->key));
             item.add("value", item_value(*it));
             item.add("flags", Value::integer(it->is_int ? 0 : 2));  // Kamailio's AVP_VAL_STR bit
-            item.add("expire", Value::str(local_date(it->expires)));
+            // Kamailio 5.6 prints NEVER for an item that does not expire.
+            item.add("expire", Value::str(it->expires == 0 ? "NEVER" : local_date(it->expires)));
             Value v = Value::structure();
             v.add("item", std::move(item));
             return v;
