@@ -20,6 +20,7 @@
 
 #include "db/db.h"
 #include "harness.h"
+#include "postgres.h"
 
 namespace msrpd::itest {
 namespace {
@@ -123,13 +124,15 @@ class HtableDbTest : public ::testing::Test {
     return "#!KAMAILIO\n"
            "debug=2\nchildren=1\nlog_stderror=yes\nauto_aliases=no\ntcp_accept_no_cl=yes\n"
            "loadmodule \"sl.so\"\nloadmodule \"msrp.so\"\nloadmodule \"pv.so\"\nloadmodule \"xlog.so\"\n"
-           "loadmodule \"htable.so\"\nloadmodule \"db_sqlite.so\"\nloadmodule \"ctl.so\"\n"
+           "loadmodule \"htable.so\"\nloadmodule \"" +
+           driver_ +
+           ".so\"\nloadmodule \"ctl.so\"\n"
            "modparam(\"ctl\", \"binrpc\", \"unix:" +
            sock_ + "\")\nmodparam(\"ctl\", \"http\", \"tcp:127.0.0.1:" + std::to_string(http_port_) +
            "\")\n"
-           "modparam(\"htable\", \"db_url\", \"sqlite://" +
-           db_ + "\")\nmodparam(\"htable\", \"htable\", \"acl=>size=4;" + table_attrs + "\")\n" + extra +
-           kRoute;
+           "modparam(\"htable\", \"db_url\", \"" +
+           (url_.empty() ? "sqlite://" + db_ : url_) +
+           "\")\nmodparam(\"htable\", \"htable\", \"acl=>size=4;" + table_attrs + "\")\n" + extra + kRoute;
   }
 
   void start(const std::string& text) {
@@ -197,6 +200,8 @@ class HtableDbTest : public ::testing::Test {
   }
 
   std::string dir_, db_, sock_, cfg_;
+  std::string url_;                   // another database than the SQLite file db_ (PostgreSQL)
+  std::string driver_ = "db_sqlite";  // the driver module the config loads
   uint16_t http_port_ = 0;
   Msrpd d_;
 };
@@ -208,7 +213,7 @@ TEST_F(HtableDbTest, TableLoadedFromTheFileSteersTheRoute) {
   EXPECT_NE(d_.log().find("htable: 1 items loaded from the database"), std::string::npos);
   Output o = kamcmd({"htable.get", "acl", "policy"});
   EXPECT_EQ(o.code, 0) << o.out;
-  EXPECT_NE(o.out.find("value: deny"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out, "{\n\titem: {\n\t\tname: policy\n\t\tvalue: deny\n\t\tflags: 2\n\t\texpire: NEVER\n\t}\n}\n");
 }
 
 TEST_F(HtableDbTest, IntegerRowsAreIntegers) {
@@ -337,6 +342,45 @@ TEST_F(HtableDbTest, ATableThatCannotBeReadRefusesTheStart) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("started"), std::string::npos) << r.output;
+}
+
+// The same on PostgreSQL (the fixture's cluster, Kamailio's PostgreSQL schema): loaded at start,
+// changed by RPC, reloaded after the table changed, written back by dbmode=1.
+TEST_F(HtableDbTest, OnPostgresqlLoadReloadAndWriteBack) {
+  Postgres& pg = Postgres::shared();
+  ASSERT_TRUE(pg.ok()) << pg.error();
+  std::string name = pg.create_database("htable");
+  ASSERT_FALSE(name.empty()) << pg.error();
+  url_ = pg.url(name);
+  driver_ = "db_postgres";
+  auto conn = [&] {
+    auto c = db::connect(*db::parse_url(url_));
+    EXPECT_TRUE(c) << (c ? "" : c.error().message);
+    return c ? std::move(*c) : nullptr;
+  };
+  ASSERT_TRUE(conn()->exec_script(
+      "CREATE TABLE htable (id SERIAL PRIMARY KEY NOT NULL, key_name VARCHAR(64) DEFAULT '' NOT NULL, "
+      "key_type INTEGER DEFAULT 0 NOT NULL, value_type INTEGER DEFAULT 0 NOT NULL, "
+      "key_value VARCHAR(128) DEFAULT '' NOT NULL, expires INTEGER DEFAULT 0 NOT NULL);"
+      "INSERT INTO htable (key_name, key_type, value_type, key_value) VALUES ('policy', 0, 0, 'deny');"));
+  start(config("dbtable=htable;dbmode=1;"));
+  EXPECT_EQ(answer(), "403 Denied By Table");
+  ASSERT_TRUE(conn()->query("UPDATE htable SET key_value='allow' WHERE key_name='policy'"));
+  EXPECT_EQ(answer(), "403 Denied By Table");
+  Output o = kamcmd({"htable.reload", "acl"});
+  EXPECT_EQ(o.out, "Ok. Htable reloaded.\n");
+  EXPECT_EQ(answer(), "420 Allowed By Table");
+  ASSERT_EQ(kamcmd({"htable.seti", "acl", "limit", "0"}).code, 0);
+  EXPECT_EQ(answer(), "423 Limit Zero");
+  d_.stop();
+  auto rows = conn()->query("SELECT key_name, key_type, value_type, key_value FROM htable ORDER BY key_name");
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->rows.size(), 2u);
+  EXPECT_EQ(rows->rows[0], (db::Row{db::Value::text("limit"), db::Value::integer(0), db::Value::integer(1),
+                                    db::Value::text("0")}));
+  EXPECT_EQ(rows->rows[1], (db::Row{db::Value::text("policy"), db::Value::integer(0), db::Value::integer(0),
+                                    db::Value::text("allow")}));
+  EXPECT_EQ(d_.log().find(Postgres::role_password()), std::string::npos);  // never logged
 }
 
 // kamcmd's htable.dump as sorted "name=value" lines (its slots differ between the two servers).
