@@ -22,6 +22,7 @@
 #include "net/tls.h"
 #include "relay/engine.h"
 #include "script/engine_config.h"
+#include "script/external.h"
 #include "script/local_sockets.h"
 #include "script/script.h"
 #include "script/source.h"
@@ -194,6 +195,21 @@ int main(int argc, char** argv) {
   if (script.has_htable_mod_init()) {
     msrpd::script::WorkerEnv init_env(script, 0);
     script.run_htable_mod_init(init_env);
+  } else if (cfg.cfgengine == "lua" && !cfg.htable_db.event_callback.empty()) {
+    // KEMI: htable's event_callback gets "htable:mod-init", in a Lua state of its own.
+    msrpd::script::WorkerEnv init_env(script, 0);
+    auto lua = msrpd::kemi::LuaEngine::create(script, init_env);
+    if (!lua) {
+      std::fprintf(stderr, "msrpd: %s\n", lua.error().message.c_str());
+      return 1;
+    }
+    msrpd::script::ExternalRun none(script, init_env);
+    if (!(*lua)->has_function(cfg.htable_db.event_callback)) {
+      std::fprintf(stderr, "msrpd: htable's event_callback: no Lua function '%s'\n",
+                   cfg.htable_db.event_callback.c_str());
+      return 1;
+    }
+    (*lua)->run(cfg.htable_db.event_callback, none.context(), "htable:mod-init");
   }
 
   msrpd::kemi::ScriptRouter router(script, ec.children, msrpd::daemon::note_worker_thread);

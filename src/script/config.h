@@ -122,6 +122,9 @@ struct Config {
     std::string expires_column = "expires";
     std::string array_size_suffix = "::size";
     bool db_expires = false;  // 1: expires is read and written (tables with autoexpire only)
+    // KEMI (cfgengine "lua"): the Lua function run with "htable:mod-init" at start, in place of
+    // event_route[htable:mod-init].
+    std::string event_callback;
   } htable_db;
 
   struct Xlog {

@@ -276,7 +276,7 @@ constexpr ModParamDef kModParams[] = {
     text("htable", "array_size_suffix", [](Config& c) -> std::string& { return c.htable_db.array_size_suffix; }),
     flag("htable", "db_expires", [](Config& c) -> bool& { return c.htable_db.db_expires; }),
     ignored("htable", "fetch_rows"), ignored("htable", "timer_interval"),
-    ignored("htable", "enable_dmq"), ignored("htable", "timer_procs"), ignored("htable", "event_callback"),
+    ignored("htable", "enable_dmq"), ignored("htable", "timer_procs"), text("htable", "event_callback", [](Config& c) -> std::string& { return c.htable_db.event_callback; }),
 
     text("xlog", "prefix", [](Config& c) -> std::string& { return c.xlog.prefix; }),
     ignored("xlog", "buf_size"), ignored("xlog", "force_color"), ignored("xlog", "long_format"),

@@ -213,7 +213,8 @@ TEST_F(HtableDbTest, TableLoadedFromTheFileSteersTheRoute) {
   EXPECT_NE(d_.log().find("htable: 1 items loaded from the database"), std::string::npos);
   Output o = kamcmd({"htable.get", "acl", "policy"});
   EXPECT_EQ(o.code, 0) << o.out;
-  EXPECT_EQ(o.out, "{\n\titem: {\n\t\tname: policy\n\t\tvalue: deny\n\t\tflags: 2\n\t\texpire: NEVER\n\t}\n}\n");
+  EXPECT_EQ(o.out,
+            "{\n\titem: {\n\t\tname: policy\n\t\tvalue: deny\n\t\tflags: 2\n\t\texpire: NEVER\n\t}\n}\n");
 }
 
 TEST_F(HtableDbTest, IntegerRowsAreIntegers) {
@@ -282,6 +283,28 @@ TEST_F(HtableDbTest, ModInitRunsOnceBeforeTheFirstFrame) {
   EXPECT_NE(log.find("mod-init sees policy=deny"), std::string::npos) << log;
   EXPECT_EQ(log.find("mod-init sees"), log.rfind("mod-init sees"));  // once
   EXPECT_EQ(log.find("is never run"), std::string::npos) << log;
+}
+
+// cfgengine "lua": htable's event_callback gets "htable:mod-init" once, after the load.
+TEST_F(HtableDbTest, LuaEventCallbackRunsAsModInit) {
+  row("policy", 0, "deny");
+  std::string lua = dir_ + "/route.lua";
+  std::ofstream(lua) << "function ksr_htable_event(ev)\n"
+                        "  KSR.notice(\"htable event \" .. ev .. \" sees \" .. KSR.htable.sht_get(\"acl\", "
+                        "\"policy\") .. \"\\n\")\n"
+                        "  KSR.htable.sht_sets(\"acl\", \"policy\", \"allow\")\n"
+                        "end\n"
+                        "function ksr_msrp_event(ev)\n"
+                        "  KSR.msrp.reply(\"420\", KSR.htable.sht_gets(\"acl\", \"policy\"))\n"
+                        "end\n";
+  start(config("dbtable=htable;",
+               "loadmodule \"app_lua.so\"\nmodparam(\"app_lua\", \"load\", \"" + lua +
+                   "\")\nmodparam(\"htable\", \"event_callback\", \"ksr_htable_event\")\n"
+                   "modparam(\"msrp\", \"event_callback\", \"ksr_msrp_event\")\ncfgengine \"lua\"\n"));
+  EXPECT_EQ(answer(), "420 allow");
+  std::string log = d_.log();
+  EXPECT_NE(log.find("htable event htable:mod-init sees deny"), std::string::npos) << log;
+  EXPECT_EQ(log.find("htable event"), log.rfind("htable event"));  // once
 }
 
 TEST_F(HtableDbTest, DbmodeOneWritesTheTableBackOnStop) {
