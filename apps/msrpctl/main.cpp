@@ -54,7 +54,7 @@ Value typed_arg(std::string_view a) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string address = msrpd::ctl::kDefaultBinrpc;
+  std::string address = msrpd::ctl::default_binrpc_client();
   bool json = false;
   int timeout_ms = 5000;
   std::string db_url;

@@ -1,5 +1,7 @@
 #include "control.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -124,6 +126,12 @@ bool loads_ctl(const script::Config& cfg) {
   return false;
 }
 
+// "file:line:col: " of a ctl param, or "" (given on the command line, or a default).
+std::string where(const script::Config& cfg, const std::string& param) {
+  auto it = cfg.ctl_where.find(param);
+  return it == cfg.ctl_where.end() ? std::string() : it->second + ": ";
+}
+
 // modparam("ctl", "mode", 0600): octal digits, written with or without the leading 0.
 int unix_mode(const script::Config& cfg, int fallback) {
   auto it = cfg.ctl.find("mode");
@@ -131,8 +139,40 @@ int unix_mode(const script::Config& cfg, int fallback) {
   char* end = nullptr;
   long m = std::strtol(it->second.c_str(), &end, 8);
   if (end == nullptr || *end != '\0' || m < 0 || m > 07777)
-    throw std::runtime_error("ctl: bad mode '" + it->second + "' (octal digits expected)");
+    throw std::runtime_error(where(cfg, "mode") + "ctl: bad mode '" + it->second +
+                             "' (octal digits expected)");
   return static_cast<int>(m);
+}
+
+// modparam("ctl", "user"/"group", NAME or number): the owner of the unix socket files.
+void unix_owner(const script::Config& cfg, ctl::UnixSocketOptions& out) {
+  if (auto it = cfg.ctl.find("user"); it != cfg.ctl.end() && !it->second.empty()) {
+    const std::string& u = it->second;
+    passwd* pw = ::getpwnam(u.c_str());
+    char* end = nullptr;
+    unsigned long n = std::strtoul(u.c_str(), &end, 10);
+    if (pw != nullptr) {
+      out.uid = pw->pw_uid;
+      if (out.gid == static_cast<gid_t>(-1)) out.gid = pw->pw_gid;
+    } else if (end != nullptr && *end == '\0' && n < 0xffffffffUL) {
+      out.uid = static_cast<uid_t>(n);
+    } else {
+      throw std::runtime_error(where(cfg, "user") + "ctl: no such user '" + u + "'");
+    }
+  }
+  if (auto it = cfg.ctl.find("group"); it != cfg.ctl.end() && !it->second.empty()) {
+    const std::string& g = it->second;
+    group* gr = ::getgrnam(g.c_str());
+    char* end = nullptr;
+    unsigned long n = std::strtoul(g.c_str(), &end, 10);
+    if (gr != nullptr) {
+      out.gid = gr->gr_gid;
+    } else if (end != nullptr && *end == '\0' && n < 0xffffffffUL) {
+      out.gid = static_cast<gid_t>(n);
+    } else {
+      throw std::runtime_error(where(cfg, "group") + "ctl: no such group '" + g + "'");
+    }
+  }
 }
 
 }  // namespace
@@ -188,42 +228,86 @@ std::unique_ptr<Control> start_control(const script::Script& script, relay::Engi
     for (auto& [name, v] : sc->db_stats()) out.emplace_back(name, static_cast<int64_t>(v));
     return out;
   };
-  ctl::register_stats_commands(reg, snapshot);
+  ctl::ControlServer* srv = &control->state_->server;
+  ctl::register_stats_commands(reg, [snapshot, srv] {
+    ctl::StatsSnapshot out = snapshot();
+    for (auto& kv : srv->counters()) out.push_back(std::move(kv));
+    return out;
+  });
   ctl::register_htable_commands(reg, htable_access(script));
   if (std::find(cfg.loaded_modules.begin(), cfg.loaded_modules.end(), "auth_db") != cfg.loaded_modules.end())
     ctl::register_auth_db_commands(reg, cache_drop(engine, options));
 
   ctl::ControlConfig cc;
   bool default_binrpc = false;
+  std::vector<std::string> binrpc_where;
   if (!options.binrpc.empty()) {
     cc.binrpc = options.binrpc;
   } else if (!cfg.ctl_binrpc.empty()) {
     cc.binrpc = cfg.ctl_binrpc;
+    binrpc_where = cfg.ctl_binrpc_where;
   } else {
-    cc.binrpc = {ctl::kDefaultBinrpc};
+    std::string why;
+    std::string def = ctl::default_binrpc_server(why);
+    if (def.empty()) {
+      LM_WARN(
+          "ctl: no directory for the default control socket (%s): binrpc control disabled; set "
+          "modparam(\"ctl\", \"binrpc\", ...)",
+          why.c_str());
+    } else {
+      cc.binrpc = {def};
+    }
     default_binrpc = true;
   }
+  std::string http_where;
   if (!options.http.empty()) {
     cc.http = options.http;
   } else if (auto it = cfg.ctl.find("http"); it != cfg.ctl.end()) {
     cc.http = it->second;
+    http_where = where(cfg, "http");
   }
-  cc.metrics = snapshot;
+  if (auto it = cfg.ctl.find("http_token"); it != cfg.ctl.end()) cc.http_token = it->second;
+  if (auto it = cfg.ctl.find("metrics"); it != cfg.ctl.end()) cc.metrics_listen = it->second;
+  cc.binrpc_allow_remote = cfg.ctl_limits.binrpc_allow_remote;
+  cc.idle_timeout = std::chrono::milliseconds(cfg.ctl_limits.idle_timeout);
+  cc.request_timeout = std::chrono::milliseconds(cfg.ctl_limits.request_timeout);
+  cc.max_connections = static_cast<size_t>(cfg.ctl_limits.max_connections);
+  cc.max_client_connections = static_cast<size_t>(cfg.ctl_limits.max_client_connections);
+  // stats.get_statistics and /metrics also count the control plane's own refusals.
+  cc.metrics = [snapshot, srv] {
+    ctl::StatsSnapshot out = snapshot();
+    for (auto& kv : srv->counters()) out.push_back(std::move(kv));
+    return out;
+  };
   cc.processes = &procs;
-  cc.unix_mode = unix_mode(cfg, cc.unix_mode);
+  cc.unix_socket.mode = unix_mode(cfg, cc.unix_socket.mode);
+  unix_owner(cfg, cc.unix_socket);
 
+  // A listener that would expose the control plane stops the start, naming the line.
+  if (auto e = ctl::find_exposure(cc)) {
+    std::string at =
+        e->http ? http_where
+                : (e->binrpc_index < binrpc_where.size() ? binrpc_where[e->binrpc_index] + ": " : "");
+    throw std::runtime_error(at + "ctl: " + e->message);
+  }
   try {
     control->state_->server.start(cc, reg);
   } catch (const std::runtime_error& e) {
-    if (!default_binrpc) throw;
-    // Nobody asked for this socket: run without it rather than refuse to start.
+    std::string msg = e.what();
+    // Nobody asked for this socket: run without it rather than refuse to start; but another
+    // instance answering on it is a refusal (two daemons must never share one socket).
+    if (!default_binrpc || msg.find("answers on this control socket") != std::string::npos) throw;
     LM_WARN("%s: binrpc control disabled", e.what());
     cc.binrpc.clear();
     control->state_->server.start(cc, reg);
   }
   for (const auto& a : control->binrpc_addresses()) LM_NOTICE("ctl: binrpc on %s", a.c_str());
   if (!control->http_address().empty())
-    LM_NOTICE("ctl: JSON-RPC and /metrics on http://%s/", control->http_address().c_str());
+    LM_NOTICE("ctl: JSON-RPC and /metrics on http://%s/%s", control->http_address().c_str(),
+              cc.http_token.empty() ? "" : " (bearer token required)");
+  if (!control->state_->server.metrics_address().empty())
+    LM_NOTICE("ctl: /metrics and /health (read-only) on http://%s/",
+              control->state_->server.metrics_address().c_str());
   return control;
 }
 

@@ -136,21 +136,56 @@ Result<int> connect_ctl(const CtlAddress& a, int timeout_ms) {
   return last;
 }
 
-Result<int> listen_ctl(const CtlAddress& a, int unix_mode) {
+Result<int> listen_ctl(const CtlAddress& a, const UnixSocketOptions& uo, UnixSocketFile* made) {
   if (a.kind == CtlAddress::Kind::Unix) {
     sockaddr_un sa{};
     if (!fill_unix(a.path, sa)) return make_error(0, "bad unix socket path '" + a.path + "'");
+    struct stat st {};
+    bool exists = ::lstat(a.path.c_str(), &st) == 0;
+    if (exists && !S_ISSOCK(st.st_mode))
+      return make_error(0, "listen " + a.to_string() + ": the file exists and is not a socket");
+    if (exists) {
+      // Another instance may be serving it (the same default path): ask before replacing.
+      auto probe = connect_ctl(a, 500);
+      if (probe) {
+        ::close(*probe);
+        return make_error(0, "listen " + a.to_string() +
+                                 ": a running process answers on this control socket; not taking it over "
+                                 "(give this instance its own modparam(\"ctl\", \"binrpc\"))");
+      }
+    }
+    // Bound under a private name first: nobody can connect before the mode and owner are set and
+    // listen() is called, and the public name appears (rename/link) only when it is ready.
+    std::string tmp = a.path + "." + std::to_string(::getpid()) + ".tmp";
+    sockaddr_un ts{};
+    if (!fill_unix(tmp, ts)) return make_error(0, "unix socket path '" + a.path + "' is too long");
+    ::unlink(tmp.c_str());
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return sys_error("socket");
-    struct stat st {};
-    if (::lstat(a.path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) ::unlink(a.path.c_str());
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd, 16) != 0) {
+    auto fail = [&](const std::string& what) -> Result<int> {
       int e = errno;
       ::close(fd);
+      ::unlink(tmp.c_str());
       errno = e;
-      return sys_error("listen " + a.to_string());
+      return sys_error(what);
+    };
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&ts), sizeof ts) != 0) return fail("listen " + a.to_string());
+    if (::chmod(tmp.c_str(), static_cast<mode_t>(uo.mode)) != 0) return fail("chmod " + a.to_string());
+    if ((uo.uid != static_cast<uid_t>(-1) || uo.gid != static_cast<gid_t>(-1)) &&
+        ::chown(tmp.c_str(), uo.uid, uo.gid) != 0)
+      return fail("chown " + a.to_string());
+    if (::listen(fd, 64) != 0) return fail("listen " + a.to_string());
+    struct stat mine {};
+    if (::lstat(tmp.c_str(), &mine) != 0) return fail("stat " + tmp);
+    // No file before: link() fails if one appeared meanwhile (never replace a racing instance's);
+    // a stale one is replaced atomically.
+    if (!exists) {
+      if (::link(tmp.c_str(), a.path.c_str()) != 0) return fail("listen " + a.to_string());
+      ::unlink(tmp.c_str());
+    } else if (::rename(tmp.c_str(), a.path.c_str()) != 0) {
+      return fail("listen " + a.to_string());
     }
-    ::chmod(a.path.c_str(), static_cast<mode_t>(unix_mode));
+    if (made != nullptr) *made = {mine.st_dev, mine.st_ino};
     return fd;
   }
   AddrInfo ai;
@@ -166,6 +201,34 @@ Result<int> listen_ctl(const CtlAddress& a, int unix_mode) {
     errno = e;
   }
   return sys_error("listen " + a.to_string());
+}
+
+namespace {
+bool loopback_sockaddr(const sockaddr* sa) {
+  if (sa->sa_family == AF_INET) {
+    uint32_t ip = ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr);
+    return (ip >> 24) == 127;
+  }
+  if (sa->sa_family == AF_INET6) {
+    const in6_addr& ip = reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&ip)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127;
+  }
+  return false;
+}
+}  // namespace
+
+bool is_loopback(const CtlAddress& a) {
+  if (a.kind == CtlAddress::Kind::Unix) return true;
+  if (a.host.empty()) return false;
+  AddrInfo ai;
+  if (!resolve(a, true, ai)) return false;
+  bool any = false;
+  for (addrinfo* p = ai.ai; p != nullptr; p = p->ai_next) {
+    if (!loopback_sockaddr(p->ai_addr)) return false;
+    any = true;
+  }
+  return any;
 }
 
 uint16_t bound_port(int fd) {

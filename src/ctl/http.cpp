@@ -1,5 +1,6 @@
 #include "ctl/http.h"
 
+#include <algorithm>
 #include <charconv>
 #include <map>
 
@@ -25,6 +26,10 @@ const char* reason(int status) {
       return "No Content";
     case 400:
       return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -33,6 +38,8 @@ const char* reason(int status) {
       return "Request Timeout";
     case 413:
       return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
@@ -267,7 +274,135 @@ std::string prometheus_text(const StatsSnapshot& stats) {
   return out;
 }
 
-std::string http_handle(const HttpRequest& req, const Registry& reg, const StatsSource& stats) {
+std::string_view refusal_name(HttpRefusal r) {
+  switch (r) {
+    case HttpRefusal::none:
+      return "none";
+    case HttpRefusal::token:
+      return "token";
+    case HttpRefusal::host:
+      return "host";
+    case HttpRefusal::origin:
+      return "origin";
+    case HttpRefusal::content_type:
+      return "content_type";
+  }
+  return "none";
+}
+
+bool equal_secret(std::string_view a, std::string_view b) {
+  // Every byte of the longer one is looked at; the length difference counts as a difference.
+  size_t n = std::max(a.size(), b.size());
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+    diff |= static_cast<unsigned char>(x ^ y);
+  }
+  return diff == 0;
+}
+
+namespace {
+
+// "host", "host:port", "[v6]", "[v6]:port" -> host (lower case, brackets kept off) and port text.
+bool split_authority(std::string_view v, std::string& host, std::string_view& port) {
+  port = {};
+  if (v.starts_with('[')) {
+    size_t close = v.find(']');
+    if (close == std::string_view::npos) return false;
+    host = ascii::to_lower(std::string(v.substr(1, close - 1)));
+    v.remove_prefix(close + 1);
+    if (v.empty()) return true;
+    if (v[0] != ':') return false;
+    port = v.substr(1);
+    return true;
+  }
+  size_t colon = v.find(':');
+  host = ascii::to_lower(std::string(v.substr(0, colon)));
+  if (colon != std::string_view::npos) port = v.substr(colon + 1);
+  return !host.empty();
+}
+
+bool host_allowed(std::string_view value, const HttpAccess& access) {
+  std::string host;
+  std::string_view port;
+  if (!split_authority(value, host, port)) return false;
+  // No port: the default one (a browser always writes another); scripts often leave it out.
+  if (!port.empty()) {
+    unsigned p = 0;
+    auto r = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (r.ec != std::errc() || r.ptr != port.data() + port.size() || p != access.port) return false;
+  }
+  if (host == "localhost") return true;
+  for (const auto& h : access.hosts)
+    if (h == host) return true;
+  return false;
+}
+
+std::string refused(int status, std::string_view extra_header = {}) {
+  std::string body = std::string(reason(status)) + "\n";
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason(status) + "\r\n";
+  if (!extra_header.empty()) out.append(extra_header).append("\r\n");
+  out += "Content-Type: text/plain\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nConnection: close\r\n\r\n" + body;
+  return out;
+}
+
+}  // namespace
+
+HttpRefusal http_check_access(const HttpRequest& req, const HttpAccess& access, std::string& out) {
+  if (!access.rpc) return HttpRefusal::none;
+  // RFC 9112 §3.2: a request without Host is a 400 (HTTP/1.1); a browser always sends one, so a
+  // wrong one is a page that reached us under another name (DNS rebinding).
+  const std::string* host = req.header("Host");
+  if (host == nullptr && req.version == "HTTP/1.1") {
+    out = http_error_response(400);
+    return HttpRefusal::host;
+  }
+  if (host != nullptr && !host_allowed(*host, access)) {
+    out = refused(403);
+    return HttpRefusal::host;
+  }
+  // RFC 6454 §7: browsers send Origin on cross-origin requests (and on POSTs). Only the origin
+  // this listener is (http:// + the Host the request was sent to) may call it.
+  if (const std::string* origin = req.header("Origin"); origin != nullptr) {
+    std::string_view o = *origin;
+    bool same = host != nullptr && o.size() > 7 && ascii::iequals(o.substr(0, 7), "http://") &&
+                ascii::iequals(o.substr(7), *host);
+    if (!same) {
+      out = refused(403);
+      return HttpRefusal::origin;
+    }
+  }
+  if (!access.token.empty()) {
+    // RFC 6750 §2.1: Authorization: Bearer b64token; the scheme is case-insensitive (RFC 9110 §11.1).
+    const std::string* auth = req.header("Authorization");
+    std::string_view given;
+    bool bearer = auth != nullptr && auth->size() > 7 &&
+                  ascii::iequals(std::string_view(*auth).substr(0, 7), "Bearer ");
+    if (bearer) given = ascii::trim(std::string_view(*auth).substr(7));
+    if (!bearer || !equal_secret(given, access.token)) {
+      // RFC 6750 §3: no credentials: the challenge alone; wrong ones: error="invalid_token".
+      out = refused(401, bearer ? "WWW-Authenticate: Bearer realm=\"msrpd\", error=\"invalid_token\""
+                                : "WWW-Authenticate: Bearer realm=\"msrpd\"");
+      return HttpRefusal::token;
+    }
+  }
+  if (req.method == "POST") {
+    // A page can POST text/plain or a form without asking (no CORS preflight); JSON it cannot.
+    const std::string* ct = req.header("Content-Type");
+    std::string_view media = ct == nullptr ? std::string_view() : std::string_view(*ct);
+    media = ascii::trim(media.substr(0, media.find(';')));
+    if (!ascii::iequals(media, "application/json")) {
+      out = refused(415);
+      return HttpRefusal::content_type;
+    }
+  }
+  return HttpRefusal::none;
+}
+
+std::string http_handle(const HttpRequest& req, const Registry& reg, const StatsSource& stats,
+                        const HttpAccess& access) {
   std::string_view path = req.target;
   path = path.substr(0, path.find('?'));
   if (path == "/metrics") {
@@ -277,7 +412,13 @@ std::string http_handle(const HttpRequest& req, const Registry& reg, const Stats
     if (req.method == "HEAD") resp.resize(resp.size() - body.size());
     return resp;
   }
-  if (path == "/" || path == "/RPC") {
+  if (path == "/health") {
+    if (req.method != "GET" && req.method != "HEAD") return http_error_response(405);
+    std::string resp = http_response(200, "text/plain", "OK\n");
+    if (req.method == "HEAD") resp.resize(resp.size() - 3);
+    return resp;
+  }
+  if (access.rpc && (path == "/" || path == "/RPC")) {
     if (req.method != "POST") return http_error_response(405);
     std::string body = jsonrpc_handle(req.body, reg);
     if (body.empty()) return http_response(204, "", "");

@@ -5,10 +5,13 @@
 //   POST / or /RPC   a JSON-RPC 2.0 request or batch      -> 200 application/json (204: only
 //                                                            notifications)
 //   GET /metrics     Prometheus text format 0.0.4          -> 200 text/plain
+//   GET /health      200 "OK"
 // Anything malformed gets 400 (431 headers too large, 413 body too large, 501 Transfer-Encoding,
-// 404 unknown path, 405 wrong method); every response closes the connection.
+// 404 unknown path, 405 wrong method); refused access 401/403/415 (HttpAccess); every response
+// closes the connection.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -61,7 +64,36 @@ struct MetricName {
 MetricName metric_name(std::string_view stat);
 std::string prometheus_text(const StatsSnapshot& stats);
 
-// Routes a parsed request: JSON-RPC, /metrics (stats may be empty: no statistics), or an error.
-std::string http_handle(const HttpRequest& req, const Registry& reg, const StatsSource& stats);
+// Who may call a listener (docs/CONTROL.md "Access"). The checks keep a web page in the operator's
+// browser from calling RPC (a cross-site POST, DNS rebinding) and a stranger without the token out.
+struct HttpAccess {
+  bool rpc = true;    // false: a read-only listener (GET /metrics, /health only; no checks)
+  std::string token;  // non-empty: every request needs "Authorization: Bearer TOKEN"
+  // Host values accepted (lower case, without port): the listener's name or address, the
+  // connection's local address, "localhost". The port, when given, must be `port`.
+  std::vector<std::string> hosts;
+  uint16_t port = 0;
+};
+
+// Why a request was refused before it reached a handler (each is counted and logged).
+enum class HttpRefusal : uint8_t {
+  none,
+  token,         // 401: no or wrong bearer token
+  host,          // 403: Host names neither this listener nor localhost (DNS rebinding)
+  origin,        // 403: Origin is not this listener's own (a cross-site request)
+  content_type,  // 415: a POST that is not application/json (a form or text/plain)
+};
+std::string_view refusal_name(HttpRefusal r);  // "token", "host", ...
+
+// The access checks for one request: HttpRefusal::none, or the refusal and its response in `out`.
+HttpRefusal http_check_access(const HttpRequest& req, const HttpAccess& access, std::string& out);
+
+// Token comparison that takes the same time wherever the first difference is.
+bool equal_secret(std::string_view a, std::string_view b);
+
+// Routes a parsed request: JSON-RPC, /metrics (stats may be empty: no statistics), /health, or an
+// error. With access.rpc false only /metrics and /health are served.
+std::string http_handle(const HttpRequest& req, const Registry& reg, const StatsSource& stats,
+                        const HttpAccess& access = {});
 
 }  // namespace msrpd::ctl

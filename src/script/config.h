@@ -145,7 +145,17 @@ struct Config {
   int cfgutils_probability = 10;  // modparam("cfgutils", "initial_probability"), rand_event()
 
   std::vector<std::string> ctl_binrpc;     // modparam("ctl", "binrpc", ...), in order
-  std::map<std::string, std::string> ctl;  // the other ctl params
+  std::map<std::string, std::string> ctl;  // the other ctl params (http, http_token, metrics, mode...)
+  // Where each ctl param was written ("file:line:col"; binrpc: one per value), for start errors.
+  std::vector<std::string> ctl_binrpc_where;
+  std::map<std::string, std::string> ctl_where;
+  struct CtlLimits {
+    int idle_timeout = 5000;           // ms without a byte in or out: a control connection is closed
+    int request_timeout = 10000;       // ms for a whole request
+    int max_connections = 64;          // per control listener thread
+    int max_client_connections = 8;    // per client address (tcp) or uid (unix)
+    bool binrpc_allow_remote = false;  // a tcp binrpc on a non-loopback address
+  } ctl_limits;
   std::map<std::string, std::string> tls;  // tls module params as written
 
   // msrp_set_dst's sock written as a literal, and where ("file:line:col"): it must name one of

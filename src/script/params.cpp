@@ -303,6 +303,16 @@ constexpr ModParamDef kModParams[] = {
     keyed("ctl", "binrpc_max_body_size", [](Config& c) -> std::map<std::string, std::string>& { return c.ctl; }),
     keyed("ctl", "binrpc_struct_max_body_size",
           [](Config& c) -> std::map<std::string, std::string>& { return c.ctl; }),
+    keyed("ctl", "http_token", [](Config& c) -> std::map<std::string, std::string>& { return c.ctl; }),
+    keyed("ctl", "metrics", [](Config& c) -> std::map<std::string, std::string>& { return c.ctl; }),
+    flag("ctl", "binrpc_allow_remote", [](Config& c) -> bool& { return c.ctl_limits.binrpc_allow_remote; }),
+    integer("ctl", "idle_timeout", [](Config& c) -> int& { return c.ctl_limits.idle_timeout; }, 10, 3600000,
+            " (ms)"),
+    integer("ctl", "request_timeout", [](Config& c) -> int& { return c.ctl_limits.request_timeout; }, 10,
+            3600000, " (ms)"),
+    integer("ctl", "max_connections", [](Config& c) -> int& { return c.ctl_limits.max_connections; }, 1, 100000),
+    integer("ctl", "max_client_connections",
+            [](Config& c) -> int& { return c.ctl_limits.max_client_connections; }, 1, 100000),
 
     special("app_lua", "load", app_lua_load),
     ignored("app_lua", "reload"), ignored("app_lua", "log_mode"), ignored("app_lua", "register"),
@@ -470,6 +480,14 @@ void set_modparam(LoadState& ls, const std::string& module, const std::string& p
       break;
   }
   if (d->check) d->check(p, c);
+  // The control server's start-up errors name the line (a listener it refuses to open).
+  if (module == "ctl") {
+    if (param == "binrpc") {
+      c.ctl_binrpc_where.push_back(ls.src->where(loc));
+    } else {
+      c.ctl_where[param] = ls.src->where(loc);
+    }
+  }
 }
 
 void set_core_param(LoadState& ls, const std::string& name, Loc name_loc, const std::string& raw, Loc loc) {

@@ -425,7 +425,7 @@ TEST_F(Ctl18, MalformedHttpGetsErrorsAndTheNextRequestIsAnswered) {
   EXPECT_EQ(uj["error"]["code"], -32601) << unknown;
   EXPECT_EQ(uj["id"], 3) << unknown;
 
-  std::string nf = http("GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string nf = http("GET /nothing-here HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
   EXPECT_EQ(nf.rfind("HTTP/1.1 404 ", 0), 0u) << nf;
 
   std::string ok = rpc_post(R"({"jsonrpc":"2.0","id":4,"method":"core.version","params":[]})");

@@ -60,7 +60,7 @@ class ServerTest : public ::testing::Test {
     cfg.binrpc = {"unix:" + sock_, "tcp:127.0.0.1:0"};
     cfg.http = "127.0.0.1:0";
     cfg.metrics = [this] { return StatsSnapshot{{"msrp:frames_in_send", frames_}, {"cmap:entries", 2}}; };
-    cfg.http_timeout = std::chrono::milliseconds(500);
+    cfg.request_timeout = std::chrono::milliseconds(500);
     server_.start(cfg, reg_);
   }
   void TearDown() override {
@@ -177,14 +177,17 @@ TEST_F(ServerTest, GarbageGetsFaultAndServerKeepsServing) {
 
 TEST_F(ServerTest, JsonRpcOverHttp) {
   std::string body = R"({"jsonrpc":"2.0","method":"core.echo","params":[1,"a"],"id":7})";
-  std::string r = exchange(server_.http_address(), "POST /RPC HTTP/1.1\r\nHost: x\r\nContent-Length: " +
-                                                       std::to_string(body.size()) + "\r\n\r\n" + body);
+  std::string r =
+      exchange(server_.http_address(),
+               "POST /RPC HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(body.size()) + "\r\n\r\n" + body);
   std::string want_body = R"({"id":7,"jsonrpc":"2.0","result":[1,"a"]})";
   EXPECT_EQ(r, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
                    std::to_string(want_body.size()) + "\r\nConnection: close\r\n\r\n" + want_body);
   std::string nf = R"({"jsonrpc":"2.0","method":"nosuch","id":"x"})";
   r = exchange(server_.http_address(),
-               "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(nf.size()) + "\r\n\r\n" + nf);
+               "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(nf.size()) + "\r\n\r\n" + nf);
   EXPECT_NE(r.find(R"({"error":{"code":-32601,"message":"Method not found"},"id":"x","jsonrpc":"2.0"})"),
             std::string::npos)
       << r;
@@ -192,12 +195,13 @@ TEST_F(ServerTest, JsonRpcOverHttp) {
       R"([{"jsonrpc":"2.0","method":"msrp.cmaplist","id":1},{"jsonrpc":"2.0","method":"core.version"}])";
   map_.save(relay::CmapItem{});
   r = exchange(server_.http_address(),
-               "POST / HTTP/1.1\r\nContent-Length: " + std::to_string(fault.size()) + "\r\n\r\n" + fault);
+               "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " +
+                   std::to_string(fault.size()) + "\r\n\r\n" + fault);
   EXPECT_NE(r.find(R"([{"id":1,"jsonrpc":"2.0","result":{"CONCOUNT":1,)"), std::string::npos) << r;
 }
 
 TEST_F(ServerTest, MetricsMoveWithTheCounters) {
-  std::string get = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string get = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   std::string body1 =
       "# TYPE msrpd_frames_in_total counter\nmsrpd_frames_in_total{method=\"SEND\"} 0\n"
       "# TYPE msrpd_cmap_entries gauge\nmsrpd_cmap_entries 2\n";
@@ -211,23 +215,36 @@ TEST_F(ServerTest, MetricsMoveWithTheCounters) {
 
 TEST_F(ServerTest, MalformedHttpGets400AndServerKeepsServing) {
   EXPECT_EQ(exchange(server_.http_address(), "garbage\r\n\r\n").rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u);
-  EXPECT_EQ(exchange(server_.http_address(), "POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n")
-                .rfind("HTTP/1.1 400 Bad Request\r\n", 0),
-            0u);
+  EXPECT_EQ(
+      exchange(
+          server_.http_address(),
+          "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: x\r\n\r\n")
+          .rfind("HTTP/1.1 400 Bad Request\r\n", 0),
+      0u);
   std::string bad_json = "{nope";
-  std::string r = exchange(server_.http_address(), "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n" + bad_json);
+  std::string r = exchange(
+      server_.http_address(),
+      "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n" +
+          bad_json);
   EXPECT_NE(r.find(R"({"error":{"code":-32700,"message":"Parse error"},"id":null,"jsonrpc":"2.0"})"),
             std::string::npos)
       << r;
-  EXPECT_EQ(exchange(server_.http_address(), "POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n")
+  EXPECT_EQ(exchange(server_.http_address(),
+                     "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     "application/json\r\nContent-Length: 99999999\r\n\r\n")
                 .rfind("HTTP/1.1 413 ", 0),
             0u);
-  EXPECT_EQ(exchange(server_.http_address(), "GET /nope HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 404 ", 0), 0u);
+  EXPECT_EQ(exchange(server_.http_address(), "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .rfind("HTTP/1.1 404 ", 0),
+            0u);
   // An incomplete request times out with 408.
-  EXPECT_EQ(exchange(server_.http_address(), "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n{")
+  EXPECT_EQ(exchange(server_.http_address(),
+                     "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     "application/json\r\nContent-Length: 10\r\n\r\n{")
                 .rfind("HTTP/1.1 408 ", 0),
             0u);
-  EXPECT_EQ(exchange(server_.http_address(), "GET /metrics HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 200 OK\r\n", 0),
+  EXPECT_EQ(exchange(server_.http_address(), "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                .rfind("HTTP/1.1 200 OK\r\n", 0),
             0u);
 }
 
