@@ -141,8 +141,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_response(msrpd::ctl::http_error_response(whole.error_status), false);
   } else if (whole.status == HttpParse::Status::Ok) {
     std::string_view path = std::string_view(req.target).substr(0, req.target.find('?'));
-    check_response(msrpd::ctl::http_handle(req, registry(), stats),
-                   req.method == "HEAD" && path == "/metrics");
+    bool head = req.method == "HEAD" && (path == "/metrics" || path == "/health");
+    check_response(msrpd::ctl::http_handle(req, registry(), stats), head);
+    // The access checks (Host, Origin, bearer token, Content-Type) on the same request.
+    msrpd::ctl::HttpAccess access;
+    access.token = "fuzz-token";
+    access.hosts = {"127.0.0.1", "msrpd.example"};
+    access.port = 8080;
+    std::string refusal;
+    msrpd::ctl::HttpRefusal r = msrpd::ctl::http_check_access(req, access, refusal);
+    if (r == msrpd::ctl::HttpRefusal::none) {
+      check(refusal.empty());
+      check_response(msrpd::ctl::http_handle(req, registry(), stats, access), head);
+    } else {
+      check_response(refusal, false);
+    }
   }
   // The body alone as JSON-RPC, whatever the framing around it was.
   std::string answer = msrpd::ctl::jsonrpc_handle(in, registry());

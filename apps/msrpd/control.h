@@ -8,7 +8,8 @@
 //   if (ctl) ctl->stop();                                                          // before engine.stop()
 //
 // Addresses come from the config:
-//   modparam("ctl", "binrpc", "unix:/tmp/msrpd_ctl")     repeatable; none: ctl::kDefaultBinrpc
+//   modparam("ctl", "binrpc", "unix:/run/msrpd/msrpd_ctl") repeatable; none: ctl::default_binrpc_server
+//   modparam("ctl", "http_token"/"metrics"/"binrpc_allow_remote"/...)  docs/CONTROL.md "Access"
 //   modparam("ctl", "http", "tcp:127.0.0.1:8080")        JSON-RPC + GET /metrics; none: off
 //   modparam("ctl", "mode", 0600)                        unix socket file mode (octal digits)
 // Commands: core.* (version, uptime, psx, ps, echo), system.*, msrp.cmaplist, stats.get_statistics,

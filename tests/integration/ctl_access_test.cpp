@@ -69,8 +69,8 @@ std::string http(uint16_t port, const std::string& request) {
 }
 
 // A JSON-RPC POST with the given extra header lines (each ending in \r\n).
-std::string rpc(uint16_t port, const std::string& method, const std::string& params, const std::string& headers,
-                const std::string& content_type = "application/json") {
+std::string rpc(uint16_t port, const std::string& method, const std::string& params,
+                const std::string& headers, const std::string& content_type = "application/json") {
   std::string body = R"({"jsonrpc":"2.0","id":1,"method":")" + method + R"(","params":)" + params + "}";
   return http(port, "POST /RPC HTTP/1.1\r\n" + headers + "Content-Type: " + content_type +
                         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
@@ -178,11 +178,14 @@ TEST_F(CtlAccess, JsonRpcNeedsTheBearerToken) {
   EXPECT_EQ(none,
             "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"msrpd\"\r\nContent-Type: "
             "text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n");
-  std::string wrong = rpc(http_port_, "core.version", "[]", host() + "Authorization: Bearer " + kToken + "x\r\n");
-  EXPECT_EQ(wrong,
-            "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"msrpd\", error=\"invalid_token\"\r\n"
-            "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n");
-  std::string basic = rpc(http_port_, "core.version", "[]", host() + "Authorization: Basic " + kToken + "\r\n");
+  std::string wrong =
+      rpc(http_port_, "core.version", "[]", host() + "Authorization: Bearer " + kToken + "x\r\n");
+  EXPECT_EQ(
+      wrong,
+      "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm=\"msrpd\", error=\"invalid_token\"\r\n"
+      "Content-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nUnauthorized\n");
+  std::string basic =
+      rpc(http_port_, "core.version", "[]", host() + "Authorization: Basic " + kToken + "\r\n");
   EXPECT_EQ(basic.rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u) << basic;
   // /metrics on the RPC listener needs it too.
   std::string metrics = http(http_port_, "GET /metrics HTTP/1.1\r\n" + host() + "\r\n");
@@ -203,8 +206,8 @@ TEST_F(CtlAccess, BrowserRequestsAreRefusedAndChangeNothing) {
   ASSERT_NE(set.find("Ok. Key set to new value."), std::string::npos) << set;
 
   // A page on another site POSTing to the loopback listener: its Origin is its own.
-  std::string cross = rpc(http_port_, "htable.delete", R"(["msrp","victim"])",
-                          host() + "Origin: http://evil.example\r\n");
+  std::string cross =
+      rpc(http_port_, "htable.delete", R"(["msrp","victim"])", host() + "Origin: http://evil.example\r\n");
   EXPECT_EQ(cross,
             "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 10\r\nConnection: "
             "close\r\n\r\nForbidden\n");
@@ -220,16 +223,15 @@ TEST_F(CtlAccess, BrowserRequestsAreRefusedAndChangeNothing) {
   std::string rebound = rpc(http_port_, "htable.delete", R"(["msrp","victim"])",
                             "Host: evil.example:" + std::to_string(http_port_) + "\r\n");
   EXPECT_EQ(rebound.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << rebound;
-  std::string wrong_port =
-      rpc(http_port_, "htable.delete", R"(["msrp","victim"])", "Host: 127.0.0.1:1\r\n");
+  std::string wrong_port = rpc(http_port_, "htable.delete", R"(["msrp","victim"])", "Host: 127.0.0.1:1\r\n");
   EXPECT_EQ(wrong_port.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << wrong_port;
 
   std::string get = rpc(http_port_, "htable.get", R"(["msrp","victim"])", host());
   EXPECT_NE(body_of(get).find(R"("value":"v1")"), std::string::npos) << get;
   // Same origin, localhost: allowed.
   std::string same = rpc(http_port_, "htable.get", R"(["msrp","victim"])",
-                         "Host: localhost:" + std::to_string(http_port_) + "\r\nOrigin: http://localhost:" +
-                             std::to_string(http_port_) + "\r\n");
+                         "Host: localhost:" + std::to_string(http_port_) +
+                             "\r\nOrigin: http://localhost:" + std::to_string(http_port_) + "\r\n");
   EXPECT_NE(body_of(same).find(R"("value":"v1")"), std::string::npos) << same;
 
   std::string st = rpc(http_port_, "stats.get_statistics", R"(["ctl:"])", host());
@@ -241,7 +243,8 @@ TEST_F(CtlAccess, BrowserRequestsAreRefusedAndChangeNothing) {
 }
 
 TEST_F(CtlAccess, NonLoopbackListenersWithoutProtectionStopTheStart) {
-  int line = write_config({binrpc_line(), "modparam(\"ctl\", \"http\", \"tcp:0.0.0.0:" + std::to_string(http_port_) + "\")"});
+  int line = write_config(
+      {binrpc_line(), "modparam(\"ctl\", \"http\", \"tcp:0.0.0.0:" + std::to_string(http_port_) + "\")"});
   RunResult r = run_msrpd({"-f", cfg_, "-E", "-l", "tcp:127.0.0.1:" + std::to_string(free_port())});
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find(cfg_ + ":" + std::to_string(line + 1) + ":17: ctl: JSON-RPC on tcp:0.0.0.0:" +
@@ -250,7 +253,8 @@ TEST_F(CtlAccess, NonLoopbackListenersWithoutProtectionStopTheStart) {
       << r.output;
 
   uint16_t bport = free_port();
-  line = write_config({"modparam(\"ctl\", \"binrpc\", \"tcp:0.0.0.0:" + std::to_string(bport) + "\")", http_line()});
+  line = write_config(
+      {"modparam(\"ctl\", \"binrpc\", \"tcp:0.0.0.0:" + std::to_string(bport) + "\")", http_line()});
   r = run_msrpd({"-f", cfg_, "-E", "-l", "tcp:127.0.0.1:" + std::to_string(free_port())});
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find(cfg_ + ":" + std::to_string(line) + ":17: ctl: binrpc on tcp:0.0.0.0:" +
@@ -276,10 +280,12 @@ TEST_F(CtlAccess, MetricsListenerIsReadOnlyAndNeedsNoToken) {
          "modparam(\"ctl\", \"metrics\", \"tcp:127.0.0.1:" + std::to_string(mport) + "\")"});
   ASSERT_EQ(msrpctl({"htable.sets", "msrp", "kept", "v"}).code, 0);
   std::string m = http(mport, "GET /metrics HTTP/1.1\r\nHost: scraper.example\r\n\r\n");
-  EXPECT_EQ(m.rfind("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n", 0), 0u) << m;
+  EXPECT_EQ(m.rfind("HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n", 0), 0u)
+      << m;
   EXPECT_NE(m.find("\nmsrpd_ctl_refused_token_total 0\n"), std::string::npos) << m;
   std::string h = http(mport, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n");
-  EXPECT_EQ(h, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nOK\n");
+  EXPECT_EQ(
+      h, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nOK\n");
   // No RPC there, with or without the token.
   std::string del = rpc(mport, "htable.delete", R"(["msrp","kept"])",
                         "Host: 127.0.0.1\r\nAuthorization: Bearer " + kToken + "\r\n");
@@ -343,7 +349,8 @@ TEST_F(CtlAccess, IdleAndSlowClientsAreClosedAfterTheirTimeouts) {
     pollfd p[2] = {{slow, POLLIN, 0}, {idle, POLLIN, 0}};
     ::poll(p, idle_closed ? 1 : 2, 100);
     char buf[512];
-    if (!idle_closed && (p[1].revents & (POLLIN | POLLHUP))) idle_closed = ::recv(idle, buf, sizeof buf, 0) == 0;
+    if (!idle_closed && (p[1].revents & (POLLIN | POLLHUP)))
+      idle_closed = ::recv(idle, buf, sizeof buf, 0) == 0;
     if (p[0].revents & (POLLIN | POLLHUP)) {
       ssize_t n = ::recv(slow, buf, sizeof buf, 0);
       if (n <= 0) break;
@@ -364,8 +371,9 @@ TEST_F(CtlAccess, SecondDaemonOnTheSameSocketIsRefusedAndTheFirstKeepsAnswering)
   start({binrpc_line(), http_line()});
   struct stat before {};
   ASSERT_EQ(::stat(sock_.c_str(), &before), 0);
-  write_config({binrpc_line(), "modparam(\"ctl\", \"http\", \"tcp:127.0.0.1:" + std::to_string(free_port()) + "\")"},
-               "second.cfg");
+  write_config(
+      {binrpc_line(), "modparam(\"ctl\", \"http\", \"tcp:127.0.0.1:" + std::to_string(free_port()) + "\")"},
+      "second.cfg");
   RunResult r = run_msrpd({"-f", cfg_, "-E", "-l", "tcp:127.0.0.1:" + std::to_string(free_port())});
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("ctl: listen unix:" + sock_ + ": a running process answers on this control socket"),
