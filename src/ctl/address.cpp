@@ -145,13 +145,21 @@ Result<int> listen_ctl(const CtlAddress& a, const UnixSocketOptions& uo, UnixSoc
     if (exists && !S_ISSOCK(st.st_mode))
       return make_error(0, "listen " + a.to_string() + ": the file exists and is not a socket");
     if (exists) {
-      // Another instance may be serving it (the same default path): ask before replacing.
-      auto probe = connect_ctl(a, 500);
-      if (probe) {
-        ::close(*probe);
+      // Another instance may be serving it (the same default path): ask before replacing. Only
+      // "connection refused" means nobody listens; a full backlog (EAGAIN) is a live one, and any
+      // other answer (EACCES: someone else's socket) is not ours to replace.
+      int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      if (probe < 0) return sys_error("socket");
+      int rc = ::connect(probe, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+      int e = errno;
+      ::close(probe);
+      if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
         return make_error(0, "listen " + a.to_string() +
                                  ": a running process answers on this control socket; not taking it over "
                                  "(give this instance its own modparam(\"ctl\", \"binrpc\"))");
+      if (e != ECONNREFUSED) {
+        errno = e;
+        return sys_error("listen " + a.to_string() + ": cannot tell whether the socket file is in use");
       }
     }
     // Bound under a private name first: nobody can connect before the mode and owner are set and
