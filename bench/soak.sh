@@ -57,7 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The port, and the control socket in the work folder (not the default /tmp/msrpd_ctl, which
+# The port, and the control socket in the work folder (not the default /run/msrpd/msrpd_ctl, which
 # another msrpd on this machine may hold).
 sed -e "s/127\.0\.0\.1:2855\b/127.0.0.1:$PORT/g" \
     -e "s|^loadmodule \"ctl.so\"|&\nmodparam(\"ctl\", \"binrpc\", \"unix:$work/ctl.sock\")|" \
