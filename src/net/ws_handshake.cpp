@@ -135,7 +135,8 @@ std::string ws_accept_key(std::string_view key) {
 
 std::string ws_upgrade_response(std::string_view key) {
   std::string r =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+      "Upgrade\r\nSec-WebSocket-Accept: ";
   r.append(ws_accept_key(key));
   r.append("\r\nSec-WebSocket-Protocol: msrp\r\n\r\n");
   return r;

@@ -54,9 +54,11 @@ TEST(HttpAccess, HostMustNameTheListener) {
 }
 
 TEST(HttpAccess, ForeignOrNullOriginIsForbidden) {
-  for (const char* origin : {"http://evil.example", "null", "https://127.0.0.1:8080", "http://127.0.0.1:8080.evil"}) {
+  for (const char* origin :
+       {"http://evil.example", "null", "https://127.0.0.1:8080", "http://127.0.0.1:8080.evil"}) {
     std::string out;
-    auto r = request("POST", {{"Host", "127.0.0.1:8080"}, {"Origin", origin}, {"Content-Type", "application/json"}});
+    auto r = request("POST",
+                     {{"Host", "127.0.0.1:8080"}, {"Origin", origin}, {"Content-Type", "application/json"}});
     EXPECT_EQ(http_check_access(r, access(), out), HttpRefusal::origin) << origin;
     EXPECT_EQ(out.rfind("HTTP/1.1 403 Forbidden\r\n", 0), 0u) << origin;
   }

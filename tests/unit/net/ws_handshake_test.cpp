@@ -10,7 +10,8 @@ namespace msrpd::net {
 namespace {
 
 const std::string kGood =
-    "GET /msrp HTTP/1.1\r\nHost: relay.example.com\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+    "GET /msrp HTTP/1.1\r\nHost: relay.example.com\r\nUpgrade: websocket\r\nConnection: keep-alive, "
+    "Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     "Sec-WebSocket-Protocol: chat, msrp\r\n\r\n";
 
@@ -32,7 +33,8 @@ TEST(WsHandshake, MsrpUpgradeIsRecognisedWithItsLength) {
 
 TEST(WsHandshake, EveryPrefixNeedsMore) {
   for (size_t k = 0; k < kGood.size(); ++k) {
-    EXPECT_EQ(parse_ws_handshake(std::string_view(kGood).substr(0, k)).status, WsHandshake::Status::need_more) << k;
+    EXPECT_EQ(parse_ws_handshake(std::string_view(kGood).substr(0, k)).status, WsHandshake::Status::need_more)
+        << k;
   }
 }
 
