@@ -47,7 +47,8 @@ TEST(FrameEndScanner, FindsEachFrameInAnyPieces) {
 }
 
 TEST(FrameEndScanner, BodyLinesLikeAnEndLineOfAnotherIdDoNotEnd) {
-  std::string send = "MSRP abc SEND\r\nTo-Path: x\r\n\r\n-------abd$\r\n-------ab$\r\n\r\n-------abc+x\r\n-------abc#\r\n";
+  std::string send =
+      "MSRP abc SEND\r\nTo-Path: x\r\n\r\n-------abd$\r\n-------ab$\r\n\r\n-------abc+x\r\n-------abc#\r\n";
   EXPECT_EQ(ends(send, 1), std::vector<size_t>{send.size()});
   EXPECT_EQ(ends(send + kOk, 5), (std::vector<size_t>{send.size(), kOk.size()}));
 }
